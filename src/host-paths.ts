@@ -1,0 +1,14 @@
+/**
+ * Every host path kdrop reads. Injectable so each stage runs on fixture trees in unit tests, and so the
+ * agent can read a host's /proc mounted elsewhere (e.g. /host/proc in a container).
+ */
+export interface HostPaths {
+  /** procfs root, e.g. /proc or /host/proc. */
+  readonly proc: string;
+  /** sysfs root, e.g. /sys. */
+  readonly sys: string;
+  /** tracefs mount point; when null, discovered from `${proc}/mounts` or the usual places. */
+  readonly tracefs: string | null;
+}
+
+export const defaultHostPaths: HostPaths = { proc: '/proc', sys: '/sys', tracefs: null };

@@ -1,0 +1,67 @@
+/**
+ * The source stage: something that counts skb:kfree_skb hits per key. Sources know nothing of
+ * Kubernetes, symbols or reason names; they report raw kernel values.
+ */
+
+/** What identifies one counted series at the source. */
+export interface DropKey {
+  /** The drop location (return address inside the function that freed the skb). */
+  readonly address: bigint;
+  /** Raw enum skb_drop_reason value, or null when the kernel has no reason field. */
+  readonly reasonCode: number | null;
+  /** skb->protocol as an ethertype in host order (0x0800 = 2048 for IPv4). */
+  readonly protocol: number;
+  /** Network namespace inode of the skb's device or socket, or null when unknown. */
+  readonly netns: number | null;
+}
+
+/** Cumulative totals for one key since the source started (across tracer restarts). */
+export interface DropSample extends DropKey {
+  readonly count: number;
+  /** Sum of skb->len, or null when the source cannot see lengths. */
+  readonly bytes: number | null;
+}
+
+export type SourceName = 'bpftrace' | 'tracefs';
+
+export interface SourceFeatures {
+  /** The kernel's tracepoint has the reason field. */
+  readonly reason: boolean;
+  /** The source reports the netns inode per drop. */
+  readonly netns: boolean;
+  /** The source reports skb->len sums. */
+  readonly bytes: boolean;
+}
+
+export interface SourceStats {
+  /** Events the kernel or tracer reports as lost (ring overruns, map full, helper errors). */
+  readonly lostEvents: number;
+  /** How often the tracer was restarted after dying. */
+  readonly restarts: number;
+  /** Lines of tracer output that could not be parsed (each logged at debug). */
+  readonly badLines: number;
+}
+
+export interface DropSource {
+  readonly name: SourceName;
+  /** Known after start(). */
+  readonly features: SourceFeatures;
+  /** Attaches to the tracepoint. Resolves once counting has begun; rejects with a KdropError. */
+  start(): Promise<void>;
+  /**
+   * Cumulative counts since start(), one entry per key. Per key, count and bytes never decrease
+   * between calls, not even across a tracer restart. Works after stop() too: then it returns the
+   * final totals read while stopping.
+   */
+  collect(): Promise<DropSample[]>;
+  stats(): SourceStats;
+  /** Detaches and reads the final counts. Idempotent. Leaves no process or tracefs instance behind. */
+  stop(): Promise<void>;
+  /** Called when the source fails for good (restart budget exhausted); the caller decides to exit. */
+  onFatal(listener: (err: Error) => void): void;
+}
+
+/** A stable string for a key, for use in Maps. */
+export function keyString(k: DropKey): string {
+  return `${k.address.toString(16)},${k.reasonCode ?? ''},${k.protocol},${k.netns ?? ''}`;
+}
