@@ -1,0 +1,38 @@
+import type { DropSample } from '../source/types.js';
+import type { Symbolizer } from '../symbolize/types.js';
+import { formatLocation } from '../symbolize/types.js';
+import type { DropEntry, NetnsResolver } from './types.js';
+import { networkType } from './network-type.js';
+
+/** Reason code -> kernel name, `UNKNOWN_<code>` when the running kernel does not name it. */
+export function describeReason(reasons: ReadonlyMap<number, string> | null, code: number | null): string | null {
+  if (code === null) return null;
+  return reasons?.get(code) ?? `UNKNOWN_${code}`;
+}
+
+export interface DescribeContext {
+  readonly symbolizer: Symbolizer;
+  /** null when the kernel's tracepoint has no reason field. */
+  readonly reasons: ReadonlyMap<number, string> | null;
+  readonly resolver: NetnsResolver;
+}
+
+/** Symbolizes and enriches one sample: the symbolize and enrich stages applied to a source's key. */
+export function describe(ctx: DescribeContext, s: DropSample): DropEntry {
+  const sym = ctx.symbolizer.resolve(s.address);
+  return {
+    address: s.address,
+    function: sym?.function ?? null,
+    offset: sym?.offset ?? null,
+    module: sym?.module ?? null,
+    location: formatLocation(s.address, sym),
+    reasonCode: s.reasonCode,
+    reason: describeReason(ctx.reasons, s.reasonCode),
+    protocol: s.protocol,
+    networkType: networkType(s.protocol),
+    netns: s.netns,
+    owner: ctx.resolver.resolve(s.netns),
+    count: s.count,
+    bytes: s.bytes,
+  };
+}

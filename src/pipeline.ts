@@ -1,0 +1,75 @@
+import type { DropSource, SourceStats } from './source/types.js';
+import type { DropEntry } from './enrich/types.js';
+import { DeltaTracker } from './aggregate/delta.js';
+import { describe, type DescribeContext } from './enrich/describe.js';
+
+/** One interval's worth of drops, fully described, most drops first. */
+export interface IntervalReport {
+  readonly start: Date;
+  readonly end: Date;
+  readonly intervalS: number;
+  readonly entries: readonly DropEntry[];
+  readonly stats: SourceStats;
+  /** Drops whose netns could not be attributed, cumulative. */
+  readonly unattributed: number;
+  /** True for the last (possibly partial) interval read while stopping. */
+  readonly final: boolean;
+}
+
+export interface PipelineOptions extends DescribeContext {
+  readonly source: DropSource;
+  readonly now?: () => Date;
+}
+
+/**
+ * source -> (deltas) -> symbolize -> enrich. Filtering, label selection and export happen in the
+ * consumers of the reports. The source must already be started.
+ */
+export class Pipeline {
+  private readonly deltas = new DeltaTracker();
+  private readonly now: () => Date;
+  private last: Date;
+  private stopped = false;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.last = this.now();
+  }
+
+  /** Reads the source and returns what happened since the previous tick. */
+  async tick(): Promise<IntervalReport> {
+    const cumulative = await this.opts.source.collect();
+    return this.report(cumulative, false);
+  }
+
+  /** Stops the source, reads its final counts and returns the last partial interval. Idempotent. */
+  async finish(): Promise<IntervalReport> {
+    if (!this.stopped) {
+      this.stopped = true;
+      await this.opts.source.stop();
+    }
+    const cumulative = await this.opts.source.collect();
+    return this.report(cumulative, true);
+  }
+
+  private report(cumulative: Parameters<DeltaTracker['next']>[0], final: boolean): IntervalReport {
+    const end = this.now();
+    const start = this.last;
+    this.last = end;
+    const entries = this.deltas.next(cumulative).map((s) => describe(this.opts, s));
+    entries.sort(byCountDesc);
+    return {
+      start,
+      end,
+      intervalS: Math.max(0, (end.getTime() - start.getTime()) / 1000),
+      entries,
+      stats: this.opts.source.stats(),
+      unattributed: this.opts.resolver.unattributed(),
+      final,
+    };
+  }
+}
+
+function byCountDesc(a: DropEntry, b: DropEntry): number {
+  return b.count - a.count || a.location.localeCompare(b.location) || (a.netns ?? 0) - (b.netns ?? 0);
+}
