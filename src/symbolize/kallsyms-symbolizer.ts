@@ -82,8 +82,9 @@ export class KallsymsSymbolizer implements Symbolizer {
 
   resolve(address: bigint): Resolved | null {
     const cached = this.#cache.get(address);
-    if (cached !== undefined) return cached;
-    if (this.#cache.has(address) && !this.#reloadDue()) return null;
+    if (cached !== undefined && cached !== null) return cached;
+    // A cached miss is retried only when a reload is due.
+    if (cached === null && !this.#reloadDue()) return null;
     let r = this.#table.resolve(address);
     if (r === null && this.#reloadDue()) {
       this.#tryReload();
