@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readlink, rmdir, writeFile } from 'node:fs/promises';
 import { defaultHostPaths } from '../../src/host-paths.js';
+import { dropReasonNames, readBtfEnum } from '../../src/kernel/btf-reasons.js';
 import { hasField, readTracepointFormat, reasonName } from '../../src/kernel/format.js';
 import { hostNetnsInode, readNetnsInode } from '../../src/kernel/netns.js';
 import { findTracefs } from '../../src/kernel/tracefs.js';
@@ -87,4 +88,11 @@ test('symbolizer agrees with the kernel\'s own %pS (function, offset and size) f
     compared++;
   }
   assert.ok(compared >= 1);
+});
+
+test('BTF enum skb_drop_reason names agree with the tracepoint print fmt table', { skip }, async () => {
+  const f = await readTracepointFormat(await findTracefs(defaultHostPaths, { mount: true }));
+  const btf = dropReasonNames(await readBtfEnum('/sys/kernel/btf/vmlinux', 'skb_drop_reason'));
+  assert.equal(btf.get(3), 'NO_SOCKET');
+  assert.deepEqual([...btf].sort((a, b) => a[0] - b[0]), [...f.reasons].sort((a, b) => a[0] - b[0]));
 });
