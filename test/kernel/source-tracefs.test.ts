@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { access, mkdir, readdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
 import { TracefsSource } from '../../src/source/tracefs/index.js';
@@ -241,7 +241,6 @@ describe('tracefs source on the real skb:kfree_skb tracepoint', { skip: skip ?? 
     const live = `kdrop-${process.pid}-live01`;
     await mkdir(join(TRACEFS, 'instances', stale));
     await mkdir(join(TRACEFS, 'instances', live));
-    const { rmdir } = await import('node:fs/promises');
     cleanups.push(() => rmdir(join(TRACEFS, 'instances', stale)).catch(() => undefined));
     cleanups.push(() => rmdir(join(TRACEFS, 'instances', live)).catch(() => undefined));
     await access(join(TRACEFS, 'instances', stale, 'events/skb/kfree_skb/enable'));
@@ -256,6 +255,16 @@ describe('tracefs source on the real skb:kfree_skb tracepoint', { skip: skip ?? 
       await rmdir(join(TRACEFS, 'instances', live));
     }
     assert.deepEqual(await ourInstances(), []);
+  });
+
+  test('stop() called while start() is still running waits for it and leaves no instance behind', async () => {
+    const source = new TracefsSource({ tracefsDir: TRACEFS, format, filter: 'common_pid == 1' });
+    const started = source.start();
+    const stopped = source.stop();
+    await started;
+    await stopped;
+    assert.deepEqual(await ourInstances(), []);
+    assert.deepEqual(await source.collect(), []);
   });
 
   test('a start() that fails halfway (bad filter) leaves no instance behind', async () => {
