@@ -40,7 +40,6 @@ const out = (lines: readonly string[]): void => {
   for (const l of lines) process.stdout.write(`${l}\n`);
 };
 process.stderr.write('ERROR: Unknown error -1: couldn\'t set RLIMIT_MEMLOCK for bpftrace.\n');
-out(run.start ?? []);
 let shown = 0;
 process.on('SIGUSR1', () => {
   const snaps = run.snapshots ?? [];
@@ -54,4 +53,5 @@ process.on('SIGINT', () => {
   process.exit(0);
 });
 process.on('SIGTERM', () => process.exit(0));
+out(run.start ?? []); // after the handlers, as bpftrace prints its ready marker after setting them up
 setInterval(() => undefined, 1 << 30);
