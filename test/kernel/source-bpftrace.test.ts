@@ -184,3 +184,59 @@ exactCountSuite(
   chrootSkip,
   'rawtracepoint:kfree_skb',
 );
+
+describe('no orphaned bpftrace when kdrop is killed', { skip: skipReason() ?? false, timeout: 120_000 }, () => {
+  const indexUrl = new URL('../../src/source/bpftrace/index.js', import.meta.url).href;
+  /** Starts a source in a child node process and returns the child and its bpftrace pid. */
+  async function startChild(deathSignal: boolean): Promise<{ child: import('node:child_process').ChildProcess; bpftrace: number }> {
+    const { spawn } = await import('node:child_process');
+    const code = `
+      const { BpftraceSource } = await import(${JSON.stringify(indexUrl)});
+      const format = { name: 'kfree_skb', id: 0, printFmt: '', reasons: new Map(),
+        fields: ${JSON.stringify(readFormat().fields)} };
+      const src = new BpftraceSource({ format, deathSignal: ${deathSignal} });
+      await src.start();
+      process.stdout.write(String(src.pid) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(Number(out.trim()));
+      });
+      child.on('exit', () => reject(new Error('child exited before starting bpftrace')));
+    });
+    return { child, bpftrace: pid };
+  }
+  const gone = async (pid: number): Promise<boolean> => {
+    const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+    return st === null || /^State:\s+Z/m.test(st);
+  };
+
+  test('SIGKILL of kdrop: the death signal ends its bpftrace', async () => {
+    const { child, bpftrace } = await startChild(true);
+    try {
+      child.kill('SIGKILL');
+      assert.ok(await waitFor(() => gone(bpftrace), 20_000, 100), `bpftrace ${bpftrace} outlived its kdrop`);
+    } finally {
+      if (!(await gone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
+    }
+  });
+
+  test('without the death signal, the next start() removes the stale bpftrace', async () => {
+    const { child, bpftrace } = await startChild(false);
+    let src: BpftraceSource | undefined;
+    try {
+      child.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await gone(bpftrace), false, 'without a death signal bpftrace survives its parent');
+      src = new BpftraceSource({ format: readFormat() });
+      await src.start();
+      assert.ok(await waitFor(() => gone(bpftrace), 20_000, 100), `stale bpftrace ${bpftrace} was not removed`);
+    } finally {
+      await src?.stop();
+      if (!(await gone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
+    }
+  });
+});
