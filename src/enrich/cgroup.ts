@@ -85,11 +85,14 @@ export function podFromCgroupPath(path: string): CgroupPodRef | null {
  * naming a container wins, else the first naming a pod. Throws ENRICH_PARSE on a malformed line.
  */
 export function parseProcCgroup(text: string): CgroupPodRef | null {
-  let podOnly: CgroupPodRef | null = null;
+  const paths: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
-    if (line === '') continue;
-    const ref = podFromCgroupPath(parseCgroupLine(line).path);
+    if (line !== '') paths.push(parseCgroupLine(line).path);
+  }
+  let podOnly: CgroupPodRef | null = null;
+  for (const path of paths) {
+    const ref = podFromCgroupPath(path);
     if (ref === null) continue;
     if (ref.containerId !== null) return ref;
     podOnly ??= ref;

@@ -38,7 +38,13 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
   const kc = new KubeConfig();
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromCluster();
+    else {
+      // loadFromCluster() does not check its environment: it would make "https://undefined:undefined".
+      if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
+        throw new Error('KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not set (not running in a pod?)');
+      }
+      kc.loadFromCluster();
+    }
     if (!kc.getCurrentCluster()) throw new Error('no current cluster in the configuration');
   } catch (err) {
     log.warn(
