@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { KdropError, ErrorCodes } from '../errors.js';
+import { parseDurationMs } from './duration.js';
+import type { HostPaths } from '../host-paths.js';
+
+/** A duration field: `5s`, `500ms`, `1m`, or seconds; becomes milliseconds. */
+export const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDurationMs(String(v));
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 5s, 500ms or 1m, found ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const sourceChoice = z.enum(['auto', 'bpftrace', 'tracefs'], {
+  error: (iss) => `expected auto, bpftrace or tracefs, found ${JSON.stringify(iss.input)}`,
+});
+export type SourceChoice = z.infer<typeof sourceChoice>;
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  error: (iss) => `expected one of fatal, error, warn, info, debug, trace, silent, found ${JSON.stringify(iss.input)}`,
+});
+
+export const hostPathsSchema = z.object({
+  proc: z.string().min(1),
+  sys: z.string().min(1),
+  tracefs: z.string().min(1).nullable(),
+});
+
+/** Values from flags win over env, env over defaults; `undefined` means "not given here". */
+export function pick<T>(...values: (T | undefined)[]): T | undefined {
+  for (const v of values) if (v !== undefined) return v;
+  return undefined;
+}
+
+/** Validates once; every bad field is listed in one error. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new KdropError(ErrorCodes.CONFIG, `invalid ${what} (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+}
+
+export function hostPathsFrom(flags: { proc?: string | undefined; sys?: string | undefined; tracefs?: string | undefined }, env: NodeJS.ProcessEnv): HostPaths {
+  return validate(
+    hostPathsSchema,
+    {
+      proc: pick(flags.proc, env['KDROP_PROC_PATH'], '/proc'),
+      sys: pick(flags.sys, env['KDROP_SYS_PATH'], '/sys'),
+      tracefs: pick(flags.tracefs, env['KDROP_TRACEFS_PATH'], null),
+    },
+    'host paths',
+  );
+}

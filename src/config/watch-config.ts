@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { durationMs, pick, sourceChoice, validate, type SourceChoice } from './common.js';
+
+/** Flags of `kdrop watch` as commander gives them (repeatable filters as arrays). */
+export interface WatchFlags {
+  interval?: string;
+  source?: string;
+  json?: boolean;
+  count?: string;
+  pod?: string;
+  all?: boolean;
+  reason?: string[];
+  excludeReason?: string[];
+  function?: string[];
+  netns?: string[];
+  map?: string;
+}
+
+export interface WatchConfig {
+  readonly intervalMs: number;
+  readonly source: SourceChoice;
+  readonly json: boolean;
+  readonly count: number | undefined;
+  readonly pod: { namespace: string; name: string } | undefined;
+  readonly all: boolean;
+  readonly reasons: string[];
+  readonly excludeReasons: string[];
+  readonly functions: string[];
+  readonly netns: number[];
+  readonly map: string | undefined;
+}
+
+const list = (items: string[] | undefined): string[] =>
+  (items ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+
+const schema = z.object({
+  intervalMs: durationMs,
+  source: sourceChoice,
+  json: z.boolean(),
+  count: z
+    .string()
+    .regex(/^[1-9]\d*$/, { message: 'expected a positive whole number of intervals' })
+    .transform(Number)
+    .optional(),
+  pod: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'expected NAMESPACE/NAME (lowercase Kubernetes names)' })
+    .transform((s) => {
+      const [namespace = '', name = ''] = s.split('/');
+      return { namespace, name };
+    })
+    .optional(),
+  all: z.boolean(),
+  reasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
+  excludeReasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
+  functions: z.array(z.string().regex(/^[A-Za-z0-9_.$]+$/, { message: 'expected a kernel function name' })),
+  netns: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)),
+  map: z.string().min(1).optional(),
+});
+
+/** flags > env (KDROP_*) > defaults, validated once. Throws one KdropError CONFIG listing every problem. */
+export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchConfig {
+  const v = validate(
+    schema,
+    {
+      intervalMs: pick(flags.interval, env['KDROP_INTERVAL'], '5s'),
+      source: pick(flags.source, env['KDROP_SOURCE'], 'auto'),
+      json: flags.json ?? false,
+      count: flags.count,
+      pod: flags.pod,
+      all: flags.all ?? false,
+      reasons: list(flags.reason),
+      excludeReasons: list(flags.excludeReason),
+      functions: list(flags.function),
+      netns: list(flags.netns),
+      map: flags.map,
+    },
+    'kdrop watch options',
+  );
+  return { ...v, count: v.count, pod: v.pod, map: v.map };
+}
