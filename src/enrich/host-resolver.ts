@@ -5,7 +5,7 @@
  */
 import type { HostPaths } from '../host-paths.js';
 import type { NetnsOwner, NetnsResolver } from './types.js';
-import { readNetnsInode } from './proc-scan.js';
+import { readHostNetnsInode } from './proc-scan.js';
 import { HOST_OWNER, NETNS_OWNER } from './owners.js';
 
 export class HostNetnsResolver implements NetnsResolver {
@@ -14,9 +14,9 @@ export class HostNetnsResolver implements NetnsResolver {
   /** hostInode: the root netns inode, or null when unknown (then everything is scope netns). */
   constructor(private readonly hostInode: number | null) {}
 
-  /** Reads the root netns inode from `${paths.proc}/1/ns/net`. */
+  /** Reads the root netns inode from `${paths.proc}/1/ns/net` (or `self`, see readHostNetnsInode). */
   static async create(paths: HostPaths): Promise<HostNetnsResolver> {
-    const inode = await readNetnsInode(paths.proc, 1).catch(() => null);
+    const inode = await readHostNetnsInode(paths.proc);
     return new HostNetnsResolver(inode);
   }
 

@@ -15,7 +15,7 @@ export interface NetnsMembers {
 export interface ProcScan {
   /** Netns inode -> pod, for namespaces that some container process of a pod is in. */
   readonly pods: ReadonlyMap<number, NetnsMembers>;
-  /** The root (host) netns: the inode of pid 1, null when unreadable. */
+  /** The root (host) netns (see readHostNetnsInode), null when unreadable. */
   readonly hostInode: number | null;
   /** Every netns inode seen, pods or not. */
   readonly seen: ReadonlySet<number>;
@@ -50,12 +50,24 @@ export async function readNetnsInode(procDir: string, pid: number | string): Pro
 }
 
 /**
+ * The root netns inode: that of pid 1, or, where pid 1's ns links cannot be read (some sandboxes and VMs deny
+ * it even to root), that of `self`, the reading process: right for the agent, which runs with hostNetwork.
+ */
+export async function readHostNetnsInode(procDir: string): Promise<number | null> {
+  for (const pid of ['1', 'self']) {
+    const inode = await readNetnsInode(procDir, pid).catch(() => null);
+    if (inode !== null) return inode;
+  }
+  return null;
+}
+
+/**
  * Reads every `<pid>` directory under procDir. Processes that vanish during the scan are skipped silently,
  * malformed files are counted. Only processes in a container cgroup of a pod claim a netns for it: pod-level
  * helpers such as CRI-O's conmon live in the pod's cgroup tree but in the host netns.
  */
 export async function scanProc(procDir: string): Promise<ProcScan> {
-  const hostInode = await readNetnsInode(procDir, 1).catch(() => null);
+  const hostInode = await readHostNetnsInode(procDir);
   const entries = await readdir(procDir);
   const pods = new Map<number, { podUid: string; containerIds: Set<string> }>();
   const seen = new Set<number>();

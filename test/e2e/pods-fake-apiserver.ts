@@ -88,7 +88,7 @@ export class FakeApiServer {
     return [
       'apiVersion: v1',
       'kind: Config',
-      'clusters: [{name: fake, cluster: {server: "' + this.url + '"}}]',
+      'clusters: [{name: fake, cluster: {server: "' + this.url + '", insecure-skip-tls-verify: true}}]',
       'users: [{name: fake, user: {token: fake}}]',
       'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
       'current-context: fake',
