@@ -61,6 +61,7 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
       { server: kc.getCurrentCluster()?.server, err: String(cache.error() ?? 'timeout') },
       'Kubernetes API unreachable: attributing drops by network namespace only until it answers (retrying in the background)',
     );
+    void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));
   }
   return PodNetnsResolver.create({ procDir: opts.paths.proc, pods: cache });
 }

@@ -130,6 +130,11 @@ export class PodCache {
     }
   }
 
+  /** Resolves after the first successful list (never, if the API never answers). */
+  whenSynced(): Promise<void> {
+    return this.firstSync;
+  }
+
   isSynced(): boolean {
     return this.synced;
   }

@@ -34,6 +34,8 @@ export interface PodResolverOptions {
   readonly scan?: (procDir: string) => Promise<ProcScan>;
 }
 
+const MAX_PENDING = 4096;
+
 export class PodNetnsResolver implements NetnsResolver {
   private scanResult: ProcScan | null = null;
   private readonly owners = new Map<number, NetnsOwner>();
@@ -91,6 +93,8 @@ export class PodNetnsResolver implements NetnsResolver {
     // Unknown: rescan before calling it unattributed.
     const first = this.pending.get(inode);
     if (first === undefined) {
+      // Bounded: a flood of short-lived namespaces must not grow this without limit.
+      if (this.pending.size >= MAX_PENDING) this.pending.clear();
       this.pending.set(inode, this.now());
       this.requestScan();
     } else if (this.lastCompletedScanStart >= first) {

@@ -96,10 +96,12 @@ test('a hostNetwork pod is scope host even if a scan attributes a netns to it', 
 
 test('unknown netns: rate-limited rescan first, counted unattributed only after a rescan missed it', async () => {
   let scans = 0;
+  let done = 0;
   let extra: ProcScan['pods'] = new Map();
   const scan = async (dir: string): Promise<ProcScan> => {
     scans++;
     const s = await scanProc(dir);
+    done++;
     return { ...s, pods: new Map([...s.pods, ...extra]) };
   };
   const pods = fixturePods();
@@ -110,7 +112,7 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
     // Many misses inside one interval: one rescan, nothing counted yet.
     for (let i = 0; i < 50; i++) assert.equal(r.resolve(NEW).scope, 'netns');
     assert.equal(r.unattributed(), 0);
-    await waitUntil(() => scans === 2);
+    await waitUntil(() => done === 2);
     await sleep(50);
     assert.equal(scans, 2, 'rate limit: one rescan for many misses');
     // The rescan did not find it: now it counts.
@@ -119,7 +121,8 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
     assert.equal(r.unattributed(), 2);
     // The netns appears (a new pod's container): the next rescan attributes it.
     extra = new Map([[NEW, { podUid: POD_B, containerIds: new Set(['x']) }]]);
-    await waitUntil(() => scans === 3);
+    await waitUntil(() => done === 3);
+    await sleep(10);
     assert.deepEqual(r.resolve(NEW), { scope: 'pod', namespace: 'shop', pod: 'cart-7c9f', podUid: POD_B });
     assert.equal(r.unattributed(), 2);
   } finally {
