@@ -163,7 +163,7 @@ class Instance {
       const rl = createInterface({ input: stderr, crlfDelay: Infinity });
       rl.on('line', (line) => {
         this.stderrTail = `${this.stderrTail}${line}\n`.slice(-4000);
-        log.debug({ pid: this.pid, line }, 'bpftrace stderr');
+        log.debug({ tracerPid: this.pid, line }, 'bpftrace stderr');
       });
       rl.on('close', () => resolve());
     });
@@ -198,7 +198,7 @@ class Instance {
     if (ev === null) return;
     switch (ev.kind) {
       case 'attached':
-        log.debug({ pid: this.pid, probes: ev.probes }, 'bpftrace attaching probes');
+        log.debug({ tracerPid: this.pid, probes: ev.probes }, 'bpftrace attaching probes');
         break;
       case 'printf':
         if (ev.text.trim() === READY_MARKER) this.attachedResolve();
@@ -255,7 +255,7 @@ class Instance {
     if (this.snapshotInFlight) return this.snapshotInFlight;
     const p = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        log.debug({ pid: this.pid }, 'bpftrace snapshot timed out; using the last one');
+        log.debug({ tracerPid: this.pid }, 'bpftrace snapshot timed out; using the last one');
         resolve();
       }, timeoutMs);
       this.snapshotWaiters.push(() => {
@@ -348,7 +348,7 @@ export class BpftraceSource implements DropSource {
         }, interval);
         this.pollTimer.unref();
       }
-      log.info({ pid: this.instance.pid, attach: this.dialect.attach }, 'bpftrace attached to skb:kfree_skb');
+      log.info({ tracerPid: this.instance.pid, attach: this.dialect.attach }, 'bpftrace attached to skb:kfree_skb');
     } catch (err) {
       this.state = 'failed';
       throw err;
@@ -434,7 +434,7 @@ export class BpftraceSource implements DropSource {
     this.instance = null;
     const ranMs = Date.now() - inst.startedAt;
     if (ranMs >= (this.opts.healthyAfterMs ?? 60_000)) this.consecutiveRestarts = 0;
-    log.warn({ pid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500) }, 'bpftrace died; restarting');
+    log.warn({ tracerPid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500) }, 'bpftrace died; restarting');
     this.state = 'restarting';
     this.scheduleRestart();
   }
@@ -480,7 +480,7 @@ export class BpftraceSource implements DropSource {
           // stop() came while we were starting: it waits for `spawning` and stops this one.
           if (this.state !== 'restarting') return inst;
           this.state = 'running';
-          log.info({ pid: inst.pid, restarts: this.restarts }, 'bpftrace restarted');
+          log.info({ tracerPid: inst.pid, restarts: this.restarts }, 'bpftrace restarted');
           return inst;
         },
         (err: unknown) => {
@@ -555,7 +555,7 @@ export class BpftraceSource implements DropSource {
     ]);
     clearTimeout(timer);
     if (killed) {
-      log.warn({ pid: inst.pid }, 'bpftrace did not exit after SIGINT; killing it');
+      log.warn({ tracerPid: inst.pid }, 'bpftrace did not exit after SIGINT; killing it');
       inst.signal('SIGKILL');
     }
     await inst.done;
