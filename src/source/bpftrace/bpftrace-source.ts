@@ -32,7 +32,12 @@ import { detectBpftrace, type BpftraceDialect } from './version.js';
 const log = logger('source.bpftrace');
 
 export interface RestartPolicy {
-  /** Restarts allowed in a row (an instance that ran for healthyAfterMs resets the count). */
+  /**
+   * Failed restarts allowed in a row (a restarted bpftrace that exits or times out before attaching);
+   * one more failure is fatal. A bpftrace that attached and died later is always restarted: deaths only
+   * grow the backoff delay (initialDelayMs doubling up to maxDelayMs; an instance that ran for
+   * healthyAfterMs resets it).
+   */
   readonly maxRestarts: number;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
@@ -291,7 +296,10 @@ export class BpftraceSource implements DropSource {
   private readonly restartPolicy: RestartPolicy;
   private readonly counters = { lost: 0, badLines: 0 };
   private restarts = 0;
+  /** Restarts since the last healthy instance: sets the backoff delay. */
   private consecutiveRestarts = 0;
+  /** Restarts in a row whose bpftrace did not attach: the fatal budget. */
+  private failedStarts = 0;
   private readonly base = new Map<string, Totals>();
   private readonly reported = new Map<string, Totals>();
   private instance: Instance | null = null;
@@ -434,7 +442,10 @@ export class BpftraceSource implements DropSource {
     this.instance = null;
     const ranMs = Date.now() - inst.startedAt;
     if (ranMs >= (this.opts.healthyAfterMs ?? 60_000)) this.consecutiveRestarts = 0;
-    log.warn({ tracerPid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500) }, 'bpftrace died; restarting');
+    log.warn(
+      { tracerPid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500), restarts: this.restarts, delayMs: this.restartDelayMs() },
+      'bpftrace died; restarting',
+    );
     this.state = 'restarting';
     this.scheduleRestart();
   }
@@ -452,10 +463,15 @@ export class BpftraceSource implements DropSource {
     inst.current.clear();
   }
 
+  private restartDelayMs(): number {
+    const { initialDelayMs, maxDelayMs } = this.restartPolicy;
+    return Math.min(maxDelayMs, initialDelayMs * 2 ** this.consecutiveRestarts);
+  }
+
   private scheduleRestart(): void {
     if (this.state !== 'restarting') return;
-    const { maxRestarts, initialDelayMs, maxDelayMs } = this.restartPolicy;
-    if (this.consecutiveRestarts >= maxRestarts) {
+    const { maxRestarts } = this.restartPolicy;
+    if (this.failedStarts >= maxRestarts) {
       this.state = 'failed';
       clearInterval(this.pollTimer);
       const err = new KdropError(ErrorCodes.TRACER_DIED, `bpftrace died and ${maxRestarts} restarts did not bring it back`, {
@@ -467,7 +483,7 @@ export class BpftraceSource implements DropSource {
       for (const l of this.fatalListeners) l(err);
       return;
     }
-    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** this.consecutiveRestarts);
+    const delay = this.restartDelayMs();
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state !== 'restarting') return;
@@ -476,6 +492,7 @@ export class BpftraceSource implements DropSource {
       this.spawning = this.spawnInstance().then(
         (inst) => {
           this.spawning = undefined;
+          this.failedStarts = 0;
           this.instance = inst;
           // stop() came while we were starting: it waits for `spawning` and stops this one.
           if (this.state !== 'restarting') return inst;
@@ -485,6 +502,7 @@ export class BpftraceSource implements DropSource {
         },
         (err: unknown) => {
           this.spawning = undefined;
+          this.failedStarts++;
           log.warn({ err: (err as Error).message }, 'bpftrace restart failed');
           this.scheduleRestart();
           return null;
