@@ -245,14 +245,22 @@ export class TracefsSource implements DropSource {
     }, delayMs);
   }
 
-  #fail(err: unknown): void {
+  #fail(err: unknown, gone = false): void {
     if (this.#state !== 'running') return;
-    const fatal = new KdropError('KDROP_E_TRACER_DIED', 'reading the tracefs instance failed', {
-      expected: 'readable per-CPU trace_pipe_raw files',
-      found: String((err as Error).message),
-      hint: 'was the instance removed by someone else?',
-      cause: err,
-    });
+    const name = this.#instance?.name ?? 'kdrop-<pid>-*';
+    const fatal = gone
+      ? new KdropError('KDROP_E_TRACEFS_MISSING', `the tracefs instance ${name} is no longer reachable at ${this.#opts.tracefsDir}`, {
+          expected: `${this.#instance?.dir ?? this.#opts.tracefsDir} to exist while the source runs`,
+          found: String((err as Error).message),
+          hint: `was tracefs unmounted, or the instance removed by someone else? If tracefs was unmounted, the instance stays in the kernel until the next kdrop start on a tracefs mount removes it (or: rmdir <tracefs>/instances/${name})`,
+          cause: err,
+        })
+      : new KdropError('KDROP_E_TRACER_DIED', 'reading the tracefs instance failed', {
+          expected: 'readable per-CPU trace_pipe_raw files',
+          found: String((err as Error).message),
+          hint: 'was the instance removed by someone else?',
+          cause: err,
+        });
     log.error({ err: fatal }, 'tracefs source failed');
     this.#state = 'stopping';
     for (const listener of this.#fatalListeners) listener(fatal);
@@ -263,6 +271,12 @@ export class TracefsSource implements DropSource {
     try {
       this.#kernelLost = await this.#instance.lostEvents();
     } catch (err) {
+      // The per-CPU files stay readable through the open descriptors after tracefs is unmounted (or the
+      // instance path vanishes), so this is where it shows: fail clearly rather than count on blind.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && this.#state === 'running') {
+        this.#fail(err, true);
+        return;
+      }
       log.debug({ err }, 'reading per-CPU stats failed');
     }
   }
