@@ -72,6 +72,13 @@ export function buildProgram(): Command {
       const signal = stopSignal();
       const { resolver, owner } = await watchResolver(paths, cfg.pod);
       const opened = await openPipeline({ source: cfg.source, paths, resolver, map: cfg.map });
+      // A source that fails for good (restart budget spent, tracefs gone) ends the watch with its error.
+      const fatal = new AbortController();
+      let fatalErr: Error | undefined;
+      opened.source.onFatal((err) => {
+        fatalErr = err;
+        fatal.abort();
+      });
       process.exitCode = await runWatch(
         opened,
         {
@@ -80,8 +87,9 @@ export function buildProgram(): Command {
           count: cfg.count,
           filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
         },
-        { out: process.stdout, signal },
+        { out: process.stdout, signal: AbortSignal.any([signal, fatal.signal]) },
       );
+      if (fatalErr !== undefined) throw fatalErr;
     });
 
   program
