@@ -117,11 +117,15 @@ export function buildProgram(): Command {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = buildProgram().exitOverride();
+  // Subcommands were made before exitOverride(): without their own, commander exits 1 on their errors.
+  for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Commander has printed its message; a usage error (unknown option or command, missing argument)
+      // exits 2 like every other configuration error. --help and --version exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
     if (isKdropError(err)) {
