@@ -89,7 +89,8 @@ function bad(message: string, found: string, hint?: string): KdropError {
 /** Splits `a=1 b=x (2) reason: NAME` into named values; a `(decimal)` after a value is kept apart. */
 function splitFields(body: string): Map<string, { text: string; decimal: string | null }> {
   const out = new Map<string, { text: string; decimal: string | null }>();
-  const re = /(\w+)(?:=|: )(\S*)(?: \((-?\d+)\))?/g;
+  // (?<!\w): a name starts at a word start; without it a long word is retried from every letter (quadratic).
+  const re = /(?<!\w)(\w+)(?:=|: )(\S*)(?: \((-?\d+)\))?/g;
   for (let m = re.exec(body); m !== null; m = re.exec(body)) {
     const name = m[1];
     if (name !== undefined && !out.has(name)) out.set(name, { text: m[2] ?? '', decimal: m[3] ?? null });
@@ -131,7 +132,8 @@ export function parseTraceLine(rawLine: string, ctx: TextContext): TraceLine | K
   const marker = `: ${ctx.eventName}: `;
   const at = line.indexOf(marker);
   if (at < 0) {
-    return /^\s*.+-\d+\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]/.test(line) ? { kind: 'other' } : bad('unrecognised trace line', line);
+    // trimStart() instead of a leading \s*: `^\s*.+` backtracks quadratically over leading blanks.
+    return /^.+-\d+\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]/.test(line.trimStart()) ? { kind: 'other' } : bad('unrecognised trace line', line);
   }
   const fields = splitFields(line.slice(at + marker.length));
   const location = fields.get('location');
