@@ -37,8 +37,8 @@ export interface PodObject {
 
 /** Pod object -> PodInfo. Throws ENRICH_PARSE when uid, name or namespace is missing. */
 export function podInfo(obj: PodObject): PodInfo {
-  const md = obj.metadata;
-  if (!md?.uid || !md.name || !md.namespace) {
+  const md = (obj as PodObject | null | undefined)?.metadata;
+  if (typeof md?.uid !== 'string' || typeof md.name !== 'string' || typeof md.namespace !== 'string' || !md.uid || !md.name || !md.namespace) {
     throw new KdropError(ErrorCodes.ENRICH_PARSE, 'Pod object without metadata.uid, .name or .namespace', {
       expected: 'a Pod with metadata.uid, metadata.name and metadata.namespace',
       found: JSON.stringify({ uid: md?.uid, name: md?.name, namespace: md?.namespace }),
@@ -47,19 +47,22 @@ export function podInfo(obj: PodObject): PodInfo {
   const ids: string[] = [];
   const st = obj.status;
   for (const list of [st?.containerStatuses, st?.initContainerStatuses, st?.ephemeralContainerStatuses]) {
-    for (const cs of list ?? []) {
-      const id = cs.containerID === undefined ? null : containerIdFromStatus(cs.containerID);
+    // Wrongly typed fields (a status list that is not an array, a null entry) are skipped, not a TypeError.
+    if (!Array.isArray(list)) continue;
+    for (const cs of list as ReadonlyArray<{ containerID?: unknown } | null>) {
+      const cid = cs?.containerID;
+      const id = typeof cid === 'string' ? containerIdFromStatus(cid) : null;
       if (id !== null) ids.push(id);
     }
   }
-  const mirror = md.annotations?.['kubernetes.io/config.mirror'];
+  const mirror: unknown = md.annotations?.['kubernetes.io/config.mirror'];
   return {
     uid: normalizeUid(md.uid),
     namespace: md.namespace,
     name: md.name,
     hostNetwork: obj.spec?.hostNetwork === true,
     containerIds: ids,
-    runtimeUid: mirror ? normalizeUid(mirror) : null,
+    runtimeUid: typeof mirror === 'string' && mirror !== '' ? normalizeUid(mirror) : null,
   };
 }
 
