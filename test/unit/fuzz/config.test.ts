@@ -1,0 +1,64 @@
+/**
+ * Fuzz: durations and the watch configuration (flags > env > defaults). Any input gives a config or ONE
+ * KdropError CONFIG that lists every bad field; never another exception.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ErrorCodes } from '../../../src/errors.js';
+import { parseDurationMs } from '../../../src/config/duration.js';
+import { watchConfig, type WatchFlags } from '../../../src/config/watch-config.js';
+import { hostPathsFrom } from '../../../src/config/common.js';
+import { finishesQuickly, onlyKdropError, RUNS } from './fuzz-helpers.js';
+
+test('durations: arbitrary text is null or a positive whole number of ms', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 20 }), fc.stringMatching(/^ ?\d{0,30}(\.\d{0,5})? ?(ms|s|m|h|d)? ?$/)), (t) => {
+      const ms = parseDurationMs(t);
+      if (ms !== null) assert.ok(Number.isSafeInteger(ms) && ms > 0, `${JSON.stringify(t)} -> ${ms}`);
+    }),
+    { numRuns: RUNS },
+  );
+  finishesQuickly('long duration', () => parseDurationMs(`${'1'.repeat(100_000)}.${'1'.repeat(100_000)}x`));
+});
+
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('5s', '500ms', '1m', '0', '-1', 'nope', 'bpftrace', 'tracefs', 'auto', 'default/web-0', 'NO_SOCKET', '4026531840', '1', ''));
+const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+const flagsArb: fc.Arbitrary<WatchFlags> = fc.record(
+  {
+    interval: opt(text),
+    source: opt(text),
+    json: opt(fc.boolean()),
+    count: opt(text),
+    pod: opt(text),
+    all: opt(fc.boolean()),
+    reason: opt(fc.array(text, { maxLength: 3 })),
+    excludeReason: opt(fc.array(text, { maxLength: 3 })),
+    function: opt(fc.array(text, { maxLength: 3 })),
+    netns: opt(fc.array(text, { maxLength: 3 })),
+    map: opt(text),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<WatchFlags>;
+
+test('watch config: any flags and env give a config or one CONFIG error naming each bad field', () => {
+  fc.assert(
+    fc.property(flagsArb, opt(text), opt(text), (flags, envInterval, envSource) => {
+      const env: NodeJS.ProcessEnv = {};
+      if (envInterval !== undefined) env['KDROP_INTERVAL'] = envInterval;
+      if (envSource !== undefined) env['KDROP_SOURCE'] = envSource;
+      const r = onlyKdropError(() => watchConfig(flags, env), [ErrorCodes.CONFIG]);
+      if (r instanceof Error) {
+        const m = /\((\d+) problems?\):\n/.exec(r.message);
+        assert.ok(m, r.message);
+        assert.equal(r.message.split('\n').length - 1, Number(m[1]), 'one line per problem');
+      } else {
+        assert.ok(Number.isSafeInteger(r.intervalMs) && r.intervalMs > 0);
+        assert.ok(['auto', 'bpftrace', 'tracefs'].includes(r.source));
+        for (const n of r.netns) assert.ok(Number.isSafeInteger(n));
+      }
+      onlyKdropError(() => hostPathsFrom({ proc: flags.map, sys: flags.source }, { KDROP_TRACEFS_PATH: envSource }), [ErrorCodes.CONFIG]);
+    }),
+    { numRuns: RUNS },
+  );
+});
