@@ -1,0 +1,163 @@
+/**
+ * Reliability: the tracer dies (SIGKILL of bpftrace, 10 times in a row) while drops flow.
+ *
+ * Drops made while no bpftrace is attached cannot be seen by anyone, so each batch is sent only after the
+ * restart is confirmed (a new bpftrace pid that printed its ready marker after attaching), and the kill
+ * comes only after the batch was read back. Under that protocol the total must equal the drops made,
+ * exactly, and cumulative counts must never decrease.
+ */
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import type { TracepointFormat } from '../../src/kernel/types.js';
+import { parseFormat } from '../../src/kernel/format.js';
+import type { DropSample } from '../../src/source/types.js';
+import { BpftraceSource, OWNER_ENV } from '../../src/source/bpftrace/index.js';
+import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { startCli, sumRecords } from '../helpers/cli.js';
+
+const FORMAT_PATH = '/sys/kernel/tracing/events/skb/kfree_skb/format';
+const NO_SOCKET = 3;
+const KILLS = 10;
+
+function skipReason(): string | null {
+  const k = kernelTestSkipReason();
+  if (k) return k;
+  if (!existsSync(FORMAT_PATH)) return `no ${FORMAT_PATH} (tracefs not mounted?)`;
+  if (!existsSync('/usr/bin/bpftrace') && !existsSync('/usr/local/bin/bpftrace')) return 'bpftrace not installed';
+  return null;
+}
+
+const made: TestNetns[] = [];
+after(async () => {
+  for (const ns of made) await ns.remove();
+});
+
+/** bpftrace processes whose owner tag names this kdrop pid. */
+async function bpftraceOf(ownerPid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const comm = await readFile(`/proc/${name}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'bpftrace') continue;
+    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
+    if (env.split('\0').some((e) => e.startsWith(`${OWNER_ENV}=${ownerPid}:`))) out.push(Number(name));
+  }
+  return out;
+}
+
+async function gone(pid: number): Promise<boolean> {
+  const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+  return st === null || /^State:\s+Z/m.test(st);
+}
+
+const total = (s: readonly DropSample[], netns: number): number =>
+  s.filter((x) => x.netns === netns && x.reasonCode === NO_SOCKET && x.protocol === 0x0800).reduce((a, x) => a + x.count, 0);
+
+describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? false, timeout: 400_000 }, () => {
+  test('each kill restarts bpftrace after a growing delay; counts never decrease; total = drops made; restarts = 10', async () => {
+    const format: TracepointFormat = parseFormat(readFileSync(FORMAT_PATH, 'utf8'));
+    // The default maxRestarts (5) on purpose: 10 kills of an attached tracer must not use it up.
+    const policy = { maxRestarts: 5, initialDelayMs: 100, maxDelayMs: 1600 };
+    const src = new BpftraceSource({ format, readIntervalMs: 500, restart: policy });
+    const fatal: Error[] = [];
+    src.onFatal((e) => fatal.push(e));
+    const ns = await createNetns('kdroprel');
+    made.push(ns);
+    let last = 0;
+    const read = async (): Promise<number> => {
+      const t = total(await src.collect(), ns.inode);
+      assert.ok(t >= last, `cumulative count went down: ${last} -> ${t}`);
+      last = t;
+      return t;
+    };
+    try {
+      await src.start();
+      let sent = 0;
+      for (let i = 0; i <= KILLS; i++) {
+        // Attached (start() resolved or the restart was confirmed): this batch is seen in full.
+        const batch = 20 + i;
+        await ns.sendUdp(batch, { family: 4, port: 9 });
+        sent += batch;
+        assert.ok(await waitFor(async () => (await read()) >= sent, 30_000, 100), `batch ${i}: counted ${last} of ${sent}`);
+        assert.equal(await read(), sent, `batch ${i}: exact total`);
+        if (i === KILLS) break;
+        const pid = src.pid;
+        assert.ok(pid !== undefined, 'a running bpftrace');
+        const killedAt = Date.now();
+        process.kill(pid, 'SIGKILL');
+        assert.ok(await waitFor(() => src.pid !== undefined && src.pid !== pid, 60_000, 20), `kill ${i + 1}: bpftrace restarted`);
+        const waited = Date.now() - killedAt;
+        // Backoff: at least the policy's delay for this restart (a lower bound, so safe on a slow machine).
+        const delay = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** i);
+        assert.ok(waited >= delay, `kill ${i + 1}: restarted after ${waited} ms, backoff delay ${delay} ms`);
+        assert.equal(src.stats().restarts, i + 1);
+        assert.equal(await read(), sent, `kill ${i + 1}: the dead instance's counts are kept`);
+        assert.ok(await gone(pid), 'the killed bpftrace is gone');
+      }
+      assert.equal(src.stats().restarts, KILLS);
+      assert.equal(src.stats().lostEvents, 0);
+      assert.deepEqual(fatal, []);
+      await src.stop();
+      assert.equal(total(await src.collect(), ns.inode), sent);
+      assert.deepEqual(await bpftraceOf(process.pid), []);
+    } finally {
+      await src.stop();
+      for (const pid of await bpftraceOf(process.pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+describe('tracer killed 10 times under `kdrop watch --json` (default restart policy)', { skip: skipReason() ?? false, timeout: 600_000 }, () => {
+  test('watch keeps running; per-interval counts add up to the drops made; 10 restarts logged', async () => {
+    const ns = await createNetns('kdroprel');
+    made.push(ns);
+    const w = startCli(['watch', '--source', 'bpftrace', '--json', '--interval', '1s', '--netns', String(ns.inode)], { KDROP_LOG_LEVEL: 'info' });
+    const pid = w.child.pid!;
+    const counted = (): number => sumRecords(w.stdoutLines, (r) => r['netns'] === ns.inode && r['reason'] === 'NO_SOCKET');
+    const restartedLogs = (): Record<string, unknown>[] =>
+      w.stderrLines.flatMap((l) => {
+        try {
+          const r = JSON.parse(l) as Record<string, unknown>;
+          return r['msg'] === 'bpftrace restarted' ? [r] : [];
+        } catch {
+          return [];
+        }
+      });
+    try {
+      await w.waitForLog('watching skb:kfree_skb', 120_000);
+      let sent = 0;
+      for (let i = 0; i <= KILLS; i++) {
+        const batch = 30 + i;
+        await ns.sendUdp(batch, { family: 4, port: 9 });
+        sent += batch;
+        assert.ok(await waitFor(() => counted() >= sent, 30_000, 100), `batch ${i}: printed ${counted()} of ${sent}`);
+        assert.equal(counted(), sent);
+        if (i === KILLS) break;
+        const [bt, ...more] = await bpftraceOf(pid);
+        assert.ok(bt !== undefined && more.length === 0, `one bpftrace of kdrop ${pid}`);
+        process.kill(bt, 'SIGKILL');
+        // Default backoff: 0.5 s doubling to 30 s, so the 10 restarts take about 2.5 minutes.
+        assert.ok(await waitFor(() => restartedLogs().length === i + 1, 90_000, 100), `kill ${i + 1}: restart logged`);
+        assert.equal(restartedLogs().at(-1)?.['restarts'], i + 1);
+        assert.equal(w.child.exitCode, null, 'watch is still running');
+      }
+      assert.equal(await w.stop('SIGINT'), 0);
+    } finally {
+      await w.stop('SIGKILL');
+      for (const p of await bpftraceOf(pid)) process.kill(p, 'SIGKILL');
+    }
+    // Every NDJSON record is a positive per-interval delta: the running sum never decreases.
+    for (const l of w.stdoutLines) {
+      if (l.startsWith('{')) assert.ok((JSON.parse(l) as { count: number }).count > 0, l);
+    }
+    assert.equal(counted(), 30 * (KILLS + 1) + (KILLS * (KILLS + 1)) / 2, 'total printed = drops made');
+    const stopped = w.stderrLines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r['msg'] === 'bpftrace source stopped');
+    assert.equal(stopped?.['restarts'], KILLS);
+    assert.equal(stopped?.['lostEvents'], 0);
+  });
+});
