@@ -49,7 +49,10 @@ export function buildProgram(): Command {
     .option('--tracefs <dir>', 'tracefs mount (env KDROP_TRACEFS_PATH, default: discovered)')
     .hook('preAction', (_this, action) => {
       const level = globals(action).logLevel;
+      const envLevel = process.env['KDROP_LOG_LEVEL'];
       if (level !== undefined) setLogLevel(validate(logLevel, level, '--log-level'));
+      // (the agent validates KDROP_LOG_LEVEL with the rest of its configuration)
+      else if (envLevel !== undefined && envLevel !== '' && action.name() !== 'agent') setLogLevel(validate(logLevel, envLevel, 'KDROP_LOG_LEVEL'));
     });
 
   program

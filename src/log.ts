@@ -10,9 +10,14 @@ export function setLogLevel(level: LevelWithSilent): void {
   rootLogger().level = level;
 }
 
+const LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
 function rootLogger(): Logger {
+  // An unknown KDROP_LOG_LEVEL must not throw here (pino does, at the first logger() of any module import):
+  // the CLI validates it and reports a CONFIG error.
+  const envLevel = process.env['KDROP_LOG_LEVEL'];
   root ??= pino(
-    { level: process.env['KDROP_LOG_LEVEL'] ?? 'info', base: { pid: process.pid } },
+    { level: envLevel !== undefined && LEVELS.has(envLevel) ? envLevel : 'info', base: { pid: process.pid } },
     pino.destination({ fd: 2, sync: true }),
   );
   return root;
