@@ -1,0 +1,227 @@
+/**
+ * The monitors compared by the benchmark. Each starts as a child process, says when it is attached,
+ * and on stop returns how many drops it counted for the benchmark's network namespace.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface MonitorContext {
+  /** netns inode the load runs in */
+  readonly netns: number;
+  /** node binary (Node 24) and the built CLI */
+  readonly node: string;
+  readonly cli: string;
+}
+
+export interface Running {
+  readonly pid: number;
+  /** ms from spawn until the monitor reported it is attached */
+  readonly readyMs: number;
+  /** ms from spawn until its first report containing a drop (null: reports only at exit) */
+  firstReportMs(): number | null;
+  /** Stops it; resolves with the count for the netns, lost events it reported, and extra CPU (post-processing) */
+  stop(): Promise<{ counted: number; lost: number; postCpuS: number }>;
+}
+
+export interface Monitor {
+  readonly name: string;
+  readonly note: string;
+  /** null when it can run here, else why not */
+  skipReason(ctx: MonitorContext): string | null;
+  start(ctx: MonitorContext): Promise<Running>;
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+function which(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** kdrop watch --json, counting the NDJSON records of the benchmark's netns (or function+reason for tracefs). */
+function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<string, string> = {}, skip?: () => string | null): Monitor {
+  return {
+    name,
+    note: `kdrop watch --source ${source} --json --interval 1s`,
+    skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? (source === 'bpftrace' && !which('bpftrace') && !env['KDROP_BPFTRACE'] ? 'bpftrace not installed' : null)) : `${ctx.cli} not built`),
+    async start(ctx) {
+      const t0 = performance.now();
+      // tracefs has no netns: count NO_SOCKET drops at __udp4_lib_rcv (the benchmark runs alone).
+      const filter = source === 'bpftrace' ? ['--netns', String(ctx.netns), '--all'] : ['--function', '__udp4_lib_rcv', '--reason', 'NO_SOCKET'];
+      const child = spawn(ctx.node, [ctx.cli, 'watch', '--source', source, '--json', '--interval', '1s', ...filter], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env },
+      });
+      let counted = 0;
+      let lost = 0;
+      let first: number | null = null;
+      let ready = -1;
+      let stderr = '';
+      const readyP = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stderr! }).on('line', (line) => {
+          stderr += `${line}\n`;
+          try {
+            const rec = JSON.parse(line) as { msg?: string; lostEvents?: number };
+            if (rec.msg === 'watching skb:kfree_skb' && ready < 0) {
+              ready = performance.now() - t0;
+              resolve();
+            }
+            if (typeof rec.lostEvents === 'number') lost += rec.lostEvents;
+          } catch {
+            /* not a log line */
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready: ${stderr.slice(-500)}`)));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const rec = JSON.parse(line) as { count: number };
+        counted += rec.count;
+        first ??= performance.now() - t0;
+      });
+      await readyP;
+      return {
+        pid: child.pid!,
+        readyMs: ready,
+        firstReportMs: () => first,
+        async stop() {
+          child.kill('SIGINT');
+          await waitExit(child, 20000);
+          return { counted, lost, postCpuS: 0 };
+        },
+      };
+    },
+  };
+}
+
+/** `perf record -e skb:kfree_skb -a` + `perf script` aggregation: the net_dropmonitor way. */
+const perfMonitor: Monitor = {
+  name: 'perf record + script',
+  note: 'perf record -e skb:kfree_skb -a; perf script; count location=__udp4_lib_rcv lines',
+  skipReason: () => (which('perf') ? null : 'perf not installed (Debian linux-perf)'),
+  async start() {
+    const dir = mkdtempSync(join(tmpdir(), 'kdrop-bench-perf-'));
+    const data = join(dir, 'perf.data');
+    const t0 = performance.now();
+    const child = spawn('perf', ['record', '-q', '-e', 'skb:kfree_skb', '-a', '-o', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // perf record prints nothing when attached: wait for its perf_event file descriptors.
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (child.exitCode !== null) throw new Error(`perf record exited: ${stderr}`);
+      try {
+        const fds = execFileSync('sh', ['-c', `ls -l /proc/${child.pid}/fd 2>/dev/null | grep -c perf_event || true`]).toString().trim();
+        if (Number(fds) > 0) break;
+      } catch {
+        /* retry */
+      }
+    }
+    const readyMs = performance.now() - t0;
+    return {
+      pid: child.pid!,
+      readyMs,
+      firstReportMs: () => null,
+      async stop() {
+        child.kill('SIGINT');
+        await waitExit(child, 30000);
+        const script = `perf script -i ${data} -F trace 2>/dev/null | grep -c 'location=__udp4_lib_rcv' ; read -r l < /proc/$$/stat; echo "$l" >&2`;
+        const r = spawnCapture('bash', ['-c', script]);
+        const out = await r;
+        const lostMatch = /(\d+) lost/.exec(stderr) ?? /LOST (\d+)/.exec(stderr);
+        rmSync(dir, { recursive: true, force: true });
+        return { counted: Number(out.stdout.trim()), lost: lostMatch ? Number(lostMatch[1]) : 0, postCpuS: childCpuFromStat(out.stderr) };
+      },
+    };
+  },
+};
+
+/** A plain bpftrace one-liner counting by location, printed at exit. */
+const bpftraceOneLiner: Monitor = {
+  name: 'bpftrace one-liner',
+  note: "bpftrace -e 'tracepoint:skb:kfree_skb { @[ksym(args->location)] = count(); }'",
+  skipReason: () => (which('bpftrace') ? null : 'bpftrace not installed'),
+  async start() {
+    const t0 = performance.now();
+    const child = spawn('bpftrace', ['-f', 'json', '-e', 'tracepoint:skb:kfree_skb { @[ksym(args->location)] = count(); }'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let ready = -1;
+    const readyP = new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (ready < 0 && out.includes('attached_probes')) {
+          ready = performance.now() - t0;
+          resolve();
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`bpftrace exited (${code})`)));
+    });
+    await readyP;
+    return {
+      pid: child.pid!,
+      readyMs: ready,
+      firstReportMs: () => null,
+      async stop() {
+        child.kill('SIGINT');
+        await waitExit(child, 20000);
+        let counted = 0;
+        for (const line of out.split('\n')) {
+          if (!line.includes('"type": "map"')) continue;
+          const m = JSON.parse(line) as { data: Record<string, Record<string, number>> };
+          for (const map of Object.values(m.data)) counted += map['__udp4_lib_rcv'] ?? 0;
+        }
+        return { counted, lost: 0, postCpuS: 0 };
+      },
+    };
+  },
+};
+
+function spawnCapture(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', () => resolve({ stdout, stderr }));
+  });
+}
+
+/** cutime + cstime (fields 16, 17) of a /proc/<pid>/stat line, in seconds. */
+function childCpuFromStat(text: string): number {
+  const line = text.trim().split('\n').at(-1) ?? '';
+  const rest = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  const v = (Number(rest[13]) + Number(rest[14])) / 100;
+  return Number.isFinite(v) ? v : 0;
+}
+
+/** bpftrace 0.23 from a Debian 13 chroot, when scripts/trixie-chroot.sh has built one. */
+function trixieBpftrace(): Record<string, string> | null {
+  const cmd = process.env['KDROP_BENCH_BPFTRACE_023'];
+  return cmd ? { KDROP_BPFTRACE: cmd } : null;
+}
+
+export function allMonitors(): Monitor[] {
+  const list: Monitor[] = [kdropWatch('kdrop bpftrace', 'bpftrace'), kdropWatch('kdrop tracefs', 'tracefs'), perfMonitor, bpftraceOneLiner];
+  const t = trixieBpftrace();
+  if (t) list.splice(1, 0, kdropWatch('kdrop bpftrace 0.23', 'bpftrace', t));
+  return list;
+}
+

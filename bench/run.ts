@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: what does kdrop cost the node, and does it miss anything? Every scenario runs in one
+ * process on the same machine, interleaved, and is reported as ratios against the untraced baseline.
+ *
+ *   npm run bench -- [--seconds 5] [--repeat 3] [--only NAME,NAME] [--scale [--senders N]] [--out DIR]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createNetns, type TestNetns } from '../test/helpers/netns.js';
+import { allMonitors, type Monitor, type MonitorContext } from './lib/monitors.js';
+import { rssPeakSampler, treeCpuSeconds } from './lib/proc-tree.js';
+import { spread, type Spread } from './lib/stats.js';
+import { renderMarkdown, renderSvg, type ScenarioResult } from './lib/report.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    senders: { type: 'string' },
+    out: { type: 'string', default: join(root, 'bench', 'results') },
+  },
+});
+const seconds = Number(args.seconds);
+const repeat = Number(args.repeat);
+const senders = args.scale ? Number(args.senders ?? Math.max(1, cpus().length - 1)) : 1;
+if (!(seconds > 0) || !(repeat >= 1) || !(senders >= 1)) {
+  process.stderr.write(`bench: expected --seconds > 0, --repeat >= 1, --senders >= 1; found ${args.seconds}, ${args.repeat}, ${args.senders}\n`);
+  process.exit(2);
+}
+
+function buildDropgen(): string {
+  const out = join(root, 'dist', 'bench', 'dropgen');
+  execFileSync('gcc', ['-O2', '-Wall', '-o', out, join(root, 'bench', 'dropgen.c')]);
+  return out;
+}
+
+interface Load {
+  sent: number;
+  seconds: number;
+  rate: number;
+}
+
+/** Runs `senders` dropgen processes in the netns, each pinned to its own core (core 0 left to the monitor when possible). */
+async function load(ns: TestNetns, dropgen: string): Promise<Load> {
+  const n = cpus().length;
+  const runs = Array.from({ length: senders }, (_, i) => {
+    const core = n > 1 ? 1 + (i % (n - 1)) : 0;
+    return new Promise<Load>((resolve, reject) => {
+      const c = spawn('ip', ['netns', 'exec', ns.name, 'taskset', '-c', String(core), dropgen, '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`dropgen exited ${code}`))));
+    });
+  });
+  const all = await Promise.all(runs);
+  return { sent: all.reduce((a, r) => a + r.sent, 0), seconds: Math.max(...all.map((r) => r.seconds)), rate: all.reduce((a, r) => a + r.rate, 0) };
+}
+
+interface Sample {
+  rate: number;
+  sent: number;
+  counted: number;
+  lost: number;
+  cpuPerLoadS: number;
+  postCpuS: number;
+  rssBytes: number;
+  readyMs: number;
+  firstReportMs: number | null;
+}
+
+async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: TestNetns, dropgen: string): Promise<Sample> {
+  if (m === null) {
+    const l = await load(ns, dropgen);
+    return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, readyMs: 0, firstReportMs: null };
+  }
+  const running = await m.start(ctx);
+  const rss = rssPeakSampler(running.pid);
+  const cpu0 = treeCpuSeconds(running.pid);
+  const l = await load(ns, dropgen);
+  const cpu1 = treeCpuSeconds(running.pid);
+  await new Promise((r) => setTimeout(r, 1500)); // let the monitor read its last interval
+  const peak = rss.stop();
+  const res = await running.stop();
+  return {
+    rate: l.rate,
+    sent: l.sent,
+    counted: res.counted,
+    lost: res.lost,
+    cpuPerLoadS: (cpu1 - cpu0) / l.seconds,
+    postCpuS: res.postCpuS,
+    rssBytes: peak,
+    readyMs: running.readyMs,
+    firstReportMs: running.firstReportMs(),
+  };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, tracing)');
+  const dropgen = buildDropgen();
+  const ns = await createNetns('kdropbench');
+  const ctx: MonitorContext = { netns: ns.inode, node: process.execPath, cli: join(root, 'dist', 'src', 'cli.js') };
+  const only = args.only ? new Set(args.only.split(',')) : null;
+  const monitors = allMonitors().filter((m) => !only || only.has(m.name));
+  const skipped: { name: string; why: string }[] = [];
+  const active = monitors.filter((m) => {
+    const why = m.skipReason(ctx);
+    if (why) skipped.push({ name: m.name, why });
+    return !why;
+  });
+  const samples = new Map<string, Sample[]>([['baseline', []], ...active.map((m) => [m.name, []] as [string, Sample[]])]);
+  try {
+    for (let r = 0; r < repeat; r++) {
+      // Interleave scenarios (baseline between each) so drift on a shared machine hits all alike.
+      for (const m of [null, ...active]) {
+        const name = m?.name ?? 'baseline';
+        process.stderr.write(`bench: round ${r + 1}/${repeat} ${name}\n`);
+        samples.get(name)!.push(await runOnce(m, ctx, ns, dropgen));
+      }
+    }
+  } finally {
+    await ns.remove();
+  }
+  const base = spread(samples.get('baseline')!.map((s) => s.rate)).median;
+  const results: ScenarioResult[] = [...samples].map(([name, ss]) => ({
+    name,
+    note: monitors.find((m) => m.name === name)?.note ?? 'no tracing',
+    rate: spread(ss.map((s) => s.rate)),
+    throughputRatio: spread(ss.map((s) => s.rate / base)),
+    exactness: spread(ss.map((s) => s.counted / s.sent)),
+    lost: spread(ss.map((s) => s.lost)),
+    cpuPct: spread(ss.map((s) => s.cpuPerLoadS * 100)),
+    postCpuS: spread(ss.map((s) => s.postCpuS)),
+    rssMiB: spread(ss.map((s) => s.rssBytes / 2 ** 20)),
+    readyS: spread(ss.map((s) => s.readyMs / 1000)),
+    firstReportS: spread(ss.map((s) => (s.firstReportMs === null ? Number.NaN : s.firstReportMs / 1000))),
+  }));
+  const meta = {
+    date: new Date().toISOString(),
+    host: hostname(),
+    kernel: release(),
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    seconds,
+    repeat,
+    senders,
+    bpftrace: (() => {
+      try {
+        return execFileSync('bpftrace', ['--version']).toString().trim();
+      } catch {
+        return 'absent';
+      }
+    })(),
+    skipped,
+  };
+  mkdirSync(args.out!, { recursive: true });
+  const stem = args.scale ? 'bench-scale' : 'bench';
+  writeFileSync(join(args.out!, `${stem}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+  const md = renderMarkdown(meta, results);
+  writeFileSync(join(args.out!, `${stem}.md`), md);
+  writeFileSync(join(args.out!, `${stem}.svg`), renderSvg(results));
+  process.stdout.write(md);
+  process.stdout.write(`\nwritten: ${join(args.out!, `${stem}.{md,json,svg}`)}\n`);
+}
+
+export type { Spread };
+await main();

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets up this host for kdrop. Idempotent.
+#   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
+#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, and the
+#                             Go-built tools (OpenTelemetry Collector, Helm, ...) cached outside the clone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
+if [ "$want_test" = 1 ]; then
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates)
+fi
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # policy-rc.d keeps Debian from starting the packaged Prometheus/etcd services: tests start their own.
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    as_root rm -f /usr/sbin/policy-rc.d
+  else
+    say "not a Debian/Ubuntu host: install these yourself: ${missing[*]}"
+  fi
+fi
+
+if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/events ]; then
+  say "mounting tracefs at /sys/kernel/tracing"
+  as_root mount -t tracefs nodev /sys/kernel/tracing || say "could not mount tracefs (kdrop doctor says more)"
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (Node 24 comes from the npm package 'node')"
+  npm ci --no-audit --no-fund
+fi
+
+if [ "$want_test" = 1 ]; then
+  export KDROP_TOOLS_CACHE="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}"
+  as_root mkdir -p "$KDROP_TOOLS_CACHE"
+  for tool in scripts/tools/*.sh; do
+    [ -e "$tool" ] || continue
+    say "tool: $tool"
+    bash "$tool" >&2
+  done
+fi
+say "ready"
