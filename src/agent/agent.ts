@@ -3,11 +3,10 @@ import type { IntervalReport } from '../pipeline.js';
 import type { NetnsResolver } from '../enrich/types.js';
 import type { SourceName, SourceStats } from '../source/types.js';
 import type { SourceChoice } from '../config/common.js';
-import { labelPolicy, type LabelPolicy, type SeriesAttributes } from '../aggregate/label-policy.js';
+import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
 import { SeriesStore } from '../aggregate/series.js';
 import { kdropResource, kdropVersion } from '../export/resource.js';
 import { createTelemetry, type Telemetry } from '../export/telemetry.js';
-import { Attr } from '../export/metric-names.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { logger } from '../log.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
@@ -24,19 +23,12 @@ export interface AgentPipeline {
 
 export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined }) => Promise<AgentPipeline>;
 
-/** A pod that went away, as an enricher that watches pods reports it. */
-export interface DeletedPod {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string | null;
-}
-
 /**
- * A resolver that also reports pod deletions (duck-typed: the pod stage's resolver may implement it).
+ * A resolver that also reports pod deletions by UID (duck-typed: the pod stage's PodNetnsResolver does).
  * The agent then expires the pod's series (after the grace period) so pod churn cannot grow memory.
  */
 export interface PodDeletionSource {
-  onPodDeleted(listener: (pod: DeletedPod) => void): void;
+  onPodDeleted(listener: (uid: string) => void): unknown;
 }
 
 export interface AgentDeps {
@@ -44,6 +36,11 @@ export interface AgentDeps {
   readonly paths: HostPaths;
   readonly env: NodeJS.ProcessEnv;
   readonly resolver?: NetnsResolver;
+  /**
+   * Makes the netns resolver (e.g. pods from the Kubernetes API) once the configuration is valid and the
+   * listeners are bound. Ignored when `resolver` is given. Default: the pipeline's host-only resolver.
+   */
+  readonly createResolver?: (paths: HostPaths) => Promise<NetnsResolver>;
   /** Tests: push to this exporter instead of a real OTLP one (config.otlp must still be set). */
   readonly pushExporter?: PushMetricExporter;
   /** Called once the HTTP listeners are bound (tests use it to learn port 0 choices). */
@@ -120,19 +117,26 @@ export class Agent {
       }
       this.deps.onListening?.({ metrics: metricsAt, health: healthAt });
 
-      this.opened = await this.deps.openPipeline({
-        source: this.cfg.source,
-        paths: this.deps.paths,
-        map: this.cfg.map,
-        ...(this.deps.resolver ? { resolver: this.deps.resolver } : {}),
-      });
+      const resolver = this.deps.resolver ?? (await this.deps.createResolver?.(this.deps.paths));
+      try {
+        this.opened = await this.deps.openPipeline({
+          source: this.cfg.source,
+          paths: this.deps.paths,
+          map: this.cfg.map,
+          ...(resolver ? { resolver } : {}),
+        });
+      } catch (err) {
+        // The pipeline owns (and closes) the resolver only once it is open.
+        if (this.deps.resolver === undefined) await resolver?.close?.().catch(() => undefined);
+        throw err;
+      }
       this.opened.source.onFatal((err) => {
         this.fatal = err;
         log.error({ err: err.message }, 'the tracer failed for good; stopping');
         this.requestStop();
       });
-      const pods = this.deps.resolver as Partial<PodDeletionSource> | undefined;
-      pods?.onPodDeleted?.((pod) => this.expirePod(pod));
+      const pods = resolver as Partial<PodDeletionSource> | undefined;
+      if (typeof pods?.onPodDeleted === 'function') pods.onPodDeleted((uid) => this.expirePod(uid));
       log.info(
         {
           source: this.opened.source.name,
@@ -151,12 +155,9 @@ export class Agent {
   }
 
   /** Expires the series of a deleted pod (after the grace period). */
-  expirePod(pod: DeletedPod): number {
-    const n = this.store.expireWhere(
-      (a: SeriesAttributes) =>
-        (a[Attr.namespace] === pod.namespace && a[Attr.pod] === pod.name) || (pod.uid !== null && a[Attr.podUid] === pod.uid),
-    );
-    log.debug({ pod: `${pod.namespace}/${pod.name}`, series: n }, 'pod deleted: series will expire');
+  expirePod(uid: string): number {
+    const n = this.store.expirePod(uid);
+    log.debug({ podUid: uid, series: n }, 'pod deleted: its series will expire');
     return n;
   }
 
@@ -244,7 +245,7 @@ export class Agent {
 
   /** Adds an interval's entries to the series store (after label selection) and updates self-metrics. */
   ingest(report: IntervalReport): void {
-    for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes);
+    for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes, e.owner.scope === 'pod' ? e.owner.podUid : null);
     this.store.sweep();
     this.stats = report.stats;
     this.unattributed = report.unattributed;

@@ -54,7 +54,12 @@ interface MutableSeries {
   overflow: boolean;
   /** Set by expireWhere(): removed at the first sweep at or after this time. */
   retireAtMs: number | null;
+  /** UIDs of the pods whose drops went into this series (kept even when k8s.pod.uid is not exported). */
+  podUids: Set<string> | null;
 }
+
+/** A series rarely sees more than one pod (a StatefulSet pod recreated under its name); bound it anyway. */
+const MAX_UIDS_PER_SERIES = 16;
 
 /** A stable key for an attribute set (order-independent). */
 export function seriesKey(attributes: SeriesAttributes): string {
@@ -88,8 +93,11 @@ export class SeriesStore {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Adds an interval's drops (and bytes, when known) to the series of `attributes`. */
-  add(attributes: SeriesAttributes, drops: number, bytes: number | null): void {
+  /**
+   * Adds an interval's drops (and bytes, when known) to the series of `attributes`. `podUid` names the pod
+   * the drops belong to, so expirePod() can find its series even when k8s.pod.uid is not exported.
+   */
+  add(attributes: SeriesAttributes, drops: number, bytes: number | null, podUid: string | null = null): void {
     if (drops <= 0 && (bytes ?? 0) <= 0) return;
     const now = this.now();
     let key = seriesKey(attributes);
@@ -111,6 +119,7 @@ export class SeriesStore {
           updatedMs: now,
           overflow: key === OVERFLOW_KEY,
           retireAtMs: null,
+          podUids: null,
         };
         this.series.set(key, s);
       }
@@ -119,6 +128,25 @@ export class SeriesStore {
     if (bytes !== null) s.bytes = (s.bytes ?? 0) + bytes;
     s.updatedMs = now;
     s.retireAtMs = null;
+    if (podUid !== null && !s.overflow) {
+      s.podUids ??= new Set();
+      if (s.podUids.size < MAX_UIDS_PER_SERIES) s.podUids.add(podUid);
+    }
+  }
+
+  /**
+   * A pod was deleted: its series are marked for removal after the grace period, unless another pod
+   * (a StatefulSet pod recreated under the same name) also feeds them. Returns how many were marked.
+   */
+  expirePod(uid: string, graceMs = this.retireGraceMs): number {
+    const at = this.now() + graceMs;
+    let n = 0;
+    for (const s of this.series.values()) {
+      if (s.podUids === null || !s.podUids.delete(uid) || s.podUids.size > 0) continue;
+      s.retireAtMs = Math.min(s.retireAtMs ?? at, at);
+      n++;
+    }
+    return n;
   }
 
   /**

@@ -47,8 +47,11 @@ export async function runAgent(opts: AgentOptions, deps: RunAgentDeps = {}): Pro
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** Adds `kdrop agent` to the program. The action exits the process when the agent has stopped. */
-export function registerAgentCommand(program: Command): void {
+/**
+ * Adds `kdrop agent` to the program. The action exits the process when the agent has stopped. `deps`
+ * replaces parts of the pipeline (test entries).
+ */
+export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}): void {
   program
     .command('agent')
     .description('run the node agent: export drops as OpenTelemetry metrics (Prometheus endpoint, OTLP), serve /healthz and /readyz')
@@ -82,7 +85,7 @@ export function registerAgentCommand(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const code = await runAgent({ config, paths, signal: ac.signal, env: process.env });
+      const code = await runAgent({ config, paths, signal: ac.signal, env: process.env }, deps);
       process.exitCode = code;
       // Bounded exit even if a library left a handle open (a stuck socket, a timer).
       setTimeout(() => process.exit(code), 1000).unref();

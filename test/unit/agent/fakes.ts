@@ -62,7 +62,7 @@ export const symbolizer: Symbolizer = {
 /** netns 1 = host, 1000+ = pods default/pod-<n>, others unattributed (scope netns). */
 export class FakeResolver implements NetnsResolver {
   misses = 0;
-  private deleted: ((pod: { namespace: string; name: string; uid: string | null }) => void)[] = [];
+  private deleted: ((uid: string) => void)[] = [];
   resolve(inode: number | null): NetnsOwner {
     if (inode === 1) return { scope: 'host', namespace: null, pod: null, podUid: null };
     if (inode !== null && inode >= 1000 && inode < 2000) return { scope: 'pod', namespace: 'default', pod: `pod-${inode}`, podUid: `uid-${inode}` };
@@ -72,11 +72,12 @@ export class FakeResolver implements NetnsResolver {
   unattributed(): number {
     return this.misses;
   }
-  onPodDeleted(listener: (pod: { namespace: string; name: string; uid: string | null }) => void): void {
+  onPodDeleted(listener: (uid: string) => void): () => void {
     this.deleted.push(listener);
+    return () => undefined;
   }
   deletePod(inode: number): void {
-    for (const l of this.deleted) l({ namespace: 'default', name: `pod-${inode}`, uid: `uid-${inode}` });
+    for (const l of this.deleted) l(`uid-${inode}`);
   }
 }
 

@@ -124,3 +124,18 @@ test('property: under pod churn with expiry, the store never holds more than lim
     { numRuns: 100 },
   );
 });
+
+test('expirePod finds a pod series by UID (not exported); a series still fed by another pod stays', () => {
+  const c = clock();
+  const s = new SeriesStore({ ttlMs: 0, retireGraceMs: 1000, now: c.now });
+  s.add({ pod: 'web-0' }, 1, null, 'uid-old');
+  s.add({ pod: 'web-0' }, 1, null, 'uid-new'); // recreated under the same name
+  s.add({ pod: 'api' }, 1, null, 'uid-api');
+  s.add({ scope: 'host' }, 1, null, null);
+  assert.equal(s.expirePod('uid-old'), 0, 'web-0 is still fed by uid-new');
+  assert.equal(s.expirePod('uid-api'), 1);
+  assert.equal(s.expirePod('uid-unknown'), 0);
+  c.t += 1000;
+  assert.equal(s.sweep(), 1);
+  assert.deepEqual(Object.keys(byPod(s)).sort(), ['', 'web-0']);
+});
