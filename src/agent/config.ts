@@ -265,9 +265,11 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     }
   }
   if (problems.length > 0 || !r.success) {
-    throw new KdropError(ErrorCodes.CONFIG, `invalid agent configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p}`).join('\n')}`, {
-      hint: 'see `kdrop agent --help` and docs/agent.md',
-    });
+    const list = problems.map((p) => `  ${p}`).join('\n');
+    throw new KdropError(
+      ErrorCodes.CONFIG,
+      `invalid agent configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${list}\n(see \`kdrop agent --help\` and docs/agent.md)`,
+    );
   }
   const v = r.data;
 
