@@ -27,9 +27,8 @@ export async function runAgent(opts: AgentOptions, deps: RunAgentDeps = {}): Pro
   const openPipeline: OpenPipeline =
     deps.openPipeline ??
     (async (o) => {
-      // TODO(merge): import directly once src/compose.ts is on main.
-      const composePath = '../compose.js';
-      const { openPipeline: open } = (await import(composePath)) as { openPipeline: OpenPipeline };
+      // Loaded on first use: tests that inject a pipeline never load the kernel stages.
+      const { openPipeline: open } = await import('../compose.js');
       return open(o);
     });
   const agent = new Agent(opts.config, { ...deps, openPipeline, paths: opts.paths, env: opts.env ?? process.env });
