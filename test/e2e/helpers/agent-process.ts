@@ -1,14 +1,10 @@
 /** Runs `kdrop agent` as a child process (the built CLI, Node 24) and waits until it has started. */
 import { access } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from './processes.js';
 import { kernelTestSkipReason } from '../../helpers/netns.js';
 
 export const cliPath = fileURLToPath(new URL('../../../src/cli.js', import.meta.url));
-/** Stand-in entry with the real agent command, used while src/cli.ts does not register it. */
-const standInPath = fileURLToPath(new URL('./agent-cli.js', import.meta.url));
 const bpftraceSourcePath = fileURLToPath(new URL('../../../src/source/bpftrace/index.js', import.meta.url));
 
 /**
@@ -19,21 +15,9 @@ export async function agentSkipReason(): Promise<string | null> {
   const kernel = kernelTestSkipReason();
   if (kernel !== null) return kernel;
   if (!(await exists(cliPath))) return `needs the built CLI at ${cliPath} (src/cli.ts)`;
-  await entry();
   if (!(await exists(bpftraceSourcePath))) return 'needs the bpftrace source (src/source/bpftrace): per-netns counts come from it';
   if (!(await exists('/usr/bin/bpftrace')) && process.env['KDROP_BPFTRACE'] === undefined) return 'needs bpftrace (Debian: apt-get install bpftrace)';
   return null;
-}
-
-let chosen: string | undefined;
-
-/** The real CLI when it has the agent command, else the stand-in entry (same agent code). */
-async function entry(): Promise<string> {
-  if (chosen !== undefined) return chosen;
-  const help = await promisify(execFile)(process.execPath, [cliPath, 'agent', '--help']).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-  chosen = help.stdout.includes('Usage: kdrop agent') ? cliPath : standInPath;
-  if (chosen !== cliPath) process.stderr.write(`# src/cli.ts has no agent command yet: e2e uses ${standInPath}\n`);
-  return chosen;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -53,7 +37,7 @@ export interface AgentProcess {
 
 /** Starts the agent and resolves once it logged "kdrop agent started" (tracer attached, listeners bound). */
 export async function startAgentProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = startChild('kdrop agent', [process.execPath, await entry(), 'agent', ...args], { env: { KDROP_LOG_LEVEL: 'info', ...env } });
+  const child = startChild('kdrop agent', [process.execPath, cliPath, 'agent', ...args], { env: { KDROP_LOG_LEVEL: 'info', ...env } });
   try {
     await child.waitForLine((l) => l.includes('"msg":"kdrop agent started"'), 60_000);
   } catch (err) {
