@@ -91,3 +91,31 @@ test('kallsyms: ~100 KB adversarial lines finish in bounded time', () => {
     finishesQuickly(`System.map case ${i}`, () => onlyKdropError(() => parseSystemMap(text)));
   }
 });
+
+test('SymbolTable.fromText (columnar, what the symbolizer loads) agrees with SymbolTable.from(parseKallsyms(...)) on any text', () => {
+  const line = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(addrArb, fc.constantFrom('t', 'T', 'w', 'W', 'd', 'A'), fc.stringMatching(/^_{0,3}[a-z][a-z0-9_]{0,8}$/), fc.option(fc.constantFrom('m1', 'm2'), { nil: null }), fc.boolean()).map(
+      ([a, t, n, m, pad]) => `${pad ? a.toString(16).padStart(16, '0') : a.toString(16)} ${t} ${n}${m === null ? '' : `\t[${m}]`}`,
+    ) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('t', 'T'), fc.stringMatching(/^[a-z]{1,5}$/)).map(([t, n]) => `0000000000000000 ${t} ${n}`) },
+    { weight: 1, arbitrary: tokenLines(TOKENS, 6) },
+  );
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 30 }), fc.array(fc.oneof(addrArb, fc.bigInt({ min: 0n, max: KTEXT })), { maxLength: 10 }), (lines, addrs) => {
+      const text = lines.join('\n');
+      const a = onlyKdropError(() => SymbolTable.fromText(text, { kptrRestrict: 2 }));
+      const b = onlyKdropError(() => SymbolTable.from(parseKallsyms(text, { kptrRestrict: 2 })));
+      if (a instanceof Error || b instanceof Error) {
+        assert.ok(a instanceof Error && b instanceof Error, `one failed, the other did not: ${String(a)} / ${String(b)}`);
+        assert.equal((a as { code?: string }).code, (b as { code?: string }).code);
+        return;
+      }
+      assert.equal(a.size, b.size);
+      for (const x of [...addrs, ...lines.flatMap((l) => (/^[0-9a-f]{1,16} /.test(l) ? [BigInt(`0x${l.split(' ')[0]}`), BigInt(`0x${l.split(' ')[0]}`) + 7n] : []))]) {
+        assert.deepEqual(a.resolve(x), b.resolve(x), `address 0x${x.toString(16)}`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+  finishesQuickly('fromText on 100 KB junk', () => onlyKdropError(() => SymbolTable.fromText(`ffffffff81000000 t a${' '.repeat(100_000)}x`)));
+});
