@@ -55,6 +55,9 @@ trap cleanup EXIT
 ip netns add "$steady"
 ip -n "$steady" link set lo up
 steady_inode=$(ip netns exec "$steady" stat -L -c %i /proc/self/ns/net)
+made_dir="$OUT/made"
+mkdir -p "$made_dir"
+echo "kdrop_netns_inode=\"$steady_inode\"" >"$made_dir/inodes"
 
 # The agent: netns inode as a label, so every churned netns is its own series and must expire.
 nice -n "$NICE" "$NODE" "$KDROP_CLI" agent --source "$SOURCE" --interval 5s --metrics-address "127.0.0.1:$PORT" \
@@ -66,8 +69,6 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 
-made_dir="$OUT/made"
-mkdir -p "$made_dir"
 # Steady load: RATE drops per second in one netns, counted exactly (dropgen prints what it sent).
 (
   while :; do
@@ -82,6 +83,7 @@ pids+=($!)
   while :; do
     ns="$tag-pod$n"
     ip netns add "$ns" && ip -n "$ns" link set lo up
+    echo "kdrop_netns_inode=\"$(ip netns exec "$ns" stat -L -c %i /proc/self/ns/net)\"" >>"$made_dir/inodes"
     ip netns exec "$ns" nice -n "$NICE" "$dropgen" --count "$CHURN_DROPS" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p' >>"$made_dir/churn"
     old=$((n - CHURN_LIVE))
     if ((old >= 0)); then ip netns del "$tag-pod$old" 2>/dev/null || true; fi
@@ -102,7 +104,7 @@ tracer_rss_kb() {
   echo "$sum"
 }
 
-echo "t_s,agent_rss_kb,tracer_rss_kb,series,steady_exported,steady_made,netns_created,load1" >"$OUT/samples.csv"
+echo "t_s,agent_rss_kb,tracer_rss_kb,series,soak_series,steady_exported,steady_made,netns_created,load1" >"$OUT/samples.csv"
 start=$(date +%s)
 while :; do
   sleep "$SAMPLE_S"
@@ -111,11 +113,13 @@ while :; do
   kill -0 "$agent" 2>/dev/null || { echo "soak: agent died at t=${t}s; see $OUT/agent.log" >&2; exit 1; }
   metrics=$(curl -sf "http://127.0.0.1:$PORT/metrics" || true)
   series=$(grep -c '^kdrop_packet_drops_total{' <<<"$metrics" || true)
+  # The agent counts every netns on the host (other users' too): the soak's own series are those of its netns.
+  soak_series=$(grep '^kdrop_packet_drops_total{' <<<"$metrics" | grep -c -F -f "$made_dir/inodes" || true)
   steady_exp=$(grep '^kdrop_packet_drops_total{' <<<"$metrics" | grep "kdrop_netns_inode=\"$steady_inode\"" | awk '{s += $NF} END {print s + 0}')
   steady_made=$(awk '{s += $1} END {print s + 0}' "$made_dir/steady" 2>/dev/null || echo 0)
   created=$(cat "$made_dir/netns-created" 2>/dev/null || echo 0)
   load1=$(cut -d' ' -f1 /proc/loadavg)
-  echo "$t,$(rss_kb "$agent"),$(tracer_rss_kb "$agent"),$series,$steady_exp,$steady_made,$created,$load1" | tee -a "$OUT/samples.csv"
+  echo "$t,$(rss_kb "$agent"),$(tracer_rss_kb "$agent"),$series,$soak_series,$steady_exp,$steady_made,$created,$load1" | tee -a "$OUT/samples.csv"
   ((t >= SOAK_SECONDS)) && break
 done
 
@@ -136,13 +140,14 @@ awk -F, -v warm="$WARMUP_S" -v made="$final_made" -v exported="$final_exp" -v lo
     if (n == 1 || $2 < rmin) rmin = $2; if ($2 > rmax) rmax = $2
     if (n == 1 || $3 < tmin) tmin = $3; if ($3 > tmax) tmax = $3
     if (n == 1 || $4 < smin) smin = $4; if ($4 > smax) smax = $4
-    lsum += $8
+    if (n == 1 || $5 < omin) omin = $5; if ($5 > omax) omax = $5
+    lsum += $9
   }
   END {
     printf "samples after warm-up: %d\n", n
     printf "agent RSS after warm-up: min %.1f MiB, max %.1f MiB (max/min %.3f)\n", rmin / 1024, rmax / 1024, rmax / rmin
     printf "tracer RSS after warm-up: min %.1f MiB, max %.1f MiB\n", tmin / 1024, tmax / 1024
-    printf "drop series on /metrics after warm-up: min %d, max %d\n", smin, smax
+    printf "drop series on /metrics after warm-up: all min %d, max %d; the soak netns only: min %d, max %d\n", smin, smax, omin, omax
     printf "steady netns: made %d, exported %d, lost events reported %d\n", made, exported, lost
     printf "load average during samples: mean 1-min %.2f on %d CPUs; at end: %s\n", lsum / n, cpus, load
     ok = (rmax <= rmin * 1.25) && (made == exported)
