@@ -238,7 +238,7 @@ describe('tracefs source on the real skb:kfree_skb tracepoint', { skip: skip ?? 
     await new Promise((r) => dead.on('exit', r));
     assert.ok(deadPid !== undefined);
     const stale = `kdrop-${deadPid}-stale01`;
-    const live = `kdrop-${process.pid}-live01`;
+    const live = 'kdrop-1-live01'; // pid 1 is always alive (an own-pid name this process did not create counts as stale)
     await mkdir(join(TRACEFS, 'instances', stale));
     await mkdir(join(TRACEFS, 'instances', live));
     cleanups.push(() => rmdir(join(TRACEFS, 'instances', stale)).catch(() => undefined));

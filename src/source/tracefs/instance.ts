@@ -47,6 +47,13 @@ export interface TracefsInstance {
   remove(): Promise<void>;
 }
 
+/**
+ * Instances this process created and has not removed yet. A name with this process's own pid that is not
+ * in here was left by an earlier process with the same pid: in a container, a restarted agent usually
+ * gets the same pid as the one that died.
+ */
+const ownInstances = new Set<string>();
+
 /** A fresh instance name for this process. */
 export function instanceName(pid: number = process.pid): string {
   return `${INSTANCE_PREFIX}${pid}-${randomBytes(4).toString('hex')}`;
@@ -121,8 +128,10 @@ export async function removeInstance(tracefsDir: string, name: string, opts: { s
 }
 
 /**
- * Removes instances named kdrop-<pid>-* whose pid is not alive (left behind by a crashed kdrop).
- * Returns the names removed. Instances of live processes and other names are never touched.
+ * Removes instances named kdrop-<pid>-* whose pid is not alive (left behind by a crashed kdrop), and those
+ * with this process's pid that this process did not create (left by a dead process that had the same pid,
+ * e.g. the previous run of a restarted container). Returns the names removed. Instances of other live
+ * processes, this process's own instances and other names are never touched.
  */
 export async function removeStaleInstances(tracefsDir: string, isAlive: (pid: number) => boolean = pidAlive): Promise<string[]> {
   let names: string[];
@@ -135,7 +144,8 @@ export async function removeStaleInstances(tracefsDir: string, isAlive: (pid: nu
   const removed: string[] = [];
   for (const name of names.sort()) {
     const pid = instancePid(name);
-    if (pid === null || pid === process.pid || isAlive(pid)) continue;
+    if (pid === null || ownInstances.has(name)) continue;
+    if (pid !== process.pid && isAlive(pid)) continue;
     try {
       await removeInstance(tracefsDir, name);
       removed.push(name);
@@ -185,11 +195,13 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
       cause: err,
     });
   }
+  ownInstances.add(name);
   let removed = false;
   const remove = async (): Promise<void> => {
     if (removed) return;
     await removeInstance(tracefsDir, name, { system, event });
     removed = true;
+    ownInstances.delete(name);
     log.debug({ instance: name }, 'tracefs instance removed');
   };
   try {

@@ -27,12 +27,14 @@ test('pidAlive: this process is alive, a pid above pid_max is not', () => {
 });
 
 test('removeStaleInstances removes only kdrop-<dead pid>-* and reports them', async () => {
-  const live = `kdrop-${process.pid}-aaaa`;
-  const dir = await fakeTracefs(['kdrop-111-dead', 'kdrop-222-beef', 'kdrop-333-live', live, 'other-tool', 'kdrop-notapid-x']);
+  // kdrop-<own pid>-* that this process did not create was left by a dead process with the same pid
+  // (a restarted container): stale too.
+  const samePid = `kdrop-${process.pid}-aaaa`;
+  const dir = await fakeTracefs(['kdrop-111-dead', 'kdrop-222-beef', 'kdrop-333-live', samePid, 'other-tool', 'kdrop-notapid-x']);
   try {
-    const removed = await removeStaleInstances(dir, (pid) => pid === 333);
-    assert.deepEqual(removed, ['kdrop-111-dead', 'kdrop-222-beef']);
-    assert.deepEqual((await readdir(join(dir, 'instances'))).sort(), ['kdrop-333-live', 'kdrop-notapid-x', live, 'other-tool'].sort());
+    const removed = await removeStaleInstances(dir, (pid) => pid === 333 || pid === process.pid);
+    assert.deepEqual(removed.sort(), ['kdrop-111-dead', 'kdrop-222-beef', samePid].sort());
+    assert.deepEqual((await readdir(join(dir, 'instances'))).sort(), ['kdrop-333-live', 'kdrop-notapid-x', 'other-tool'].sort());
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
