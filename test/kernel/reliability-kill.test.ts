@@ -88,6 +88,11 @@ test('SIGKILL of kdrop without a death signal: the orphan bpftrace survives, the
   cleanups.push(async () => {
     if (!(await gone(orphan))) process.kill(orphan, 'SIGKILL');
   });
+  // kdrop asks bpftrace to print its maps every second (SIGUSR1); a print that lands after kdrop died
+  // hits a closed pipe and SIGPIPE ends the orphan by chance. Freeze kdrop first, let a print in flight
+  // finish into the pipe buffer, then kill it: the orphan then has no reason to write, and stays.
+  first.child.kill('SIGSTOP');
+  await new Promise((r) => setTimeout(r, 1500));
   first.child.kill('SIGKILL');
   await first.exited;
   await new Promise((r) => setTimeout(r, 1000));
@@ -126,4 +131,30 @@ test('SIGKILL of `kdrop watch --source tracefs`: the instance stays; the next st
   assert.ok(removed?.includes(left[0]!), 'the removal names the instance');
   assert.equal(await second.exited, 0);
   assert.deepEqual(instancesOf(second.child.pid!), [], 'and removed its own on exit');
+});
+
+test('restarted with the same pid (a container restart): the dead run\'s kdrop-<pid>-* instance is removed, this run\'s own are kept', { skip: tracefsSkip() ?? false, timeout: 120_000 }, async () => {
+  const { TracefsSource } = await import('../../src/source/tracefs/index.js');
+  const { readTracepointFormat } = await import('../../src/kernel/format.js');
+  const format = await readTracepointFormat(TRACEFS);
+  // What a previous run with this pid left: a real instance named like ours, still enabled.
+  const leftover = `kdrop-${process.pid}-deadbeef`;
+  const { mkdirSync, writeFileSync: write } = await import('node:fs');
+  mkdirSync(`${TRACEFS}/instances/${leftover}`);
+  cleanups.push(() => {
+    if (existsSync(`${TRACEFS}/instances/${leftover}`)) rmdirSync(`${TRACEFS}/instances/${leftover}`);
+  });
+  write(`${TRACEFS}/instances/${leftover}/events/skb/kfree_skb/enable`, '1');
+  const a = new TracefsSource({ tracefsDir: TRACEFS, format, filter: 'common_pid == 1' });
+  const b = new TracefsSource({ tracefsDir: TRACEFS, format, filter: 'common_pid == 1' });
+  cleanups.push(() => a.stop());
+  cleanups.push(() => b.stop());
+  await a.start();
+  assert.equal(existsSync(`${TRACEFS}/instances/${leftover}`), false, 'the same-pid leftover was removed');
+  await b.start();
+  assert.ok(existsSync(`${TRACEFS}/instances/${a.instanceName!}`), "a second source does not remove the first one's instance");
+  assert.deepEqual(instancesOf(process.pid).sort(), [a.instanceName!, b.instanceName!].sort());
+  await a.stop();
+  await b.stop();
+  assert.deepEqual(instancesOf(process.pid), []);
 });
