@@ -37,6 +37,8 @@ export function realApiServerSkipReason(): string | null {
 
 export interface RealApiServer {
   readonly url: string;
+  /** gitVersion from GET /version. */
+  readonly version: string;
   readonly token: string;
   kubeconfig(): string;
   stop(): Promise<void>;
@@ -50,11 +52,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function httpsGet(url: string, token: string): Promise<number> {
+function httpsGet(url: string, token: string, body?: (text: string) => void): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        body?.(text);
+        resolve(res.statusCode ?? 0);
+      });
     });
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
@@ -140,8 +146,13 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {})
       if (Date.now() > end) throw new Error(`kube-apiserver not ready in time:\n${logs.slice(-40).join('')}`);
       await new Promise((r) => setTimeout(r, 500));
     }
+    let version = '';
+    await httpsGet(`${url}/version`, token, (text) => {
+      version = String((JSON.parse(text) as { gitVersion?: string }).gitVersion);
+    });
     return {
       url,
+      version,
       token,
       kubeconfig: () =>
         [
