@@ -54,7 +54,7 @@ export async function createNetns(prefix = 'kdroptest'): Promise<TestNetns> {
         if (sent !== count) throw new Error(`udp sender sent ${sent}, wanted ${count}`);
       },
       async addNftDrop(p) {
-        const rules = `table inet kdroptest { chain input { type filter hook input priority 0; policy accept; udp dport ${p} drop; } }`;
+        const rules = `table inet kdroptest { chain input { type filter hook input priority 0; policy accept; udp dport ${p} drop; }; }`;
         await exec(['nft', rules]);
       },
       async remove() {

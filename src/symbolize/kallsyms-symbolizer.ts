@@ -1,0 +1,112 @@
+/**
+ * Symbolizer over /proc/kallsyms with a per-address cache. When an address lies outside known text (a
+ * module loaded after start, a new BPF program), it rereads /proc/kallsyms, at most once per
+ * minReloadIntervalMs, and retries.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HostPaths } from '../host-paths.js';
+import { logger } from '../log.js';
+import { SymbolTable } from './symbol-table.js';
+import type { Resolved, Symbolizer } from './types.js';
+
+const log = logger('kallsyms');
+
+export interface KallsymsSymbolizerOptions {
+  /** Loads a fresh table (synchronously: resolve() is synchronous). Throws on failure. */
+  readonly reload: () => SymbolTable;
+  /** Clock in ms; Date.now by default. */
+  readonly now?: () => number;
+  /** Least time between two reloads; 10 s by default. */
+  readonly minReloadIntervalMs?: number;
+}
+
+/** Reads `${proc}/sys/kernel/kptr_restrict`, or null when it cannot be read. */
+export async function readKptrRestrict(proc: string): Promise<number | null> {
+  try {
+    const n = Number((await readFile(join(proc, 'sys', 'kernel', 'kptr_restrict'), 'utf8')).trim());
+    return Number.isInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function readKptrRestrictSync(proc: string): number | null {
+  try {
+    const n = Number(readFileSync(join(proc, 'sys', 'kernel', 'kptr_restrict'), 'utf8').trim());
+    return Number.isInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+export class KallsymsSymbolizer implements Symbolizer {
+  #table: SymbolTable;
+  readonly #cache = new Map<bigint, Resolved | null>();
+  readonly #reload: () => SymbolTable;
+  readonly #now: () => number;
+  readonly #minInterval: number;
+  #lastReload: number;
+  #reloads = 0;
+
+  constructor(table: SymbolTable, opts: KallsymsSymbolizerOptions) {
+    this.#table = table;
+    this.#reload = opts.reload;
+    this.#now = opts.now ?? Date.now;
+    this.#minInterval = opts.minReloadIntervalMs ?? 10_000;
+    this.#lastReload = this.#now();
+  }
+
+  /** Loads `${paths.proc}/kallsyms`; throws KALLSYMS_RESTRICTED when addresses are hidden. */
+  static async load(paths: HostPaths): Promise<KallsymsSymbolizer> {
+    const file = join(paths.proc, 'kallsyms');
+    const [text, kptrRestrict] = await Promise.all([readFile(file, 'utf8'), readKptrRestrict(paths.proc)]);
+    const table = SymbolTable.fromText(text, { kptrRestrict, source: file });
+    log.debug({ symbols: table.size }, 'kallsyms loaded');
+    return new KallsymsSymbolizer(table, {
+      reload: () => SymbolTable.fromText(readFileSync(file, 'utf8'), { kptrRestrict: readKptrRestrictSync(paths.proc), source: file }),
+    });
+  }
+
+  /** How often the table was reloaded since start. */
+  reloads(): number {
+    return this.#reloads;
+  }
+
+  /** Number of symbols in the current table. */
+  get size(): number {
+    return this.#table.size;
+  }
+
+  resolve(address: bigint): Resolved | null {
+    const cached = this.#cache.get(address);
+    if (cached !== undefined && cached !== null) return cached;
+    // A cached miss is retried only when a reload is due.
+    if (cached === null && !this.#reloadDue()) return null;
+    let r = this.#table.resolve(address);
+    if (r === null && this.#reloadDue()) {
+      this.#tryReload();
+      r = this.#table.resolve(address);
+    }
+    this.#cache.set(address, r);
+    return r;
+  }
+
+  #reloadDue(): boolean {
+    return this.#now() - this.#lastReload >= this.#minInterval;
+  }
+
+  #tryReload(): void {
+    this.#lastReload = this.#now();
+    try {
+      const table = this.#reload();
+      this.#table = table;
+      this.#reloads++;
+      this.#cache.clear();
+      log.debug({ symbols: table.size, reloads: this.#reloads }, 'kallsyms reloaded');
+    } catch (err) {
+      log.warn({ err }, 'kallsyms reload failed; keeping the previous table');
+    }
+  }
+}
