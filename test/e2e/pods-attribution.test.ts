@@ -17,7 +17,11 @@ import { Pipeline } from '../../src/pipeline.js';
 import { kernelTestSkipReason, waitFor } from '../helpers/netns.js';
 import { ReplaySource, sample, tableSymbolizer } from '../helpers/fake-source.js';
 import { FakeApiServer } from './pods-fake-apiserver.js';
-import { TestBpftraceSource } from './pods-bpftrace-source.js';
+import { BpftraceSource } from '../../src/source/bpftrace/index.js';
+import { findTracefs } from '../../src/kernel/tracefs.js';
+import { readTracepointFormat } from '../../src/kernel/format.js';
+import { loadSymbolizer } from '../../src/symbolize/load.js';
+import type { DropSample } from '../../src/source/types.js';
 import type { DropEntry } from '../../src/enrich/types.js';
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
@@ -31,6 +35,13 @@ const NODE = 'kdrop-e2e-node';
 interface ApiUnderTest {
   kubeconfig(): string;
   stop(): Promise<void>;
+}
+
+/** Cumulative drops per netns inode. */
+function totals(samples: readonly DropSample[]): Map<number, number> {
+  const t = new Map<number, number>();
+  for (const s of samples) if (s.netns !== null) t.set(s.netns, (t.get(s.netns) ?? 0) + s.count);
+  return t;
 }
 
 function perOwner(entries: readonly DropEntry[]): Map<string, number> {
@@ -49,10 +60,11 @@ async function sendUdpOnHost(count: number): Promise<void> {
   assert.equal(Number(stdout.trim()), count);
 }
 
-const useKernel = existsSync('/usr/bin/bpftrace') || existsSync('/usr/local/bin/bpftrace');
+const useKernel = (existsSync('/usr/bin/bpftrace') || existsSync('/usr/local/bin/bpftrace')) && process.env['KDROP_E2E_REPLAY'] !== '1';
 
 async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Promise<void> {
-  const sources: TestBpftraceSource[] = [];
+  const sources: BpftraceSource[] = [];
+  const paths = { proc: '/proc', sys: '/sys', tracefs: null };
   const dir = await mkdtemp(join(tmpdir(), 'kdrop-pods-e2e-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   await writeFile(kubeconfigPath, api.kubeconfig(), { mode: 0o600 });
@@ -74,7 +86,7 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
     const aInode = a.netns?.inode ?? -1;
     const bInode = b.netns?.inode ?? -1;
 
-    resolver = await createResolver({ paths: { proc: '/proc', sys: '/sys', tracefs: null }, kubeconfig: kubeconfigPath, nodeName: NODE, inCluster: false, syncTimeoutMs: 60_000 });
+    resolver = await createResolver({ paths, kubeconfig: kubeconfigPath, nodeName: NODE, inCluster: false, syncTimeoutMs: 60_000 });
     assert.ok(resolver instanceof PodNetnsResolver, 'a pod resolver (the API answered)');
     const r = resolver;
     // The status update with the container ID may arrive after the first list; the netns is known from /proc.
@@ -87,21 +99,37 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
     // Through the lead's Pipeline: N drops in pod A, M in pod B, K on the host.
     const [N, M, K] = [37, 11, 5];
     if (useKernel) {
-      // Real drops (UDP to a closed port), counted in the kernel by bpftrace, attributed by the resolver.
-      const source = new TestBpftraceSource();
-      await source.start();
+      // Real drops (UDP to a closed port) counted in the kernel by the project's bpftrace source, symbolized
+      // with kallsyms, attributed by the resolver.
+      const tracefs = await findTracefs(paths, { mount: true });
+      const format = await readTracepointFormat(tracefs);
+      const source = new BpftraceSource({ format, readIntervalMs: 500 });
       sources.push(source);
-      const pipeline = new Pipeline({ source, symbolizer: tableSymbolizer([]), reasons: null, resolver: r });
+      await source.start();
+      const pipeline = new Pipeline({ source, symbolizer: await loadSymbolizer({ paths }), reasons: format.reasons, resolver: r });
+      const before = totals(await source.collect());
       await pipeline.tick(); // baseline: whatever dropped before now
       await a.netns?.sendUdp(N);
       await b.netns?.sendUdp(M);
       await sendUdpOnHost(K);
-      const per = perOwner((await pipeline.tick()).entries);
-      note(`kernel drops per owner (bpftrace): ${JSON.stringify(Object.fromEntries(per))}`);
+      // Wait until the source has counted them (cumulative, so this takes nothing from the next tick).
+      assert.ok(
+        await waitFor(async () => {
+          const t = totals(await source.collect());
+          return (t.get(aInode) ?? 0) >= N && (t.get(bInode) ?? 0) >= M && (t.get(hostInode) ?? 0) - (before.get(hostInode) ?? 0) >= K;
+        }, 60_000, 200),
+        'the source counted the drops',
+      );
+      const report = await pipeline.tick();
+      const per = perOwner(report.entries);
+      note(`kernel drops per owner (bpftrace source): ${JSON.stringify(Object.fromEntries(per))}`);
       assert.equal(per.get(`default/${a.name}`), N, `pod A: ${JSON.stringify([...per])}`);
       assert.equal(per.get(`default/${b.name}`), M, `pod B: ${JSON.stringify([...per])}`);
       // The host netns is shared with everything else on this machine: at least our K.
       assert.ok((per.get('host') ?? 0) >= K, `host: ${JSON.stringify([...per])}`);
+      const onlyB = report.entries.filter((e) => podFilter(`default/${b.name}`)(e.owner));
+      assert.equal(onlyB.reduce((n, e) => n + e.count, 0), M);
+      assert.ok(onlyB.every((e) => e.netns === bInode));
       await pipeline.finish();
     } else {
       const addr = 0xffffffff81000100n;
