@@ -22,6 +22,8 @@ import { findTracefs } from '../../src/kernel/tracefs.js';
 import { readTracepointFormat } from '../../src/kernel/format.js';
 import { loadSymbolizer } from '../../src/symbolize/load.js';
 import type { DropSample } from '../../src/source/types.js';
+import { SeriesStore } from '../../src/aggregate/series.js';
+import { labelPolicy } from '../../src/aggregate/label-policy.js';
 import type { DropEntry } from '../../src/enrich/types.js';
 import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
@@ -96,6 +98,15 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
     assert.deepEqual(r.resolve(bInode), { scope: 'pod', namespace: 'default', pod: b.name, podUid: b.uid });
     assert.deepEqual(r.resolve(hostInode), { scope: 'host', namespace: null, pod: null, podUid: null });
 
+    // Exported series, as the agent keeps them (default labels), expired when their pod is deleted.
+    const store = new SeriesStore({ retireGraceMs: 500 });
+    const policy = labelPolicy();
+    const addToStore = (entries: readonly DropEntry[]) => {
+      for (const e of entries) store.add(policy.attributesOf(e), e.count, e.bytes, e.owner.podUid);
+    };
+    r.onPodDeleted((uid) => store.expirePod(uid));
+    const podSeries = (name: string) => store.snapshot().filter((p) => p.attributes['k8s.pod.name'] === name).reduce((n, p) => n + p.drops, 0);
+
     // Through the lead's Pipeline: N drops in pod A, M in pod B, K on the host.
     const [N, M, K] = [37, 11, 5];
     if (useKernel) {
@@ -121,6 +132,7 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
         'the source counted the drops',
       );
       const report = await pipeline.tick();
+      addToStore(report.entries);
       const per = perOwner(report.entries);
       note(`kernel drops per owner (bpftrace source): ${JSON.stringify(Object.fromEntries(per))}`);
       assert.equal(per.get(`default/${a.name}`), N, `pod A: ${JSON.stringify([...per])}`);
@@ -140,6 +152,7 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
         resolver: r,
       });
       const report = await pipeline.tick();
+      addToStore(report.entries);
       note(`replayed drops per owner (no bpftrace): ${JSON.stringify(Object.fromEntries(perOwner(report.entries)))}`);
       assert.deepEqual(Object.fromEntries(perOwner(report.entries)), { [`default/${a.name}`]: N, [`default/${b.name}`]: M, host: K });
       assert.deepEqual(report.entries.filter((e) => podFilter(`default/${b.name}`)(e.owner)).map((e) => e.count), [M]);
@@ -151,6 +164,10 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
     await core.deleteNamespacedPod({ namespace: 'default', name: b.name, gracePeriodSeconds: 0 });
     assert.ok(await waitFor(() => deleted.includes(b.uid), 60_000), 'onPodDeleted fired for pod B');
     assert.deepEqual(deleted, [b.uid]);
+    // Its series leave the export after the grace period; pod A's stay.
+    assert.equal(podSeries(b.name), M);
+    assert.ok(await waitFor(() => (store.sweep(), podSeries(b.name) === 0), 30_000), 'pod B series expired');
+    assert.equal(podSeries(a.name), N);
     await b.cleanup();
     assert.equal(r.resolve(bInode).scope, 'netns');
     assert.equal(r.resolve(aInode).scope, 'pod', 'pod A unaffected');
