@@ -107,6 +107,10 @@ export class PodNetnsResolver implements NetnsResolver {
     return NETNS_OWNER;
   }
 
+  /**
+   * resolve() calls (the pipeline makes one per entry per interval, so: entries, not packets) whose netns was
+   * null, or still unknown after a /proc scan that began after its first sighting.
+   */
   unattributed(): number {
     return this.unattributedCount;
   }

@@ -98,6 +98,13 @@ async function runScenario(api: ApiUnderTest, note: (msg: string) => void): Prom
     assert.deepEqual(r.resolve(bInode), { scope: 'pod', namespace: 'default', pod: b.name, podUid: b.uid });
     assert.deepEqual(r.resolve(hostInode), { scope: 'host', namespace: null, pod: null, podUid: null });
 
+    // A pod started after the resolver: its netns is unknown at first; the watch and a rescan bring it in.
+    const late = await makeRealPod(core, { namespace: 'default', name: `late-d-${suffix}`, nodeName: NODE, hostNetwork: false, style: 'systemd-v2-containerd', mounts });
+    pods.push(late);
+    const lateInode = late.netns?.inode ?? -1;
+    assert.ok(await waitFor(() => r.resolve(lateInode).scope === 'pod', 30_000), 'pod created after start attributed');
+    assert.equal(r.resolve(lateInode).pod, late.name);
+
     // Exported series, as the agent keeps them (default labels), expired when their pod is deleted.
     const store = new SeriesStore({ retireGraceMs: 500 });
     const policy = labelPolicy();
