@@ -77,9 +77,13 @@ export class PodNetnsResolver implements NetnsResolver {
     return r;
   }
 
-  resolve(inode: number | null): NetnsOwner {
+  /**
+   * `drops` (optional, default 1) is what unattributed() adds when this netns cannot be attributed: a caller
+   * that passes the entry's count makes unattributed() count packets rather than entries.
+   */
+  resolve(inode: number | null, drops = 1): NetnsOwner {
     if (inode === null) {
-      this.unattributedCount++;
+      this.unattributedCount += drops;
       return NETNS_OWNER;
     }
     const cached = this.owners.get(inode);
@@ -98,7 +102,7 @@ export class PodNetnsResolver implements NetnsResolver {
       this.pending.set(inode, this.now());
       this.requestScan();
     } else if (this.lastCompletedScanStart >= first) {
-      this.unattributedCount++;
+      this.unattributedCount += drops;
       // Keep looking now and then: a pod may have been slow to show up in the API.
       this.requestScan();
     } else {
@@ -108,8 +112,8 @@ export class PodNetnsResolver implements NetnsResolver {
   }
 
   /**
-   * resolve() calls (the pipeline makes one per entry per interval, so: entries, not packets) whose netns was
-   * null, or still unknown after a /proc scan that began after its first sighting.
+   * Sum of `drops` over resolve() calls whose netns was null, or still unknown after a /proc scan that began
+   * after its first sighting. Callers that do not pass `drops` count entries (one per entry per interval).
    */
   unattributed(): number {
     return this.unattributedCount;

@@ -135,6 +135,8 @@ test('null inode counts as unattributed', async () => {
   try {
     assert.equal(r.resolve(null).scope, 'netns');
     assert.equal(r.unattributed(), 1);
+    r.resolve(null, 40);
+    assert.equal(r.unattributed(), 41, 'a caller passing the entry count gets packets');
   } finally {
     await r.close();
   }
