@@ -102,9 +102,10 @@ export class PodNetnsResolver implements NetnsResolver {
       this.pending.set(inode, this.now());
       this.requestScan();
     } else if (this.lastCompletedScanStart >= first) {
+      // A scan since its first sighting did not attribute it: a netns of no pod (or of a pod the API does not
+      // show yet). No more rescans for it, or a busy foreign netns would rescan /proc every interval: a new
+      // pod in the API and the periodic scan bring it in if it turns out to be a pod's.
       this.unattributedCount += drops;
-      // Keep looking now and then: a pod may have been slow to show up in the API.
-      this.requestScan();
     } else {
       this.requestScan();
     }
