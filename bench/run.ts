@@ -72,6 +72,7 @@ interface Sample {
   cpuPerLoadS: number;
   postCpuS: number;
   rssBytes: number;
+  rootRssBytes: number;
   readyMs: number;
   firstReportMs: number | null;
 }
@@ -79,7 +80,7 @@ interface Sample {
 async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: TestNetns, dropgen: string): Promise<Sample> {
   if (m === null) {
     const l = await load(ns, dropgen);
-    return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, readyMs: 0, firstReportMs: null };
+    return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null };
   }
   const running = await m.start(ctx);
   const rss = rssPeakSampler(running.pid);
@@ -96,7 +97,8 @@ async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: TestNetns, dr
     lost: res.lost,
     cpuPerLoadS: (cpu1 - cpu0) / l.seconds,
     postCpuS: res.postCpuS,
-    rssBytes: peak,
+    rssBytes: peak.tree,
+    rootRssBytes: peak.root,
     readyMs: running.readyMs,
     firstReportMs: running.firstReportMs(),
   };
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
     cpuPct: spread(ss.map((s) => s.cpuPerLoadS * 100)),
     postCpuS: spread(ss.map((s) => s.postCpuS)),
     rssMiB: spread(ss.map((s) => s.rssBytes / 2 ** 20)),
+    rootRssMiB: spread(ss.map((s) => s.rootRssBytes / 2 ** 20)),
     readyS: spread(ss.map((s) => s.readyMs / 1000)),
     firstReportS: spread(ss.map((s) => (s.firstReportMs === null ? Number.NaN : s.firstReportMs / 1000))),
   }));

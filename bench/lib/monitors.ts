@@ -145,9 +145,11 @@ const perfMonitor: Monitor = {
         const script = `perf script -i ${data} -F trace 2>/dev/null | grep -c 'location=__udp4_lib_rcv' ; read -r l < /proc/$$/stat; echo "$l" >&2`;
         const r = spawnCapture('bash', ['-c', script]);
         const out = await r;
-        const lostMatch = /(\d+) lost/.exec(stderr) ?? /LOST (\d+)/.exec(stderr);
+        // perf's own account of events it could not write (ring buffer full): LOST / LOST_SAMPLES records.
+        const stats = (await spawnCapture('perf', ['report', '-i', data, '--stats'])).stdout;
+        const lost = [...stats.matchAll(/LOST(?:_SAMPLES)? events:\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
         rmSync(dir, { recursive: true, force: true });
-        return { counted: Number(out.stdout.trim()), lost: lostMatch ? Number(lostMatch[1]) : 0, postCpuS: childCpuFromStat(out.stderr) };
+        return { counted: Number(out.stdout.trim()), lost, postCpuS: childCpuFromStat(out.stderr) };
       },
     };
   },

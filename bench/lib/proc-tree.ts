@@ -57,11 +57,14 @@ export function treeRssBytes(root: number): number {
   return processTree(root).reduce((a, s) => a + s.rssPages, 0) * PAGE;
 }
 
-/** Samples the tree's summed RSS every `ms` and keeps the peak until stopped. */
-export function rssPeakSampler(root: number, ms = 100): { stop(): number } {
+/** Samples RSS every `ms` and keeps the peaks until stopped: the whole tree's sum, and the root process alone. */
+export function rssPeakSampler(root: number, ms = 100): { stop(): { tree: number; root: number } } {
   let peak = 0;
+  let rootPeak = 0;
   const tick = (): void => {
-    peak = Math.max(peak, treeRssBytes(root));
+    const tree = processTree(root);
+    peak = Math.max(peak, tree.reduce((a, s) => a + s.rssPages, 0) * PAGE);
+    rootPeak = Math.max(rootPeak, (tree.find((s) => s.pid === root)?.rssPages ?? 0) * PAGE);
   };
   tick();
   const t = setInterval(tick, ms);
@@ -69,7 +72,7 @@ export function rssPeakSampler(root: number, ms = 100): { stop(): number } {
     stop() {
       clearInterval(t);
       tick();
-      return peak;
+      return { tree: peak, root: rootPeak };
     },
   };
 }

@@ -46,7 +46,11 @@ const check = (name: string, verdict: Verdict, found: string, fix: string | null
 // ---------------------------------------------------------------- pure checks
 
 /** Root and effective capabilities, from the euid and the text of /proc/self/status. */
-export function checkPrivileges(euid: number | null, statusText: string | null): DoctorCheck {
+/**
+ * `kernel` is the running kernel's [major, minor] when known: since 5.11 BPF memory is charged to the
+ * memory cgroup, not RLIMIT_MEMLOCK, so CAP_SYS_RESOURCE is only needed on older kernels.
+ */
+export function checkPrivileges(euid: number | null, statusText: string | null, kernel: [number, number] | null = null): DoctorCheck {
   const who = euid === null ? 'unknown user' : euid === 0 ? 'root (euid 0)' : `euid ${euid} (not root)`;
   if (statusText === null) {
     return check('privileges', euid === 0 ? 'warn' : 'fail', `${who}; effective capabilities unreadable`, 'run as root (or with CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON, and CAP_SYSLOG)');
@@ -64,13 +68,15 @@ export function checkPrivileges(euid: number | null, statusText: string | null):
   if (!canTrace) {
     return check('privileges', 'fail', found, 'run as root, or grant CAP_SYS_ADMIN (or CAP_BPF + CAP_PERFMON) and CAP_SYSLOG; in Kubernetes use a privileged container');
   }
-  const missing = (['CAP_SYSLOG', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RESOURCE'] as const).filter((c) => !hasCapability(mask, c));
+  const memlockCharged = kernel === null || kernel[0] < 5 || (kernel[0] === 5 && kernel[1] < 11);
+  const wanted = memlockCharged ? (['CAP_SYSLOG', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RESOURCE'] as const) : (['CAP_SYSLOG', 'CAP_DAC_READ_SEARCH'] as const);
+  const missing = wanted.filter((c) => !hasCapability(mask, c));
   if (euid !== 0 || missing.length > 0) {
     const why: string[] = [];
     if (euid !== 0) why.push('bpftrace 0.17 needs euid 0');
     if (missing.includes('CAP_SYSLOG')) why.push('without CAP_SYSLOG /proc/kallsyms shows zero addresses');
     if (missing.includes('CAP_DAC_READ_SEARCH')) why.push('without CAP_DAC_READ_SEARCH other processes\' /proc/<pid>/ns/net cannot be read');
-    if (missing.includes('CAP_SYS_RESOURCE')) why.push('without CAP_SYS_RESOURCE the BPF memlock limit cannot be raised');
+    if (missing.includes('CAP_SYS_RESOURCE')) why.push('without CAP_SYS_RESOURCE the BPF memlock limit cannot be raised (kernels before 5.11)');
     return check('privileges', 'warn', `${found}; missing ${missing.join(', ') || 'root'}`, `${why.join('; ')}: run as root with these capabilities`);
   }
   return check('privileges', 'ok', found);
@@ -262,7 +268,9 @@ export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableSt
   const { paths } = opts;
   const euid = process.geteuid?.() ?? null;
   const status = await readText(join(paths.proc, 'self', 'status'));
-  const privileges = checkPrivileges(euid, status.text);
+  const releaseFile = await readText(join(paths.proc, 'sys', 'kernel', 'osrelease'));
+  const releaseText = releaseFile.text ?? (paths.proc === '/proc' ? osRelease() : null);
+  const privileges = checkPrivileges(euid, status.text, releaseText === null ? null : parseKernelRelease(releaseText));
   let privileged = euid === 0;
   if (status.text !== null && !privileged) {
     try {
@@ -272,8 +280,7 @@ export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableSt
       privileged = false;
     }
   }
-  const releaseFile = await readText(join(paths.proc, 'sys', 'kernel', 'osrelease'));
-  const kernel = checkKernelVersion(releaseFile.text ?? (paths.proc === '/proc' ? osRelease() : null));
+  const kernel = checkKernelVersion(releaseText);
 
   const tf = await probeTracefs(paths);
   const tracefs = checkTracefs(tf);

@@ -37,6 +37,9 @@ test('privileges: full root, CapEff 0, BPF+PERFMON only, missing CAP_SYSLOG', ()
   assert.equal(noSyslog.verdict, 'warn');
   assert.match(noSyslog.fix ?? '', /CAP_SYSLOG \/proc\/kallsyms shows zero addresses/);
   assert.equal(checkPrivileges(0, 'garbage').verdict, 'warn');
+  // Since 5.11 BPF memory is charged to the memory cgroup: CAP_SYS_RESOURCE is not needed there.
+  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400000004\n', [6, 18]).verdict, 'ok');
+  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400000004\n', [5, 10]).verdict, 'warn');
   assert.equal(checkPrivileges(1000, null).verdict, 'fail');
 });
 

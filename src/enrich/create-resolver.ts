@@ -1,0 +1,67 @@
+/**
+ * Picks the netns resolver for this node:
+ * - Kubernetes config available (in-cluster, or a kubeconfig file) and a node name: PodNetnsResolver, pods from
+ *   the API. When the API does not answer within `syncTimeoutMs`, it says so once (warn) and goes on with
+ *   netns-only attribution (host / netns) while the watch keeps retrying in the background; pods are attributed
+ *   from the moment the API answers.
+ * - No Kubernetes config (or it cannot be loaded), or no node name: HostNetnsResolver (host / netns), said once.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import type { HostPaths } from '../host-paths.js';
+import { logger } from '../log.js';
+import type { NetnsResolver } from './types.js';
+import { HostNetnsResolver } from './host-resolver.js';
+import { PodCache } from './pod-cache.js';
+import { PodNetnsResolver } from './pod-resolver.js';
+
+const log = logger('enrich');
+
+export interface CreateResolverOptions {
+  readonly paths: HostPaths;
+  /** Path of a kubeconfig file; when absent and not in cluster, Kubernetes is not used. */
+  readonly kubeconfig?: string;
+  readonly nodeName?: string;
+  readonly inCluster: boolean;
+  /** How long to wait for the first pod list (default 10 s). */
+  readonly syncTimeoutMs?: number;
+}
+
+export async function createResolver(opts: CreateResolverOptions): Promise<NetnsResolver> {
+  if (!opts.inCluster && opts.kubeconfig === undefined) {
+    log.info('no Kubernetes configuration: attributing drops by network namespace only (host / netns)');
+    return HostNetnsResolver.create(opts.paths);
+  }
+  if (!opts.nodeName) {
+    log.warn('NODE_NAME is not set: cannot select this node\'s pods; attributing drops by network namespace only');
+    return HostNetnsResolver.create(opts.paths);
+  }
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
+    else {
+      // loadFromCluster() does not check its environment: it would make "https://undefined:undefined".
+      if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
+        throw new Error('KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not set (not running in a pod?)');
+      }
+      kc.loadFromCluster();
+    }
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the configuration');
+  } catch (err) {
+    log.warn(
+      { err: String(err), kubeconfig: opts.kubeconfig ?? null },
+      'cannot load the Kubernetes configuration: attributing drops by network namespace only',
+    );
+    return HostNetnsResolver.create(opts.paths);
+  }
+  const cache = new PodCache({ kubeConfig: kc, nodeName: opts.nodeName });
+  cache.start();
+  const synced = await cache.waitForSync(opts.syncTimeoutMs ?? 10_000);
+  if (!synced) {
+    log.warn(
+      { server: kc.getCurrentCluster()?.server, err: String(cache.error() ?? 'timeout') },
+      'Kubernetes API unreachable: attributing drops by network namespace only until it answers (retrying in the background)',
+    );
+    void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));
+  }
+  return PodNetnsResolver.create({ procDir: opts.paths.proc, pods: cache });
+}

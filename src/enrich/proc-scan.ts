@@ -1,0 +1,109 @@
+/**
+ * Scans a procfs tree (the host's /proc, or a mount of it) for the network namespace of each pod:
+ * `${proc}/<pid>/ns/net` (a symlink `net:[4026532177]`) gives the inode, `${proc}/<pid>/cgroup` the pod.
+ */
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KdropError, ErrorCodes, excerpt } from '../errors.js';
+import { parseProcCgroup } from './cgroup.js';
+
+export interface NetnsMembers {
+  readonly podUid: string;
+  readonly containerIds: ReadonlySet<string>;
+}
+
+export interface ProcScan {
+  /** Netns inode -> pod, for namespaces that some container process of a pod is in. */
+  readonly pods: ReadonlyMap<number, NetnsMembers>;
+  /** The root (host) netns (see readHostNetnsInode), null when unreadable. */
+  readonly hostInode: number | null;
+  /** Every netns inode seen, pods or not. */
+  readonly seen: ReadonlySet<number>;
+  /** Processes read, and processes skipped because a file was malformed (vanished processes are not counted). */
+  readonly processes: number;
+  readonly malformed: number;
+  /** Netns claimed by more than one pod (the first pod found keeps it). */
+  readonly conflicts: number;
+}
+
+/** `net:[4026532177]` -> 4026532177. Throws ENRICH_PARSE on anything else. */
+export function parseNetnsLink(link: string): number {
+  const m = /^net:\[(\d+)\]$/.exec(link.trim());
+  if (!m?.[1]) {
+    throw new KdropError(ErrorCodes.ENRICH_PARSE, 'cannot parse a /proc/<pid>/ns/net link', {
+      expected: '"net:[<inode>]"',
+      found: excerpt(link),
+    });
+  }
+  return Number(m[1]);
+}
+
+/** The netns inode of one process, null when it is gone or unreadable. Throws ENRICH_PARSE on a malformed link. */
+export async function readNetnsInode(procDir: string, pid: number | string): Promise<number | null> {
+  let link: string;
+  try {
+    link = await readlink(join(procDir, String(pid), 'ns', 'net'));
+  } catch {
+    return null;
+  }
+  return parseNetnsLink(link);
+}
+
+/**
+ * The root netns inode: that of pid 1, or, where pid 1's ns links cannot be read (some sandboxes and VMs deny
+ * it even to root), that of `self`, the reading process: right for the agent, which runs with hostNetwork.
+ */
+export async function readHostNetnsInode(procDir: string): Promise<number | null> {
+  for (const pid of ['1', 'self']) {
+    const inode = await readNetnsInode(procDir, pid).catch(() => null);
+    if (inode !== null) return inode;
+  }
+  return null;
+}
+
+/**
+ * Reads every `<pid>` directory under procDir. Processes that vanish during the scan are skipped silently,
+ * malformed files are counted. Only processes in a container cgroup of a pod claim a netns for it: pod-level
+ * helpers such as CRI-O's conmon live in the pod's cgroup tree but in the host netns.
+ */
+export async function scanProc(procDir: string): Promise<ProcScan> {
+  const hostInode = await readHostNetnsInode(procDir);
+  const entries = await readdir(procDir);
+  const pods = new Map<number, { podUid: string; containerIds: Set<string> }>();
+  const seen = new Set<number>();
+  let processes = 0;
+  let malformed = 0;
+  let conflicts = 0;
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let inode: number | null;
+    let cgroupText: string;
+    try {
+      inode = await readNetnsInode(procDir, name);
+      if (inode === null) continue;
+      cgroupText = await readFile(join(procDir, name, 'cgroup'), 'utf8');
+    } catch (err) {
+      if (err instanceof KdropError) malformed++;
+      continue;
+    }
+    processes++;
+    seen.add(inode);
+    let ref;
+    try {
+      ref = parseProcCgroup(cgroupText);
+    } catch {
+      malformed++;
+      continue;
+    }
+    if (ref === null || ref.containerId === null || inode === hostInode) continue;
+    const prev = pods.get(inode);
+    if (prev === undefined) {
+      pods.set(inode, { podUid: ref.podUid, containerIds: new Set([ref.containerId]) });
+    } else if (prev.podUid === ref.podUid) {
+      prev.containerIds.add(ref.containerId);
+    } else {
+      conflicts++;
+    }
+  }
+  return { pods, hostInode, seen, processes, malformed, conflicts };
+}

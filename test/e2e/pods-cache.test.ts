@@ -1,0 +1,84 @@
+/** PodCache against a server speaking the list/watch protocol (fake; no root needed). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
+import { PodCache, type PodInfo } from '../../src/enrich/pod-cache.js';
+import { waitFor } from '../helpers/netns.js';
+import { FakeApiServer } from './pods-fake-apiserver.js';
+
+const NODE = 'node-a';
+const podBody = (name: string, node = NODE) => ({
+  metadata: { name },
+  spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] },
+});
+
+function kubeConfigFor(url: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+test('PodCache: list, watch adds/updates/deletes, only this node, 410 Gone re-list and reconnect after an outage', { timeout: 120_000 }, async () => {
+  const api = new FakeApiServer();
+  await api.start();
+  const cache = new PodCache({ kubeConfig: kubeConfigFor(api.url), nodeName: NODE, minBackoffMs: 100, maxBackoffMs: 500 });
+  const added: PodInfo[] = [];
+  const deleted: PodInfo[] = [];
+  cache.onAdd((p) => added.push(p));
+  cache.onDelete((p) => deleted.push(p));
+  try {
+    const p1 = api.createPod('default', podBody('p1'));
+    const p2 = api.createPod('shop', podBody('p2'));
+    api.createPod('default', podBody('elsewhere', 'node-b'));
+    cache.start();
+    assert.equal(await cache.waitForSync(30_000), true);
+    assert.deepEqual(cache.pods().map((p) => `${p.namespace}/${p.name}`).sort(), ['default/p1', 'shop/p2']);
+    assert.equal(cache.get(p1.metadata.uid)?.name, 'p1');
+
+    // Live watch: a new pod, a status update with a container ID, a deletion.
+    const p3 = api.createPod('default', podBody('p3'));
+    assert.ok(await waitFor(() => cache.get(p3.metadata.uid) !== undefined, 30_000), 'p3 added through the watch');
+    const id = 'a'.repeat(64);
+    api.replaceStatus('default', 'p3', { containerStatuses: [{ name: 'c', containerID: `containerd://${id}` }] });
+    assert.ok(await waitFor(() => cache.get(p3.metadata.uid)?.containerIds[0] === id, 30_000), 'status update seen');
+    api.deletePod('default', 'p1');
+    assert.ok(await waitFor(() => deleted.some((d) => d.uid === p1.metadata.uid), 30_000), 'deletion seen');
+    assert.equal(cache.get(p1.metadata.uid), undefined);
+
+    // Outage: while the server is down, p2 goes away and p4 comes, and the history is compacted.
+    await api.stop();
+    api.deletePod('shop', 'p2');
+    const p4 = api.createPod('default', podBody('p4'));
+    api.compact();
+    const listsBefore = api.requests.filter((r) => r.kind === 'list').length;
+    await api.start();
+    assert.ok(await waitFor(() => cache.get(p4.metadata.uid) !== undefined, 60_000), 'p4 seen after reconnect');
+    assert.ok(await waitFor(() => deleted.some((d) => d.uid === p2.metadata.uid), 30_000), 'p2 reported deleted by the re-list');
+    assert.equal(cache.get(p2.metadata.uid), undefined);
+    // It went through 410: a watch from an expired resourceVersion, then a fresh list.
+    const after = api.requests.slice();
+    assert.ok(after.filter((r) => r.kind === 'list').length > listsBefore, 're-listed');
+    assert.ok(after.some((r) => r.kind === 'watch' && r.resourceVersion !== null && Number(r.resourceVersion) < Number(p4.metadata.resourceVersion)), 'watched from an expired resourceVersion');
+    assert.deepEqual(cache.pods().map((p) => p.name).sort(), ['p3', 'p4']);
+    assert.ok(added.some((a) => a.uid === p4.metadata.uid));
+  } finally {
+    await cache.close();
+    await api.stop();
+  }
+});
+
+test('PodCache: waitForSync gives false when the API is unreachable', { timeout: 30_000 }, async () => {
+  const cache = new PodCache({ kubeConfig: kubeConfigFor('http://127.0.0.1:9'), nodeName: NODE, minBackoffMs: 100 });
+  try {
+    cache.start();
+    assert.equal(await cache.waitForSync(1500), false);
+    assert.notEqual(cache.error(), null);
+  } finally {
+    await cache.close();
+  }
+});

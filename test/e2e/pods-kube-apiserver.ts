@@ -1,0 +1,162 @@
+/**
+ * A real kube-apiserver backed by a real etcd, for e2e tests: both on 127.0.0.1, fresh data in a temp dir,
+ * stopped and removed by stop(). kube-apiserver comes from scripts/tools/kube-apiserver.sh (tools cache),
+ * etcd from PATH (Debian package etcd-server) or $KDROP_ETCD.
+ *
+ * Authentication: a static bearer token (--token-auth-file) for user kdrop-e2e in system:masters; authorization
+ * AlwaysAllow; the ServiceAccount admission plugin is disabled (no controller-manager creates service accounts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+export const KUBE_APISERVER_VERSION = process.env['KUBE_APISERVER_VERSION'] ?? 'v1.35.4';
+
+export function kubeApiserverBinary(): string | null {
+  const cache = process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools';
+  const bin = join(cache, `kube-apiserver-${KUBE_APISERVER_VERSION}`, 'kube-apiserver');
+  return existsSync(bin) ? bin : null;
+}
+
+export function etcdBinary(): string | null {
+  for (const c of [process.env['KDROP_ETCD'], '/usr/bin/etcd', '/usr/local/bin/etcd']) if (c && existsSync(c)) return c;
+  return null;
+}
+
+/** Why a real API server cannot run here, or null. */
+export function realApiServerSkipReason(): string | null {
+  if (kubeApiserverBinary() === null) return `kube-apiserver ${KUBE_APISERVER_VERSION} not built (run scripts/tools/kube-apiserver.sh)`;
+  if (etcdBinary() === null) return 'etcd not installed (Debian package etcd-server)';
+  return null;
+}
+
+export interface RealApiServer {
+  readonly url: string;
+  readonly token: string;
+  kubeconfig(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function httpsGet(url: string, token: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {}): Promise<RealApiServer> {
+  const kas = kubeApiserverBinary();
+  const etcd = etcdBinary();
+  if (kas === null || etcd === null) throw new Error(realApiServerSkipReason() ?? 'no api server');
+  const dir = await mkdtemp(join(tmpdir(), 'kdrop-apiserver-'));
+  const children: ChildProcess[] = [];
+  const logs: string[] = [];
+  const keep = (name: string, child: ChildProcess) => {
+    const add = (d: Buffer) => {
+      logs.push(`[${name}] ${d.toString()}`);
+      if (logs.length > 400) logs.splice(0, logs.length - 400);
+    };
+    child.stdout?.on('data', add);
+    child.stderr?.on('data', add);
+    children.push(child);
+  };
+  const stop = async () => {
+    for (const c of children.reverse()) await stopChild(c);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    keep(
+      'etcd',
+      spawn(etcd, [
+        '--name=kdrop-e2e',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${clientPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=kdrop-e2e=http://127.0.0.1:${peerPort}`,
+        '--log-level=warn',
+      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    const token = randomBytes(16).toString('hex');
+    await writeFile(join(dir, 'tokens.csv'), `${token},kdrop-e2e,kdrop-e2e,"system:masters"\n`, { mode: 0o600 });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    keep(
+      'kube-apiserver',
+      spawn(kas, [
+        `--etcd-servers=http://127.0.0.1:${clientPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(dir, 'certs')}`,
+        `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        '--authorization-mode=AlwaysAllow',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+        '--service-cluster-ip-range=10.96.0.0/24',
+        '--disable-admission-plugins=ServiceAccount',
+        '--enable-priority-and-fairness=false',
+        '--v=1',
+      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    const url = `https://127.0.0.1:${apiPort}`;
+    const end = Date.now() + (opts.readyTimeoutMs ?? 180_000);
+    for (;;) {
+      if (children.some((c) => c.exitCode !== null)) throw new Error(`etcd or kube-apiserver exited:\n${logs.slice(-40).join('')}`);
+      // The default namespace exists: etcd answers, bootstrap is done, pods can be created. (Not /readyz: with
+      // Debian's etcd 3.4.23, older than the 3.4.29 Kubernetes >= 1.31 assumes, its etcd checks may not pass.)
+      if ((await httpsGet(`${url}/api/v1/namespaces/default`, token)) === 200) break;
+      if (Date.now() > end) throw new Error(`kube-apiserver not ready in time:\n${logs.slice(-40).join('')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return {
+      url,
+      token,
+      kubeconfig: () =>
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: e2e, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]`,
+          `users: [{name: e2e, user: {token: "${token}"}}]`,
+          'contexts: [{name: e2e, context: {cluster: e2e, user: e2e}}]',
+          'current-context: e2e',
+          '',
+        ].join('\n'),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
