@@ -33,8 +33,19 @@ RUN --mount=type=secret,id=ca \
     NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
+# ---- runtime-base: the OS of the runtime image (also the tracer the capability tests run) -------------
+FROM ${NODE_IMAGE} AS runtime-base
+# bpftrace: the in-kernel aggregating tracer (Debian 13: 0.23). tini: a tiny init as PID 1 that forwards
+# SIGTERM/SIGINT to Node and reaps zombies, so the agent's shutdown (final export, bpftrace stop) runs.
+# npm is removed: nothing installs packages at run time, and it is attack surface.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bpftrace tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx \
+ && bpftrace --version && tini --version
+
 # ---- runtime ---------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE}
+FROM runtime-base
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -45,15 +56,6 @@ LABEL org.opencontainers.image.title="kdrop" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/node:24-trixie-slim"
-
-# bpftrace: the in-kernel aggregating tracer (Debian 13: 0.23). tini: a tiny init as PID 1 that forwards
-# SIGTERM/SIGINT to Node and reaps zombies, so the agent's shutdown (final export, bpftrace stop) runs.
-# npm is removed: nothing installs packages at run time, and it is attack surface.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends bpftrace tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
- && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx \
- && bpftrace --version && tini --version
 
 WORKDIR /app
 COPY --from=deps /app/package.json ./package.json
