@@ -70,6 +70,7 @@ ENV NODE_ENV=production
 # The container therefore runs as uid 0, but with ALL capabilities dropped except the few the Helm
 # chart adds back (see docs/security.md), a read-only root filesystem and no privilege escalation.
 USER 0:0
+# tini -s: registers as child subreaper, since with hostPID it is not PID 1 and must still reap bpftrace.
 # tini without -g: SIGTERM goes to Node only; Node stops bpftrace itself after reading the last counts.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["/usr/bin/tini", "-s", "--", "node", "/app/dist/src/cli.js"]
 CMD ["agent"]

@@ -28,6 +28,9 @@ export function imageSkipReason(): string | null {
 
 /** Builds the image (or one stage of it) and returns its name. Minutes on a fresh machine, cached after. */
 export async function buildImage(opts: { target?: string; tag: string }): Promise<string> {
+  // A prebuilt image (e.g. from another checkout) instead of building this one: full image only.
+  const prebuilt = process.env['KDROP_TEST_IMAGE'];
+  if (prebuilt && opts.target === undefined) return prebuilt;
   const args = [buildScript, '--tag', opts.tag];
   if (opts.target) args.push('--target', opts.target);
   try {

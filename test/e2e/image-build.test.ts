@@ -1,0 +1,150 @@
+/**
+ * The Dockerfile, really built (buildah, no daemon; base image stand-in from scripts/image/make-base.sh)
+ * and run: its entrypoint (tini -> node -> kdrop) in a chroot of the image shaped like the chart's
+ * container (read-only root, tmpfs /tmp, host /proc, uid 0 with only the chart's capabilities) counts
+ * exactly the drops made in a fresh network namespace, and stops cleanly on SIGTERM through tini.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { buildImage, chartCapabilities, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
+
+const run = promisify(execFile);
+const skip = kernelTestSkipReason() ?? imageSkipReason() ?? false;
+
+interface ImageConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  User?: string;
+  Labels?: Record<string, string>;
+  Env?: string[];
+}
+
+function sum(lines: readonly string[], match: (r: Record<string, unknown>) => boolean): number {
+  let total = 0;
+  for (const line of lines) {
+    try {
+      const r = JSON.parse(line) as Record<string, unknown>;
+      if (match(r)) total += Number(r['count']);
+    } catch {
+      // not a record
+    }
+  }
+  return total;
+}
+
+describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
+  let tag = '';
+  let config: ImageConfig = {};
+  let image: MountedImage | undefined;
+  const made: TestNetns[] = [];
+  const caps = chartCapabilities();
+
+  before(async () => {
+    tag = await buildImage({ tag: 'localhost/kdrop:test' });
+    const { stdout } = await run('buildah', ['inspect', '--type', 'image', tag], { maxBuffer: 16 << 20 });
+    config = (JSON.parse(stdout) as { OCIv1: { config: ImageConfig } }).OCIv1.config;
+    image = await mountImage(tag);
+  });
+
+  after(async () => {
+    for (const ns of made) await ns.remove();
+    await image?.close();
+  });
+
+  it('has tini as init in front of node and kdrop, `agent` by default, uid 0, OCI labels', () => {
+    assert.deepEqual(config.Entrypoint, ['/usr/bin/tini', '-s', '--', 'node', '/app/dist/src/cli.js']);
+    assert.deepEqual(config.Cmd, ['agent']);
+    assert.equal(config.User, '0:0');
+    const labels = config.Labels ?? {};
+    for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses', 'base.name']) {
+      assert.ok(labels[`org.opencontainers.image.${key}`], `label org.opencontainers.image.${key}`);
+    }
+    assert.equal(labels['org.opencontainers.image.title'], 'kdrop');
+  });
+
+  it('ships Node 24, bpftrace 0.23, production dependencies only, and no npm', async () => {
+    const node = await image!.exec(['node', '--version'], caps);
+    assert.match(node.stdout, /^v24\./);
+    const bpftrace = await image!.exec(['bpftrace', '--version'], caps);
+    assert.match(bpftrace.stdout, /bpftrace v0\.23\./);
+    const root = image!.root;
+    assert.ok(existsSync(`${root}/app/dist/src/cli.js`));
+    assert.ok(existsSync(`${root}/app/node_modules/@opentelemetry/sdk-metrics`), 'a production dependency');
+    assert.ok(!existsSync(`${root}/app/node_modules/typescript`), 'no devDependency typescript');
+    assert.ok(!existsSync(`${root}/app/node_modules/fast-check`), 'no devDependency fast-check');
+    assert.ok(!existsSync(`${root}/app/dist/test`), 'no compiled tests');
+    assert.ok(!existsSync(`${root}/usr/local/bin/npm`), 'npm removed');
+  });
+
+  it('the entrypoint answers --version under the chart capabilities', async () => {
+    const res = await image!.exec([...config.Entrypoint!, '--version'], caps);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout.trim(), /^\d+\.\d+\.\d+/);
+  });
+
+  it("kdrop watch via the entrypoint, with only the chart's capabilities and a read-only root, counts exactly the drops of a fresh netns; SIGTERM through tini stops it cleanly", async () => {
+    const ns = await createNetns('kdropimg');
+    made.push(ns);
+    await ns.addNftDrop(5557);
+    const w = image!.spawn([...config.Entrypoint!, 'watch', '--json', '--interval', '1s', '--netns', String(ns.inode)], caps);
+    try {
+      const ready = await waitFor(() => w.stderrLines.some((l) => l.includes('watching skb:kfree_skb')) || w.child.exitCode !== null, 90_000);
+      assert.ok(ready && w.child.exitCode === null, `watch did not start: ${w.stderrLines.join('\n')}`);
+      await ns.sendUdp(173, { family: 4, port: 9 });
+      await ns.sendUdp(37, { family: 6, port: 9 });
+      await ns.sendUdp(53, { family: 4, port: 5557 });
+      assert.equal(await w.stop('SIGTERM'), 0, w.stderrLines.join('\n'));
+    } finally {
+      await w.stop('SIGKILL');
+    }
+    const lines = w.stdoutLines;
+    const inNs = (r: Record<string, unknown>): boolean => r['netns'] === ns.inode;
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NO_SOCKET' && r['function'] === '__udp4_lib_rcv'), 173, lines.join('\n'));
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NO_SOCKET' && r['function'] === '__udp6_lib_rcv'), 37);
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NETFILTER_DROP'), 53);
+    // Symbolized: CAP_SYSLOG gave real kallsyms addresses.
+    const rec = JSON.parse(lines.find((l) => l.includes('"NO_SOCKET"'))!) as Record<string, unknown>;
+    assert.match(String(rec['address']), /^0xffffffff[0-9a-f]{8}$/);
+    assert.match(String(rec['location']), /^__udp[46]_lib_rcv\+0x[0-9a-f]+$/);
+  });
+
+  it("kdrop agent via the entrypoint, with only the chart's capabilities, is ready and exports the exact drop count of a fresh netns on /metrics", async () => {
+    const ns = await createNetns('kdropimga');
+    made.push(ns);
+    const port = 20000 + (process.pid % 20000);
+    const base = `http://127.0.0.1:${port}`;
+    const args = ['agent', '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'];
+    const a = image!.spawn([...config.Entrypoint!, ...args], caps, { NODE_NAME: 'image-test-node' });
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      try {
+        const res = await fetch(base + path);
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: '' };
+      }
+    };
+    /** Sum of kdrop_packet_drops_total samples for this netns and reason. */
+    const exported = (body: string, reason: string): number =>
+      body
+        .split('\n')
+        .filter((l) => l.startsWith('kdrop_packet_drops_total{') && l.includes(`kdrop_netns_inode="${ns.inode}"`) && l.includes(`kdrop_reason="${reason}"`))
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    try {
+      const ready = await waitFor(async () => (await get('/readyz')).status === 200 || a.child.exitCode !== null, 90_000, 250);
+      assert.ok(ready && a.child.exitCode === null, `agent not ready: ${a.stderrLines.slice(-10).join('\n')}`);
+      assert.equal((await get('/healthz')).status, 200);
+      await ns.sendUdp(91, { family: 4, port: 9 });
+      let body = '';
+      await waitFor(async () => exported((body = (await get('/metrics')).body), 'NO_SOCKET') >= 91, 30_000, 500);
+      assert.equal(exported(body, 'NO_SOCKET'), 91, body.split('\n').filter((l) => l.includes(String(ns.inode))).join('\n'));
+      assert.match(body, /kdrop_function="__udp4_lib_rcv"/);
+      assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
+    } finally {
+      await a.stop('SIGKILL');
+    }
+  });
+});
