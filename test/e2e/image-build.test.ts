@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
 import { buildImage, chartCapabilities, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
+import { helmSkipReason, one, path, render } from './helpers/deploy-helm.js';
 
 const run = promisify(execFile);
 const skip = kernelTestSkipReason() ?? imageSkipReason() ?? false;
@@ -143,6 +144,49 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
       assert.equal(exported(body, 'NO_SOCKET'), 91, body.split('\n').filter((l) => l.includes(String(ns.inode))).join('\n'));
       assert.match(body, /kdrop_function="__udp4_lib_rcv"/);
       assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
+    } finally {
+      await a.stop('SIGKILL');
+    }
+  });
+
+  it('the DaemonSet the chart renders (its args, env, capabilities, probes) runs the agent in the image until SIGTERM', { skip: helmSkipReason() ?? false }, async () => {
+    const port = 21000 + (process.pid % 20000);
+    const { objects } = await render({ set: [`agent.metricsPort=${port}`, 'agent.interval=1s'] });
+    const ds = one(objects, 'DaemonSet');
+    const c = path(ds, 'spec.template.spec.containers.0') as {
+      args: string[];
+      env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+      securityContext: { capabilities: { add: string[] } };
+      readinessProbe: { httpGet: { path: string } };
+      livenessProbe: { httpGet: { path: string } };
+    };
+    const fieldValues: Record<string, string> = { 'spec.nodeName': 'chart-test-node', 'metadata.name': 'kdrop-x1', 'metadata.namespace': 'kdrop-system' };
+    const env: Record<string, string> = { ...(one(objects, 'ConfigMap')['data'] as Record<string, string>) };
+    for (const e of c.env) env[e.name] = e.value ?? fieldValues[e.valueFrom?.fieldRef?.fieldPath ?? ''] ?? '';
+    const grace = Number(path(ds, 'spec.template.spec.terminationGracePeriodSeconds'));
+    const a = image!.spawn([...config.Entrypoint!, ...c.args], c.securityContext.capabilities.add, env);
+    const get = async (p: string): Promise<{ status: number; body: string }> => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: '' };
+      }
+    };
+    try {
+      const ready = await waitFor(async () => (await get(c.readinessProbe.httpGet.path)).status === 200 || a.child.exitCode !== null, 90_000, 250);
+      assert.ok(ready && a.child.exitCode === null, `agent not ready: ${a.stderrLines.slice(-10).join('\n')}`);
+      assert.equal((await get(c.livenessProbe.httpGet.path)).status, 200);
+      const ns = await createNetns('kdropimgc');
+      made.push(ns);
+      await ns.sendUdp(50, { family: 4, port: 9 });
+      let body = '';
+      const seen = await waitFor(async () => /kdrop_packet_drops_total\{[^}]*kdrop_reason="NO_SOCKET"/.test((body = (await get('/metrics')).body)), 30_000, 500);
+      assert.ok(seen, body.slice(0, 2000));
+      const started = Date.now();
+      assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
+      const stopS = (Date.now() - started) / 1000;
+      assert.ok(stopS < grace, `stopped in ${stopS} s, grace period ${grace} s`);
     } finally {
       await a.stop('SIGKILL');
     }
