@@ -9,7 +9,7 @@ import { openPipeline } from './compose.js';
 import { runWatch } from './commands/watch.js';
 import { runDoctor } from './commands/doctor.js';
 import { runSymbolize } from './commands/symbolize.js';
-// AGENT-IMPORT
+import { registerAgentCommand } from './commands/agent.js';
 import { watchResolver } from './commands/watch-resolver.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -103,7 +103,8 @@ export function buildProgram(): Command {
       process.exitCode = await runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
     });
 
-  // AGENT-REGISTER
+  // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise.
+  registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined)).resolver });
   return program;
 }
 

@@ -1,6 +1,5 @@
 import type { HostPaths } from '../host-paths.js';
 import type { NetnsOwner, NetnsResolver } from '../enrich/types.js';
-import { createResolver } from '../enrich/create-resolver.js';
 import { HostNetnsResolver } from '../enrich/host-resolver.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { existsSync } from 'node:fs';
@@ -33,6 +32,8 @@ export async function watchResolver(
     }
     return { resolver: await HostNetnsResolver.create(paths), owner: undefined };
   }
+  // Loaded only when an API may be reachable: @kubernetes/client-node costs ~50 MB of RSS.
+  const { createResolver } = await import('../enrich/create-resolver.js');
   const resolver = await createResolver({ paths, inCluster: kube.inCluster, ...(kube.kubeconfig ? { kubeconfig: kube.kubeconfig } : {}), ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}) });
   const owner = pod ? (o: NetnsOwner) => o.scope === 'pod' && o.namespace === pod.namespace && o.pod === pod.name : undefined;
   return { resolver, owner };

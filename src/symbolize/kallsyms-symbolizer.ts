@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostPaths } from '../host-paths.js';
 import { logger } from '../log.js';
-import { parseKallsyms } from './kallsyms.js';
 import { SymbolTable } from './symbol-table.js';
 import type { Resolved, Symbolizer } from './types.js';
 
@@ -63,10 +62,10 @@ export class KallsymsSymbolizer implements Symbolizer {
   static async load(paths: HostPaths): Promise<KallsymsSymbolizer> {
     const file = join(paths.proc, 'kallsyms');
     const [text, kptrRestrict] = await Promise.all([readFile(file, 'utf8'), readKptrRestrict(paths.proc)]);
-    const table = SymbolTable.from(parseKallsyms(text, { kptrRestrict, source: file }));
+    const table = SymbolTable.fromText(text, { kptrRestrict, source: file });
     log.debug({ symbols: table.size }, 'kallsyms loaded');
     return new KallsymsSymbolizer(table, {
-      reload: () => SymbolTable.from(parseKallsyms(readFileSync(file, 'utf8'), { kptrRestrict: readKptrRestrictSync(paths.proc), source: file })),
+      reload: () => SymbolTable.fromText(readFileSync(file, 'utf8'), { kptrRestrict: readKptrRestrictSync(paths.proc), source: file }),
     });
   }
 

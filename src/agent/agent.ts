@@ -1,0 +1,286 @@
+import type { HostPaths } from '../host-paths.js';
+import type { IntervalReport } from '../pipeline.js';
+import type { NetnsResolver } from '../enrich/types.js';
+import type { SourceName, SourceStats } from '../source/types.js';
+import type { SourceChoice } from '../config/common.js';
+import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
+import { SeriesStore } from '../aggregate/series.js';
+import { kdropResource, kdropVersion } from '../export/resource.js';
+import { createTelemetry, type Telemetry } from '../export/telemetry.js';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { logger } from '../log.js';
+import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
+import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
+
+const log = logger('agent');
+
+/** What the agent needs from the drop pipeline (src/compose.ts openPipeline() returns more). */
+export interface AgentPipeline {
+  readonly pipeline: { tick(): Promise<IntervalReport>; finish(): Promise<IntervalReport> };
+  readonly source: { readonly name: SourceName; onFatal(listener: (err: Error) => void): void };
+  close(): Promise<void>;
+}
+
+export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined }) => Promise<AgentPipeline>;
+
+/**
+ * A resolver that also reports pod deletions by UID (duck-typed: the pod stage's PodNetnsResolver does).
+ * The agent then expires the pod's series (after the grace period) so pod churn cannot grow memory.
+ */
+export interface PodDeletionSource {
+  onPodDeleted(listener: (uid: string) => void): unknown;
+}
+
+export interface AgentDeps {
+  readonly openPipeline: OpenPipeline;
+  readonly paths: HostPaths;
+  readonly env: NodeJS.ProcessEnv;
+  readonly resolver?: NetnsResolver;
+  /**
+   * Makes the netns resolver (e.g. pods from the Kubernetes API) once the configuration is valid and the
+   * listeners are bound. Ignored when `resolver` is given. Default: the pipeline's host-only resolver.
+   */
+  readonly createResolver?: (paths: HostPaths) => Promise<NetnsResolver>;
+  /** Tests: push to this exporter instead of a real OTLP one (config.otlp must still be set). */
+  readonly pushExporter?: PushMetricExporter;
+  /** Called once the HTTP listeners are bound (tests use it to learn port 0 choices). */
+  readonly onListening?: (addresses: { metrics: ListenAddress | null; health: ListenAddress | null }) => void;
+}
+
+/** Time a stop may take beyond the read interval before /healthz reports the read loop as stuck. */
+const STUCK_AFTER_MIN_MS = 30_000;
+
+/**
+ * The `kdrop agent` daemon: reads the pipeline every interval into the series store, which the
+ * OpenTelemetry readers (Prometheus endpoint, OTLP push) export; serves /healthz and /readyz; stops
+ * cleanly (final counts read, pushed, servers closed) within a bounded time.
+ */
+export class Agent {
+  readonly store: SeriesStore;
+  private readonly policy: LabelPolicy;
+  private telemetry: Telemetry | null = null;
+  private servers: AgentHttpServer[] = [];
+  private metricsServer: AgentHttpServer | null = null;
+  private opened: AgentPipeline | null = null;
+  private stats: SourceStats = { lostEvents: 0, restarts: 0, badLines: 0 };
+  private unattributed = 0;
+  private intervals = 0;
+  private lastReadMs: number | null = null;
+  private fatal: Error | null = null;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private tickErrors = 0;
+
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly deps: AgentDeps,
+  ) {
+    this.store = new SeriesStore({ limit: cfg.seriesLimit, ttlMs: cfg.seriesTtlMs, retireGraceMs: cfg.retireGraceMs });
+    this.policy = labelPolicy(cfg.labels);
+  }
+
+  /**
+   * Builds the exporters, binds the listeners and starts the source. On failure everything already
+   * started is stopped again before the error is rethrown: nothing is left half-started.
+   */
+  async start(): Promise<void> {
+    try {
+      const version = kdropVersion();
+      this.telemetry = await createTelemetry({
+        resource: kdropResource({ version, nodeName: this.cfg.nodeName, env: this.deps.env }),
+        version,
+        prometheus: this.cfg.metrics !== null,
+        otlp: this.cfg.otlp,
+        series: () => this.store.snapshot(),
+        selfState: () => ({ ...this.stats, unattributed: this.unattributed, series: this.store.stats() }),
+        ...(this.deps.pushExporter ? { pushExporter: this.deps.pushExporter } : {}),
+      });
+      const health: HealthChecks = { live: () => this.live(), ready: () => this.ready() };
+      const prom = this.telemetry.prometheus;
+      let metricsAt: ListenAddress | null = null;
+      let healthAt: ListenAddress | null = null;
+      if (this.cfg.metrics !== null && prom !== null) {
+        const shared = sameAddress(this.cfg.metrics, this.cfg.health);
+        this.metricsServer = new AgentHttpServer({
+          address: this.cfg.metrics,
+          metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
+          ...(shared ? { health } : {}),
+        });
+        this.servers.push(this.metricsServer);
+        metricsAt = await this.metricsServer.listen();
+        if (shared) healthAt = metricsAt;
+      }
+      if (this.cfg.health !== null && healthAt === null) {
+        const s = new AgentHttpServer({ address: this.cfg.health, health });
+        this.servers.push(s);
+        healthAt = await s.listen();
+      }
+      this.deps.onListening?.({ metrics: metricsAt, health: healthAt });
+
+      const resolver = this.deps.resolver ?? (await this.deps.createResolver?.(this.deps.paths));
+      try {
+        this.opened = await this.deps.openPipeline({
+          source: this.cfg.source,
+          paths: this.deps.paths,
+          map: this.cfg.map,
+          ...(resolver ? { resolver } : {}),
+        });
+      } catch (err) {
+        // The pipeline owns (and closes) the resolver only once it is open.
+        if (this.deps.resolver === undefined) await resolver?.close?.().catch(() => undefined);
+        throw err;
+      }
+      this.opened.source.onFatal((err) => {
+        this.fatal = err;
+        log.error({ err: err.message }, 'the tracer failed for good; stopping');
+        this.requestStop();
+      });
+      const pods = resolver as Partial<PodDeletionSource> | undefined;
+      if (typeof pods?.onPodDeleted === 'function') pods.onPodDeleted((uid) => this.expirePod(uid));
+      log.info(
+        {
+          source: this.opened.source.name,
+          intervalMs: this.cfg.intervalMs,
+          metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}/metrics` : 'off',
+          health: healthAt ? `${healthAt.host}:${healthAt.port}` : 'off',
+          otlp: this.cfg.otlp ? `${this.cfg.otlp.protocol} ${this.cfg.otlp.url ?? '(from OTEL_EXPORTER_OTLP_* / default)'} every ${this.cfg.otlp.intervalMs}ms` : 'off',
+          labels: this.policy.labels,
+        },
+        'kdrop agent started',
+      );
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  /** Expires the series of a deleted pod (after the grace period). */
+  expirePod(uid: string): number {
+    const n = this.store.expirePod(uid);
+    log.debug({ podUid: uid, series: n }, 'pod deleted: its series will expire');
+    return n;
+  }
+
+  /** Asks the read loop to stop (signal handlers call this). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+  }
+
+  /**
+   * Reads every interval until a stop is requested, then stops within cfg.shutdownTimeoutMs. Resolves
+   * with the exit code: 0 after a clean stop, 1 when the tracer failed or the stop ran out of time.
+   */
+  async run(): Promise<number> {
+    let next = Date.now() + this.cfg.intervalMs;
+    while (!this.stopRequested) {
+      await this.sleepUntil(next);
+      if (this.stopRequested) break;
+      await this.read(() => this.opened!.pipeline.tick());
+      next += this.cfg.intervalMs;
+      if (next < Date.now()) next = Date.now() + this.cfg.intervalMs;
+    }
+    return this.stop();
+  }
+
+  private async stop(): Promise<number> {
+    const deadline = Date.now() + this.cfg.shutdownTimeoutMs;
+    log.info({ timeoutMs: this.cfg.shutdownTimeoutMs }, 'stopping: reading final counts');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.cfg.shutdownTimeoutMs);
+    });
+    const sequence = (async (): Promise<'done'> => {
+      // 1. Stop the tracer and read its final counts: the last, partial interval.
+      if (this.opened !== null) await this.read(() => this.opened!.pipeline.finish());
+      // 2. Push them (OTLP); for Prometheus, give a scraper the chance to read them once.
+      await this.telemetry?.flush().catch((err: unknown) => log.warn({ err: String(err) }, 'final export failed'));
+      const ms = this.metricsServer;
+      if (ms !== null && ms.scrapeCount() > 0 && this.cfg.finalScrapeWaitMs > 0) {
+        const wait = Math.min(this.cfg.finalScrapeWaitMs, deadline - Date.now() - 1000);
+        if (wait > 0) {
+          const scraped = await ms.waitForScrape(wait);
+          log.debug({ scraped }, 'final Prometheus scrape');
+        }
+      }
+      return 'done';
+    })();
+    const outcome = await Promise.race([sequence, timeout]).catch((err: unknown) => {
+      log.error({ err: String(err) }, 'stop failed');
+      return 'error' as const;
+    });
+    clearTimeout(timer);
+    if (outcome === 'timeout') log.error({ timeoutMs: this.cfg.shutdownTimeoutMs }, 'stop took too long; exiting without waiting further');
+    // 3. Close servers and the pipeline (bounded by the time left, at least one second).
+    await Promise.race([this.release(), new Promise((r) => setTimeout(r, Math.max(1000, deadline - Date.now())).unref())]);
+    log.info({ intervals: this.intervals }, 'kdrop agent stopped');
+    return this.fatal !== null || outcome !== 'done' ? 1 : 0;
+  }
+
+  /** Closes listeners, the pipeline and the meter provider. Idempotent, never throws. */
+  private async release(): Promise<void> {
+    const servers = this.servers;
+    this.servers = [];
+    const opened = this.opened;
+    this.opened = null;
+    const telemetry = this.telemetry;
+    this.telemetry = null;
+    await Promise.allSettled([...servers.map((s) => s.close()), opened?.close(), telemetry?.shutdown()]);
+  }
+
+  private async read(op: () => Promise<IntervalReport>): Promise<void> {
+    let report: IntervalReport;
+    try {
+      report = await op();
+    } catch (err) {
+      this.tickErrors++;
+      // Once per streak at warn, then debug: a flapping source must not flood the log.
+      if (this.tickErrors === 1) log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading the drop source failed');
+      else log.debug({ err: String(err), failures: this.tickErrors }, 'reading the drop source failed');
+      return;
+    }
+    this.tickErrors = 0;
+    this.ingest(report);
+  }
+
+  /** Adds an interval's entries to the series store (after label selection) and updates self-metrics. */
+  ingest(report: IntervalReport): void {
+    for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes, e.owner.scope === 'pod' ? e.owner.podUid : null);
+    this.store.sweep();
+    this.stats = report.stats;
+    this.unattributed = report.unattributed;
+    this.intervals++;
+    this.lastReadMs = Date.now();
+    if (this.intervals === 1) log.info('first interval read: ready');
+  }
+
+  live(): Check {
+    if (this.fatal !== null) return { ok: false, detail: `tracer failed: ${this.fatal.message}` };
+    if (this.opened === null) return { ok: !this.stopRequested, detail: this.stopRequested ? 'stopped' : 'starting: tracer not attached yet' };
+    const since = this.lastReadMs ?? null;
+    const stuckAfter = Math.max(STUCK_AFTER_MIN_MS, 3 * this.cfg.intervalMs);
+    if (since !== null && Date.now() - since > stuckAfter && !this.stopRequested) {
+      return { ok: false, detail: `no interval read for ${Math.round((Date.now() - since) / 1000)}s` };
+    }
+    return { ok: true, detail: `tracer ${this.opened.source.name} running` };
+  }
+
+  ready(): Check {
+    if (this.intervals === 0) return { ok: false, detail: 'first interval not read yet' };
+    return { ok: true, detail: `${this.intervals} intervals read` };
+  }
+
+  private sleepUntil(at: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, at - Date.now()));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}

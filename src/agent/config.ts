@@ -1,0 +1,323 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { KdropError, ErrorCodes, excerpt } from '../errors.js';
+import { durationMs, logLevel, sourceChoice, type SourceChoice } from '../config/common.js';
+import { parseLabels } from '../aggregate/label-policy.js';
+import { DEFAULT_RETIRE_GRACE_MS, DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../aggregate/series.js';
+import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../export/metric-names.js';
+import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
+
+/** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */
+export interface AgentFlags {
+  interval?: string;
+  metricsAddress?: string;
+  healthAddress?: string;
+  otlpEndpoint?: string;
+  otlpProtocol?: string;
+  labels?: string[];
+  source?: string;
+  config?: string;
+  seriesLimit?: string;
+  seriesTtl?: string;
+  shutdownTimeout?: string;
+  finalScrapeWait?: string;
+  map?: string;
+  logLevel?: string;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface AgentConfig {
+  readonly intervalMs: number;
+  readonly source: SourceChoice;
+  /** Prometheus endpoint (/metrics), or null when off. */
+  readonly metrics: ListenAddress | null;
+  /** /healthz and /readyz; null when off. Equal to `metrics` when they share a server. */
+  readonly health: ListenAddress | null;
+  readonly otlp: OtlpOptions | null;
+  readonly labels: readonly DropAttributeName[];
+  readonly seriesLimit: number;
+  readonly seriesTtlMs: number;
+  readonly retireGraceMs: number;
+  /** Bound on the whole stop sequence (SIGTERM to exit). */
+  readonly shutdownTimeoutMs: number;
+  /** On stop, how long to wait for one more Prometheus scrape of the final counts (only if /metrics was ever scraped). */
+  readonly finalScrapeWaitMs: number;
+  readonly logLevel: string | undefined;
+  readonly map: string | undefined;
+  /** Kubernetes node name from NODE_NAME. */
+  readonly nodeName: string | undefined;
+}
+
+/** Keys accepted in the optional JSON config file (--config / KDROP_CONFIG). */
+const FILE_KEYS = [
+  'interval',
+  'metricsAddress',
+  'healthAddress',
+  'otlpEndpoint',
+  'otlpProtocol',
+  'labels',
+  'source',
+  'seriesLimit',
+  'seriesTtl',
+  'shutdownTimeout',
+  'finalScrapeWait',
+  'map',
+  'logLevel',
+] as const;
+type FileKey = (typeof FILE_KEYS)[number];
+
+/** Where each setting may come from, highest precedence first: flag, then env, then file. */
+const SOURCES: Record<FileKey, { flag: string; env: readonly string[] }> = {
+  interval: { flag: '--interval', env: ['KDROP_INTERVAL'] },
+  metricsAddress: { flag: '--metrics-address', env: ['KDROP_METRICS_ADDRESS'] },
+  healthAddress: { flag: '--health-address', env: ['KDROP_HEALTH_ADDRESS'] },
+  otlpEndpoint: { flag: '--otlp-endpoint', env: ['KDROP_OTLP_ENDPOINT'] },
+  otlpProtocol: { flag: '--otlp-protocol', env: ['KDROP_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] },
+  labels: { flag: '--labels', env: ['KDROP_LABELS'] },
+  source: { flag: '--source', env: ['KDROP_SOURCE'] },
+  seriesLimit: { flag: '--series-limit', env: ['KDROP_SERIES_LIMIT'] },
+  seriesTtl: { flag: '--series-ttl', env: ['KDROP_SERIES_TTL'] },
+  shutdownTimeout: { flag: '--shutdown-timeout', env: ['KDROP_SHUTDOWN_TIMEOUT'] },
+  finalScrapeWait: { flag: '--final-scrape-wait', env: ['KDROP_FINAL_SCRAPE_WAIT'] },
+  map: { flag: '--map', env: ['KDROP_MAP'] },
+  logLevel: { flag: '--log-level', env: ['KDROP_LOG_LEVEL'] },
+};
+
+export const DEFAULTS = {
+  interval: '5s',
+  metricsAddress: '0.0.0.0:9464',
+  source: 'auto',
+  seriesLimit: DEFAULT_SERIES_LIMIT,
+  seriesTtl: `${DEFAULT_SERIES_TTL_MS / 60_000}m`,
+  shutdownTimeout: '10s',
+  finalScrapeWait: '5s',
+} as const;
+
+const address = (allowOff: boolean) =>
+  z.string().transform((v, ctx): ListenAddress | null => {
+    if (allowOff && v.trim().toLowerCase() === 'off') return null;
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(v.trim());
+    const port = Number(m?.[3]);
+    if (!m || !(port >= 0 && port <= 65535)) {
+      ctx.addIssue({ code: 'custom', message: `expected HOST:PORT (e.g. 0.0.0.0:9464, [::]:9464${allowOff ? ' or off' : ''}), found ${excerpt(v)}` });
+      return z.NEVER;
+    }
+    return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  });
+
+const otlpEndpoint = z.string().transform((v, ctx): string | null => {
+  if (v.trim().toLowerCase() === 'off') return null;
+  let url: URL;
+  try {
+    url = new URL(v.trim());
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL (e.g. http://otel-collector:4318) or off, found ${excerpt(v)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, found scheme ${excerpt(url.protocol)}` });
+    return z.NEVER;
+  }
+  return v.trim();
+});
+
+const otlpProtocol = z.string().transform((v, ctx): OtlpProtocol => {
+  const p = v.trim().toLowerCase();
+  if (p === 'http/protobuf' || p === 'grpc') return p;
+  ctx.addIssue({ code: 'custom', message: `expected http/protobuf or grpc (http/json is not supported), found ${excerpt(v)}` });
+  return z.NEVER;
+});
+
+const labels = z.union([z.string(), z.array(z.string())]).transform((v, ctx): DropAttributeName[] => {
+  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(','));
+  const { labels: out, unknown } = parseLabels(items);
+  if (unknown.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `unknown attribute ${unknown.map((u) => excerpt(u)).join(', ')}; expected names from ${ALL_LABELS.join(', ')} (or +name / -name to change the defaults)` });
+    return z.NEVER;
+  }
+  return out;
+});
+
+const positiveInt = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx): number => {
+    const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what} (a positive whole number), found ${excerpt(String(v))}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+/** Like durationMs, but `0`/`off` are allowed (meaning "never" / "do not wait"). */
+const durationOrZero = z.union([z.string(), z.number()]).transform((v, ctx): number => {
+  const s = String(v).trim().toLowerCase();
+  if (s === '0' || s === 'off' || s === 'never') return 0;
+  const r = durationMs.safeParse(v);
+  if (r.success) return r.data;
+  ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 15m, or 0/off, found ${excerpt(String(v))}` });
+  return z.NEVER;
+});
+
+const schema = z.object({
+  interval: durationMs,
+  metricsAddress: address(true),
+  healthAddress: address(true).optional(),
+  otlpEndpoint: otlpEndpoint.optional(),
+  otlpProtocol: otlpProtocol.optional(),
+  labels: labels.optional(),
+  source: sourceChoice,
+  seriesLimit: positiveInt('a series limit'),
+  seriesTtl: durationOrZero,
+  shutdownTimeout: durationMs,
+  finalScrapeWait: durationOrZero,
+  map: z.string().min(1, { message: 'expected a System.map path' }).optional(),
+  logLevel: logLevel.optional(),
+  otelExportInterval: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional(),
+  otelExportTimeout: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional(),
+});
+
+/** Reads and parses the JSON config file; problems are pushed to `problems`. */
+async function readConfigFile(path: string, origin: string, problems: string[]): Promise<Partial<Record<FileKey, unknown>>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    problems.push(`${origin}: cannot read ${excerpt(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return {};
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    problems.push(`${origin} ${excerpt(path)}: expected a JSON object, found invalid JSON (${err instanceof Error ? err.message : String(err)})`);
+    return {};
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    problems.push(`${origin} ${excerpt(path)}: expected a JSON object, found ${Array.isArray(data) ? 'an array' : typeof data}`);
+    return {};
+  }
+  const out: Partial<Record<FileKey, unknown>> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if ((FILE_KEYS as readonly string[]).includes(k)) out[k as FileKey] = v;
+    else problems.push(`${path}: unknown key ${excerpt(k)}; expected one of ${FILE_KEYS.join(', ')}`);
+  }
+  return out;
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+
+/**
+ * Resolves the agent's configuration from flags > environment > config file > defaults and validates it
+ * once. Every bad field is listed in ONE KdropError (code KDROP_E_CONFIG), each with where it came from.
+ */
+export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Promise<AgentConfig> {
+  const problems: string[] = [];
+  const configPath = nonEmpty(flags.config) ?? nonEmpty(env['KDROP_CONFIG']);
+  const file = configPath === undefined ? {} : await readConfigFile(configPath, flags.config ? '--config' : 'KDROP_CONFIG', problems);
+
+  const input: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  for (const key of FILE_KEYS) {
+    const src = SOURCES[key];
+    const flagValue = flags[key];
+    if (flagValue !== undefined) {
+      input[key] = flagValue;
+      origin[key] = src.flag;
+      continue;
+    }
+    const envName = src.env.find((e) => nonEmpty(env[e]) !== undefined);
+    if (envName !== undefined) {
+      input[key] = env[envName];
+      origin[key] = envName;
+      continue;
+    }
+    if (file[key] !== undefined) {
+      input[key] = file[key];
+      origin[key] = `${configPath} (${key})`;
+      continue;
+    }
+    const d = (DEFAULTS as Record<string, unknown>)[key];
+    if (d !== undefined) {
+      input[key] = d;
+      origin[key] = `default ${key}`;
+    }
+  }
+  for (const [key, name] of [
+    ['otelExportInterval', 'OTEL_METRIC_EXPORT_INTERVAL'],
+    ['otelExportTimeout', 'OTEL_METRIC_EXPORT_TIMEOUT'],
+  ] as const) {
+    const v = nonEmpty(env[name]);
+    if (v !== undefined) {
+      input[key] = v;
+      origin[key] = name;
+    }
+  }
+
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    for (const issue of r.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      problems.push(`${origin[key] ?? key}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !r.success) {
+    const list = problems.map((p) => `  ${p}`).join('\n');
+    throw new KdropError(
+      ErrorCodes.CONFIG,
+      `invalid agent configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${list}\n(see \`kdrop agent --help\` and docs/agent.md)`,
+    );
+  }
+  const v = r.data;
+
+  // OTLP is on when an endpoint is configured anywhere (kdrop's own setting, or the standard variables).
+  const otelEndpointEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
+  const protocol: OtlpProtocol = v.otlpProtocol ?? 'http/protobuf';
+  let otlp: OtlpOptions | null = null;
+  const exportIntervalMs = v.otelExportInterval ?? v.interval;
+  const timeoutMs = Math.min(v.otelExportTimeout ?? 30_000, exportIntervalMs);
+  if (v.otlpEndpoint !== undefined && v.otlpEndpoint !== null) {
+    otlp = { protocol, url: otlpUrl(v.otlpEndpoint, protocol), intervalMs: exportIntervalMs, timeoutMs };
+  } else if (v.otlpEndpoint === undefined && otelEndpointEnv !== undefined) {
+    // Let the exporter read OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT itself (it knows the spec's path rules).
+    otlp = { protocol, url: undefined, intervalMs: exportIntervalMs, timeoutMs };
+  }
+
+  const metrics = v.metricsAddress;
+  const health = v.healthAddress === undefined ? metrics : v.healthAddress;
+  return {
+    intervalMs: v.interval,
+    source: v.source,
+    metrics,
+    health,
+    otlp,
+    labels: v.labels ?? DEFAULT_LABELS,
+    seriesLimit: v.seriesLimit,
+    seriesTtlMs: v.seriesTtl,
+    retireGraceMs: Math.max(DEFAULT_RETIRE_GRACE_MS, 2 * exportIntervalMs),
+    shutdownTimeoutMs: v.shutdownTimeout,
+    finalScrapeWaitMs: v.finalScrapeWait,
+    logLevel: v.logLevel,
+    map: v.map,
+    nodeName: nonEmpty(env['NODE_NAME']),
+  };
+}
+
+/**
+ * --otlp-endpoint is a base URL like OTEL_EXPORTER_OTLP_ENDPOINT: for http/protobuf, /v1/metrics is
+ * appended unless the path already ends with it; for grpc it is used as is.
+ */
+export function otlpUrl(endpoint: string, protocol: OtlpProtocol): string {
+  if (protocol === 'grpc') return endpoint;
+  const u = new URL(endpoint);
+  if (!u.pathname.endsWith('/v1/metrics')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/metrics`;
+  return u.toString();
+}
+
+/** Two addresses name the same listener. */
+export function sameAddress(a: ListenAddress | null, b: ListenAddress | null): boolean {
+  return a !== null && b !== null && a.host === b.host && a.port === b.port;
+}

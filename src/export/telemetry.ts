@@ -1,0 +1,100 @@
+import type { Meter } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { SeriesPoint } from '../aggregate/series.js';
+import { CountingExporter } from './counting-exporter.js';
+import { DropMetricsProducer } from './drop-metrics-producer.js';
+import { registerSelfMetrics, type SelfMetricsState } from './self-metrics.js';
+import { SCOPE_NAME } from './metric-names.js';
+
+export type OtlpProtocol = 'http/protobuf' | 'grpc';
+
+export interface OtlpOptions {
+  readonly protocol: OtlpProtocol;
+  /**
+   * Full URL to send to (http/protobuf: including /v1/metrics), or undefined to let the exporter read
+   * OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT or use its default (localhost:4318 / localhost:4317).
+   */
+  readonly url: string | undefined;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface TelemetryOptions {
+  readonly resource: Resource;
+  readonly version: string;
+  /** Serve Prometheus text from a PrometheusExporter without its own server (the agent's HTTP server hosts it). */
+  readonly prometheus: boolean;
+  readonly otlp: OtlpOptions | null;
+  readonly series: () => readonly SeriesPoint[];
+  /** Self-metric state except export failures (filled in here from the OTLP exporter). */
+  readonly selfState: () => Omit<SelfMetricsState, 'exportFailures'>;
+  /** Tests: an exporter to use instead of a real OTLP one, and extra readers. */
+  readonly pushExporter?: PushMetricExporter;
+  readonly extraReaders?: readonly IMetricReader[];
+}
+
+export interface Telemetry {
+  readonly provider: MeterProvider;
+  readonly meter: Meter;
+  readonly prometheus: PrometheusExporter | null;
+  readonly otlp: CountingExporter | null;
+  /** Collects and pushes now (OTLP); resolves when the export finished or failed. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function createPushExporter(o: OtlpOptions): Promise<PushMetricExporter> {
+  // Loaded on demand: the gRPC stack is large and most nodes use one protocol.
+  if (o.protocol === 'grpc') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-grpc');
+    const { AggregationTemporalityPreference } = await import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OTLPMetricExporter({ ...(o.url === undefined ? {} : { url: o.url }), temporalityPreference: AggregationTemporalityPreference.CUMULATIVE, timeoutMillis: o.timeoutMs });
+  }
+  const { OTLPMetricExporter, AggregationTemporalityPreference } = await import('@opentelemetry/exporter-metrics-otlp-http');
+  return new OTLPMetricExporter({ ...(o.url === undefined ? {} : { url: o.url }), temporalityPreference: AggregationTemporalityPreference.CUMULATIVE, timeoutMillis: o.timeoutMs });
+}
+
+/**
+ * The MeterProvider with kdrop's readers: a Prometheus reader (pull) and/or a periodic OTLP reader
+ * (push), both fed by the drop-metrics producer (series store) and the self-metric instruments.
+ * Every export is cumulative.
+ */
+export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
+  const producer = new DropMetricsProducer(o.series, o.version);
+  const readers: IMetricReader[] = [...(o.extraReaders ?? [])];
+  let prometheus: PrometheusExporter | null = null;
+  if (o.prometheus) {
+    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] });
+    readers.push(prometheus);
+  }
+  let otlp: CountingExporter | null = null;
+  let periodic: PeriodicExportingMetricReader | null = null;
+  if (o.otlp !== null) {
+    const inner = o.pushExporter ?? (await createPushExporter(o.otlp));
+    otlp = new CountingExporter(inner, 'otlp');
+    periodic = new PeriodicExportingMetricReader({
+      exporter: otlp,
+      exportIntervalMillis: o.otlp.intervalMs,
+      exportTimeoutMillis: Math.min(o.otlp.timeoutMs, o.otlp.intervalMs),
+      metricProducers: [producer],
+    });
+    readers.push(periodic);
+  }
+  const provider = new MeterProvider({ resource: o.resource, readers });
+  const meter = provider.getMeter(SCOPE_NAME, o.version);
+  const failures = new Map<string, number>();
+  registerSelfMetrics(meter, () => {
+    if (otlp !== null) failures.set(otlp.exporterName, otlp.failures());
+    return { ...o.selfState(), exportFailures: failures };
+  });
+  return {
+    provider,
+    meter,
+    prometheus,
+    otlp,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

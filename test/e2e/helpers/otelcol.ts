@@ -1,0 +1,147 @@
+/**
+ * A real OpenTelemetry Collector (built by scripts/tools/otelcol.sh: OTLP receiver over http + grpc,
+ * file exporter) on free loopback ports, writing what it receives as OTLP JSON lines to a file.
+ */
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { startChild, type Child } from './processes.js';
+
+export const OTELCOL_VERSION = '0.165.0';
+export const OTELCOL_BIN =
+  process.env['KDROP_OTELCOL'] ?? join(process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools', `otelcol-${OTELCOL_VERSION}`, 'otelcol-kdrop');
+
+export async function otelcolSkipReason(): Promise<string | null> {
+  try {
+    await access(OTELCOL_BIN, constants.X_OK);
+    return null;
+  } catch {
+    return `needs the test collector at ${OTELCOL_BIN}: run scripts/tools/otelcol.sh (Go + module proxy) or set KDROP_OTELCOL`;
+  }
+}
+
+export interface Collector {
+  readonly httpEndpoint: string;
+  readonly grpcEndpoint: string;
+  readonly child: Child;
+  /** Every data point of `metric` received so far, as (attributes, value, time). */
+  points(metric: string): Promise<OtlpPoint[]>;
+  stop(): Promise<void>;
+}
+
+export interface OtlpPoint {
+  readonly attributes: Record<string, string>;
+  readonly value: number;
+  readonly timeUnixNano: bigint;
+  readonly startTimeUnixNano: bigint;
+  readonly resource: Record<string, string>;
+}
+
+interface JsonAttr {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+}
+
+function attrs(list: JsonAttr[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list ?? []) out[a.key] = String(a.value.stringValue ?? a.value.intValue ?? a.value.boolValue ?? a.value.doubleValue ?? '');
+  return out;
+}
+
+/** Parses the file exporter's JSON lines (OTLP/JSON ExportMetricsServiceRequest per line). */
+export function parseFileExport(text: string, metric: string): OtlpPoint[] {
+  const out: OtlpPoint[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const req = JSON.parse(line) as {
+      resourceMetrics?: {
+        resource?: { attributes?: JsonAttr[] };
+        scopeMetrics?: { metrics?: { name: string; sum?: { dataPoints?: { attributes?: JsonAttr[]; asInt?: string | number; asDouble?: number; timeUnixNano?: string; startTimeUnixNano?: string }[] } }[] }[];
+      }[];
+    };
+    for (const rm of req.resourceMetrics ?? []) {
+      const resource = attrs(rm.resource?.attributes);
+      for (const sm of rm.scopeMetrics ?? [])
+        for (const m of sm.metrics ?? []) {
+          if (m.name !== metric) continue;
+          for (const p of m.sum?.dataPoints ?? []) {
+            out.push({
+              attributes: attrs(p.attributes),
+              value: Number(p.asInt ?? p.asDouble ?? NaN),
+              timeUnixNano: BigInt(p.timeUnixNano ?? '0'),
+              startTimeUnixNano: BigInt(p.startTimeUnixNano ?? '0'),
+              resource,
+            });
+          }
+        }
+    }
+  }
+  return out;
+}
+
+/** The latest cumulative value per series (attribute set) among `points`, summed over series matching `where`. */
+export function latestSum(points: readonly OtlpPoint[], where: (a: Record<string, string>) => boolean): number {
+  const latest = new Map<string, OtlpPoint>();
+  for (const p of points) {
+    if (!where(p.attributes)) continue;
+    const k = JSON.stringify(Object.entries(p.attributes).sort());
+    const prev = latest.get(k);
+    if (prev === undefined || p.timeUnixNano >= prev.timeUnixNano) latest.set(k, p);
+  }
+  let n = 0;
+  for (const p of latest.values()) n += p.value;
+  return n;
+}
+
+export async function startCollector(): Promise<Collector> {
+  const dir = await mkdtemp(join(tmpdir(), 'kdrop-otelcol-'));
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const out = join(dir, 'metrics.jsonl');
+  const config = join(dir, 'config.yaml');
+  await writeFile(
+    config,
+    [
+      'receivers:',
+      '  otlp:',
+      '    protocols:',
+      `      grpc: { endpoint: "127.0.0.1:${grpcPort}" }`,
+      `      http: { endpoint: "127.0.0.1:${httpPort}" }`,
+      'exporters:',
+      '  file:',
+      `    path: "${out}"`,
+      '    flush_interval: 100ms',
+      'service:',
+      '  telemetry:',
+      '    metrics: { level: none }',
+      '  pipelines:',
+      '    metrics: { receivers: [otlp], exporters: [file] }',
+      '',
+    ].join('\n'),
+  );
+  const child = startChild('otelcol', [OTELCOL_BIN, `--config=${config}`]);
+  const stop = async (): Promise<void> => {
+    await child.stop('SIGTERM', 10_000);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await child.waitForLine((l) => l.includes('Everything is ready'), 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    httpEndpoint: `http://127.0.0.1:${httpPort}`,
+    grpcEndpoint: `http://127.0.0.1:${grpcPort}`,
+    child,
+    stop,
+    async points(metric) {
+      const text = await readFile(out, 'utf8').catch(() => '');
+      // The last line may be half written: parse whole lines only.
+      const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+      return parseFileExport(whole, metric);
+    },
+  };
+}
