@@ -29,6 +29,11 @@ ca="${KDROP_BUILD_CA:-/etc/ssl/certs/ca-certificates.crt}"
 revision="$(git -C "${REPO_ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 args+=(--build-arg "REVISION=${revision}" --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 
+# One build at a time: concurrent test files would otherwise build the same stages twice on 2 cores.
+lock="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}/image-build.lock"
+mkdir -p "$(dirname "${lock}")"
+exec 9>"${lock}"
+flock 9
 echo "build.sh: buildah ${args[*]} ${REPO_ROOT}" >&2
 nice -n 10 buildah "${args[@]}" "${REPO_ROOT}" >&2
 echo "${tag}"

@@ -28,6 +28,11 @@ force=0
 
 log() { echo "make-base.sh: $*" >&2; }
 
+# One builder at a time (tests may call this concurrently).
+mkdir -p "${CACHE}"
+exec 9>"${CACHE}/.lock"
+flock 9
+
 if [[ ${force} -eq 0 ]] && buildah inspect --type image "${IMAGE}" >/dev/null 2>&1; then
   log "${IMAGE} already exists"
   echo "${IMAGE}"

@@ -13,6 +13,10 @@ DIR="${CACHE}/helm-${HELM_VERSION}"
 BIN="${DIR}/helm"
 
 STAMP="${DIR}/.k8s-1.${K8S_MINOR}"
+# One builder at a time (test files may call this concurrently); the check below runs under the lock.
+mkdir -p "${DIR}"
+exec 9>"${DIR}/.lock"
+flock 9
 if [[ -x "${BIN}" && -f "${STAMP}" ]] && "${BIN}" version --short >/dev/null 2>&1; then
   echo "${BIN}"
   exit 0

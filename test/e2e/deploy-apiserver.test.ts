@@ -46,7 +46,7 @@ describe('rendered chart against a real kube-apiserver', { skip, timeout: 10 * 6
     await createNamespace(NS, 'privileged');
     await createNamespace('psa-baseline', 'baseline');
     await createNamespace('psa-restricted', 'restricted');
-  });
+  }, { timeout: 5 * 60_000 });
 
   after(async () => {
     await api?.stop();

@@ -57,7 +57,7 @@ describe('least-privilege capability set, proven on this kernel with the image b
     const tag = await buildImage({ target: 'runtime-base', tag: 'localhost/kdrop-runtime-base:test' });
     image = await mountImage(tag);
     netns = await createNetns('kdropcap');
-  });
+  }, { timeout: 40 * 60_000 });
 
   after(async () => {
     await netns?.remove();

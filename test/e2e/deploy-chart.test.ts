@@ -34,7 +34,7 @@ function agentContainer(objects: readonly K8sObject[]): Container {
 describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
   before(async () => {
     await helm(); // may build helm from its Go module (minutes) on a fresh machine
-  });
+  }, { timeout: 20 * 60_000 });
 
   it('helm lint --strict passes for the defaults', async () => {
     const res = await runHelm(['lint', '--strict', chartDir]);

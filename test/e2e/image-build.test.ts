@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
-import { buildImage, chartCapabilities, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
+import { buildImage, chartCapabilities, freePort, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
 import { helmSkipReason, one, path, render } from './helpers/deploy-helm.js';
 
 const run = promisify(execFile);
@@ -49,7 +49,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     const { stdout } = await run('buildah', ['inspect', '--type', 'image', tag], { maxBuffer: 16 << 20 });
     config = (JSON.parse(stdout) as { OCIv1: { config: ImageConfig } }).OCIv1.config;
     image = await mountImage(tag);
-  });
+  }, { timeout: 40 * 60_000 });
 
   after(async () => {
     for (const ns of made) await ns.remove();
@@ -116,7 +116,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
   it("kdrop agent via the entrypoint, with only the chart's capabilities, is ready and exports the exact drop count of a fresh netns on /metrics", async () => {
     const ns = await createNetns('kdropimga');
     made.push(ns);
-    const port = 20000 + (process.pid % 20000);
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const args = ['agent', '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'];
     const a = image!.spawn([...config.Entrypoint!, ...args], caps, { NODE_NAME: 'image-test-node' });
@@ -150,7 +150,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
   });
 
   it('the DaemonSet the chart renders (its args, env, capabilities, probes) runs the agent in the image until SIGTERM', { skip: helmSkipReason() ?? false }, async () => {
-    const port = 21000 + (process.pid % 20000);
+    const port = await freePort();
     const { objects } = await render({ set: [`agent.metricsPort=${port}`, 'agent.interval=1s'] });
     const ds = one(objects, 'DaemonSet');
     const c = path(ds, 'spec.template.spec.containers.0') as {
