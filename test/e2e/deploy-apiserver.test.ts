@@ -5,8 +5,8 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { chartDir, helmSkipReason, one, path, render, type K8sObject } from './helpers/deploy-helm.js';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chartDir, helmSkipReason, one, path, render, runHelm, type K8sObject } from './helpers/deploy-helm.js';
 import { apiRequest, dryRunCreate } from './helpers/deploy-apiserver.js';
 import { realApiServerSkipReason, startRealApiServer, type RealApiServer } from './pods-kube-apiserver.js';
 
@@ -103,5 +103,29 @@ describe('rendered chart against a real kube-apiserver', { skip, timeout: 10 * 6
     const res = await dryRunCreate(api!.url, api!.token, one(objects, 'DaemonSet'), NS);
     assert.notEqual(res.status, 201);
     assert.match(JSON.stringify(res.body), /readOnlyRootFilesytem/);
+  });
+
+  it('helm install with no values creates every object in the API server, prints the NOTES, and helm uninstall removes them', async () => {
+    const dir = mkdtempSync('/tmp/kdrop-kubeconfig-');
+    const kubeconfig = `${dir}/config`;
+    writeFileSync(kubeconfig, api!.kubeconfig(), { mode: 0o600 });
+    try {
+      const install = await runHelm(['install', 'kdrop', chartDir, '--namespace', NS, '--kubeconfig', kubeconfig]);
+      assert.equal(install.code, 0, install.stderr);
+      assert.match(install.stdout, /STATUS: deployed/);
+      assert.match(install.stdout, /runs on every Linux node as the DaemonSet kdrop-system\/kdrop/);
+      assert.match(install.stdout, /not privileged; capabilities: drop ALL, add BPF, PERFMON, SYSLOG, SYS_PTRACE/);
+      const ds = await apiRequest(`${api!.url}/apis/apps/v1/namespaces/${NS}/daemonsets/kdrop`, api!.token, 'GET');
+      assert.equal(ds.status, 200);
+      assert.deepEqual(path(ds.body, 'spec.template.spec.containers.0.securityContext.capabilities.add'), ['BPF', 'PERFMON', 'SYSLOG', 'SYS_PTRACE']);
+      const role = await apiRequest(`${api!.url}/apis/rbac.authorization.k8s.io/v1/clusterroles/kdrop`, api!.token, 'GET');
+      assert.deepEqual(role.body['rules'], [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+      const uninstall = await runHelm(['uninstall', 'kdrop', '--namespace', NS, '--kubeconfig', kubeconfig, '--wait']);
+      assert.equal(uninstall.code, 0, uninstall.stderr);
+      const gone = await apiRequest(`${api!.url}/apis/rbac.authorization.k8s.io/v1/clusterroles/kdrop`, api!.token, 'GET');
+      assert.equal(gone.status, 404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
