@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
 import { buildImage, chartCapabilities, freePort, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
@@ -111,6 +111,24 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     const rec = JSON.parse(lines.find((l) => l.includes('"NO_SOCKET"'))!) as Record<string, unknown>;
     assert.match(String(rec['address']), /^0xffffffff[0-9a-f]{8}$/);
     assert.match(String(rec['location']), /^__udp[46]_lib_rcv\+0x[0-9a-f]+$/);
+  });
+
+  it('kdrop watch without CAP_SYSLOG stops with KDROP_E_KALLSYMS_RESTRICTED; without CAP_BPF or CAP_PERFMON it falls back to tracefs', async (t) => {
+    const watch = [...config.Entrypoint!, 'watch', '--json', '--interval', '1s', '--count', '2'];
+    const kptr = Number(readFileSync('/proc/sys/kernel/kptr_restrict', 'utf8'));
+    const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
+    if (kptr === 0 && paranoid <= 1) {
+      t.diagnostic('this kernel shows kallsyms addresses without CAP_SYSLOG: that part is not checked');
+    } else {
+      const res = await image!.exec(watch, caps.filter((c) => c !== 'SYSLOG'), 60_000);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /KDROP_E_KALLSYMS_RESTRICTED/);
+    }
+    for (const missing of ['BPF', 'PERFMON']) {
+      const res = await image!.exec(watch, caps.filter((c) => c !== missing), 60_000);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /bpftrace source unavailable, falling back to tracefs/, `without ${missing}`);
+    }
   });
 
   it("kdrop agent via the entrypoint, with only the chart's capabilities, is ready and exports the exact drop count of a fresh netns on /metrics", async () => {
