@@ -111,6 +111,68 @@ function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<st
   };
 }
 
+/** Sum of kdrop_packet_drops_total for one netns from the agent's Prometheus endpoint. */
+async function scrapeDrops(port: number, netns: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('kdrop_packet_drops_total{') && line.includes(`kdrop_netns_inode="${netns}"`)) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+/** kdrop agent (bpftrace source), counting from its Prometheus endpoint. */
+function kdropAgent(): Monitor {
+  const port = 19000 + (process.pid % 1000);
+  return {
+    name: 'kdrop agent bpftrace',
+    note: `kdrop agent --source bpftrace --interval 1s --labels +kdrop.netns.inode, read from /metrics`,
+    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : which('bpftrace') ? null : 'bpftrace not installed'),
+    async start(ctx) {
+      const t0 = performance.now();
+      const child = spawn(
+        ctx.node,
+        [ctx.cli, 'agent', '--source', 'bpftrace', '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--otlp-endpoint', 'off', '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info' } },
+      );
+      let stderr = '';
+      let ready = -1;
+      let first: number | null = null;
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stderr! }).on('line', (line) => {
+          stderr += `${line}\n`;
+          if (ready < 0 && line.includes('"msg":"kdrop agent started"')) {
+            ready = performance.now() - t0;
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`agent exited (${code}) before it was ready: ${stderr.slice(-500)}`)));
+      });
+      // First report: the first scrape that shows a drop of the load (which starts right after this).
+      const poll = setInterval(() => {
+        void scrapeDrops(port, ctx.netns).then((n) => {
+          if (n > 0 && first === null) first = performance.now() - t0;
+        }, () => undefined);
+      }, 100);
+      return {
+        pid: child.pid!,
+        readyMs: ready,
+        firstReportMs: () => first,
+        async stop() {
+          clearInterval(poll);
+          await new Promise((r) => setTimeout(r, 1500)); // one more interval read
+          const counted = await scrapeDrops(port, ctx.netns);
+          const lostLine = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n').find((l) => l.startsWith('kdrop_tracer_lost_events_total'));
+          child.kill('SIGTERM');
+          await waitExit(child, 20000);
+          return { counted, lost: lostLine ? Number(lostLine.slice(lostLine.lastIndexOf(' ') + 1)) : 0, postCpuS: 0 };
+        },
+      };
+    },
+  };
+}
+
 /** `perf record -e skb:kfree_skb -a` + `perf script` aggregation: the net_dropmonitor way. */
 const perfMonitor: Monitor = {
   name: 'perf record + script',
@@ -221,9 +283,9 @@ function trixieBpftrace(): Record<string, string> | null {
 }
 
 export function allMonitors(): Monitor[] {
-  const list: Monitor[] = [kdropWatch('kdrop bpftrace', 'bpftrace'), kdropWatch('kdrop tracefs', 'tracefs'), perfMonitor, bpftraceOneLiner];
+  const list: Monitor[] = [kdropAgent(), kdropWatch('kdrop watch bpftrace', 'bpftrace'), kdropWatch('kdrop watch tracefs', 'tracefs'), perfMonitor, bpftraceOneLiner];
   const t = trixieBpftrace();
-  if (t) list.splice(1, 0, kdropWatch('kdrop bpftrace 0.23', 'bpftrace', t));
+  if (t) list.splice(2, 0, kdropWatch('kdrop watch bpftrace 0.23', 'bpftrace', t));
   return list;
 }
 
