@@ -31,7 +31,7 @@ export function describe(ctx: DescribeContext, s: DropSample): DropEntry {
     protocol: s.protocol,
     networkType: networkType(s.protocol),
     netns: s.netns,
-    owner: ctx.resolver.resolve(s.netns),
+    owner: ctx.resolver.resolve(s.netns, s.count),
     count: s.count,
     bytes: s.bytes,
   };
