@@ -61,7 +61,14 @@ async function load(ns: BenchNetns, dropgen: string): Promise<Load> {
       const c = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`dropgen exited ${code}`))));
+      c.on('exit', (code, signal) => {
+        try {
+          if (code !== 0) throw new Error(`exit code ${code}, signal ${signal}`);
+          resolve(JSON.parse(out) as Load);
+        } catch (err) {
+          reject(new Error(`dropgen on core ${core} failed (${(err as Error).message}); its output: ${JSON.stringify(out)}`));
+        }
+      });
     });
   });
   const all = await Promise.all(runs);

@@ -84,7 +84,8 @@ function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<st
               ready = performance.now() - t0;
               resolve();
             }
-            if (typeof rec.lostEvents === 'number') lost += rec.lostEvents;
+            // Per-interval reports of new losses (other lines, e.g. the source's stop line, carry totals).
+            if (rec.msg === 'drop events lost by the tracer' && typeof rec.lostEvents === 'number') lost += rec.lostEvents;
           } catch {
             /* not a log line */
           }
