@@ -61,7 +61,7 @@ async function load(ns: BenchNetns, dropgen: string): Promise<Load> {
       const c = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('exit', (code, signal) => {
+      c.on('close', (code, signal) => { // 'close': stdout fully read ('exit' can come first)
         try {
           if (code !== 0) throw new Error(`exit code ${code}, signal ${signal}`);
           resolve(JSON.parse(out) as Load);
