@@ -265,7 +265,7 @@ function spawnCapture(cmd: string, args: string[]): Promise<{ stdout: string; st
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('exit', () => resolve({ stdout, stderr }));
+    c.on('close', () => resolve({ stdout, stderr }));
   });
 }
 
