@@ -2,13 +2,18 @@
  * dropgen: drives UDP datagrams to a closed port on loopback as fast as one core can, for a fixed count
  * or time, and reports exactly how many it sent (each one becomes one NO_SOCKET drop in the kernel).
  *
- *   dropgen [--count N] [--seconds S] [--port P] [--size B] [--family 4|6] [--batch K]
+ *   dropgen [--count N] [--seconds S] [--port P] [--size B] [--family 4|6] [--batch K] [--lo-up 1]
+ *
+ * --lo-up 1 brings the loopback interface up first (a fresh namespace from `unshare --net` has it down;
+ * for hosts without iproute2).
  *
  * Prints one JSON line: {"sent":N,"seconds":S,"rate":R,"errors":E}. Unconnected sendmmsg(2), so ICMP
  * port-unreachable replies never turn into send errors.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -27,7 +32,7 @@ static double now(void) {
 int main(int argc, char **argv) {
   long long count = 0;
   double seconds = 0;
-  int port = 9, size = 16, family = 4, batch = 64;
+  int port = 9, size = 16, family = 4, batch = 64, lo_up = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--count")) count = atoll(argv[i + 1]);
     else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
@@ -35,6 +40,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--family")) family = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--batch")) batch = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--lo-up")) lo_up = atoi(argv[i + 1]);
     else { fprintf(stderr, "dropgen: unknown option %s\n", argv[i]); return 2; }
   }
   if ((count <= 0 && seconds <= 0) || size < 0 || size > 65000 || batch < 1 || batch > 1024 || (family != 4 && family != 6)) {
@@ -43,6 +49,14 @@ int main(int argc, char **argv) {
   }
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) { perror("socket"); return 1; }
+  if (lo_up) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) { perror("SIOCGIFFLAGS lo"); return 1; }
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) { perror("SIOCSIFFLAGS lo"); return 1; }
+  }
   struct sockaddr_storage dst;
   socklen_t dlen;
   memset(&dst, 0, sizeof dst);

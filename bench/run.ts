@@ -10,7 +10,7 @@ import { cpus, hostname, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createNetns, type TestNetns } from '../test/helpers/netns.js';
+import { benchNetns, type BenchNetns } from './lib/netns.js';
 import { allMonitors, type Monitor, type MonitorContext } from './lib/monitors.js';
 import { rssPeakSampler, treeCpuSeconds } from './lib/proc-tree.js';
 import { spread, type Spread } from './lib/stats.js';
@@ -37,6 +37,9 @@ if (!(seconds > 0) || !(repeat >= 1) || !(senders >= 1)) {
 }
 
 function buildDropgen(): string {
+  // A prebuilt binary for hosts without a compiler (KDROP_DROPGEN), else compiled here.
+  const prebuilt = process.env['KDROP_DROPGEN'];
+  if (prebuilt) return prebuilt;
   const out = join(root, 'dist', 'bench', 'dropgen');
   execFileSync('gcc', ['-O2', '-Wall', '-o', out, join(root, 'bench', 'dropgen.c')]);
   return out;
@@ -49,15 +52,23 @@ interface Load {
 }
 
 /** Runs `senders` dropgen processes in the netns, each pinned to its own core (core 0 left to the monitor when possible). */
-async function load(ns: TestNetns, dropgen: string): Promise<Load> {
+async function load(ns: BenchNetns, dropgen: string): Promise<Load> {
   const n = cpus().length;
   const runs = Array.from({ length: senders }, (_, i) => {
     const core = n > 1 ? 1 + (i % (n - 1)) : 0;
     return new Promise<Load>((resolve, reject) => {
-      const c = spawn('ip', ['netns', 'exec', ns.name, 'taskset', '-c', String(core), dropgen, '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [cmd = '', ...rest] = [...ns.prefix, 'taskset', '-c', String(core), dropgen, '--seconds', String(seconds), '--lo-up', ns.loUp ? '1' : '0'];
+      const c = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`dropgen exited ${code}`))));
+      c.on('close', (code, signal) => { // 'close': stdout fully read ('exit' can come first)
+        try {
+          if (code !== 0) throw new Error(`exit code ${code}, signal ${signal}`);
+          resolve(JSON.parse(out) as Load);
+        } catch (err) {
+          reject(new Error(`dropgen on core ${core} failed (${(err as Error).message}); its output: ${JSON.stringify(out)}`));
+        }
+      });
     });
   });
   const all = await Promise.all(runs);
@@ -77,7 +88,7 @@ interface Sample {
   firstReportMs: number | null;
 }
 
-async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: TestNetns, dropgen: string): Promise<Sample> {
+async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, dropgen: string): Promise<Sample> {
   if (m === null) {
     const l = await load(ns, dropgen);
     return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null };
@@ -107,7 +118,7 @@ async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: TestNetns, dr
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, tracing)');
   const dropgen = buildDropgen();
-  const ns = await createNetns('kdropbench');
+  const ns = await benchNetns();
   const ctx: MonitorContext = { netns: ns.inode, node: process.execPath, cli: join(root, 'dist', 'src', 'cli.js') };
   const only = args.only ? new Set(args.only.split(',')) : null;
   const monitors = allMonitors().filter((m) => !only || only.has(m.name));

@@ -84,7 +84,8 @@ function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<st
               ready = performance.now() - t0;
               resolve();
             }
-            if (typeof rec.lostEvents === 'number') lost += rec.lostEvents;
+            // Per-interval reports of new losses (other lines, e.g. the source's stop line, carry totals).
+            if (rec.msg === 'drop events lost by the tracer' && typeof rec.lostEvents === 'number') lost += rec.lostEvents;
           } catch {
             /* not a log line */
           }
@@ -264,7 +265,7 @@ function spawnCapture(cmd: string, args: string[]): Promise<{ stdout: string; st
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.on('exit', () => resolve({ stdout, stderr }));
+    c.on('close', () => resolve({ stdout, stderr }));
   });
 }
 

@@ -4,8 +4,10 @@
  *   the API. When the API does not answer within `syncTimeoutMs`, it says so once (warn) and goes on with
  *   netns-only attribution (host / netns) while the watch keeps retrying in the background; pods are attributed
  *   from the moment the API answers.
- * - No Kubernetes config (or it cannot be loaded), or no node name: HostNetnsResolver (host / netns), said once.
+ * - No Kubernetes config (or it cannot be loaded): HostNetnsResolver (host / netns), said once.
+ * - No node name (NODE_NAME): the host name, lower case, as kubelet defaults to.
  */
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { HostPaths } from '../host-paths.js';
 import { logger } from '../log.js';
@@ -31,10 +33,9 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
     log.info('no Kubernetes configuration: attributing drops by network namespace only (host / netns)');
     return HostNetnsResolver.create(opts.paths);
   }
-  if (!opts.nodeName) {
-    log.warn('NODE_NAME is not set: cannot select this node\'s pods; attributing drops by network namespace only');
-    return HostNetnsResolver.create(opts.paths);
-  }
+  // kubelet names its node after the host name (lower case) unless told otherwise: the best guess without NODE_NAME.
+  const nodeName = opts.nodeName || hostname().toLowerCase();
+  if (!opts.nodeName) log.info({ nodeName }, 'NODE_NAME is not set: selecting the pods of the node named after this host');
   const kc = new KubeConfig();
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
@@ -53,12 +54,12 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
     );
     return HostNetnsResolver.create(opts.paths);
   }
-  const cache = new PodCache({ kubeConfig: kc, nodeName: opts.nodeName });
+  const cache = new PodCache({ kubeConfig: kc, nodeName });
   cache.start();
   const synced = await cache.waitForSync(opts.syncTimeoutMs ?? 10_000);
   if (!synced) {
     log.warn(
-      { server: kc.getCurrentCluster()?.server, err: String(cache.error() ?? 'timeout') },
+      { server: kc.getCurrentCluster()?.server, nodeName, err: String(cache.error() ?? 'timeout') },
       'Kubernetes API unreachable: attributing drops by network namespace only until it answers (retrying in the background)',
     );
     void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));

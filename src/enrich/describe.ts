@@ -6,8 +6,8 @@ import { networkType } from './network-type.js';
 
 /** Reason code -> kernel name, `UNKNOWN_<code>` when the running kernel does not name it. */
 export function describeReason(reasons: ReadonlyMap<number, string> | null, code: number | null): string | null {
-  if (code === null) return null;
-  return reasons?.get(code) ?? `UNKNOWN_${code}`;
+  if (code === null || reasons === null) return null;
+  return reasons.get(code) ?? `UNKNOWN_${code}`;
 }
 
 export interface DescribeContext {
@@ -31,7 +31,7 @@ export function describe(ctx: DescribeContext, s: DropSample): DropEntry {
     protocol: s.protocol,
     networkType: networkType(s.protocol),
     netns: s.netns,
-    owner: ctx.resolver.resolve(s.netns),
+    owner: ctx.resolver.resolve(s.netns, s.count),
     count: s.count,
     bytes: s.bytes,
   };

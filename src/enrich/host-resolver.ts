@@ -20,9 +20,10 @@ export class HostNetnsResolver implements NetnsResolver {
     return new HostNetnsResolver(inode);
   }
 
-  resolve(inode: number | null): NetnsOwner {
+  /** `drops` (default 1): what unattributed() adds for a null inode (pass the entry's count to count packets). */
+  resolve(inode: number | null, drops = 1): NetnsOwner {
     if (inode === null) {
-      this.unknown++;
+      this.unknown += drops;
       return NETNS_OWNER;
     }
     return inode === this.hostInode ? HOST_OWNER : NETNS_OWNER;

@@ -77,9 +77,13 @@ export class PodNetnsResolver implements NetnsResolver {
     return r;
   }
 
-  resolve(inode: number | null): NetnsOwner {
+  /**
+   * `drops` (optional, default 1) is what unattributed() adds when this netns cannot be attributed: a caller
+   * that passes the entry's count makes unattributed() count packets rather than entries.
+   */
+  resolve(inode: number | null, drops = 1): NetnsOwner {
     if (inode === null) {
-      this.unattributedCount++;
+      this.unattributedCount += drops;
       return NETNS_OWNER;
     }
     const cached = this.owners.get(inode);
@@ -98,15 +102,20 @@ export class PodNetnsResolver implements NetnsResolver {
       this.pending.set(inode, this.now());
       this.requestScan();
     } else if (this.lastCompletedScanStart >= first) {
-      this.unattributedCount++;
-      // Keep looking now and then: a pod may have been slow to show up in the API.
-      this.requestScan();
+      // A scan since its first sighting did not attribute it: a netns of no pod (or of a pod the API does not
+      // show yet). No more rescans for it, or a busy foreign netns would rescan /proc every interval: a new
+      // pod in the API and the periodic scan bring it in if it turns out to be a pod's.
+      this.unattributedCount += drops;
     } else {
       this.requestScan();
     }
     return NETNS_OWNER;
   }
 
+  /**
+   * Sum of `drops` over resolve() calls whose netns was null, or still unknown after a /proc scan that began
+   * after its first sighting. Callers that do not pass `drops` count entries (one per entry per interval).
+   */
   unattributed(): number {
     return this.unattributedCount;
   }

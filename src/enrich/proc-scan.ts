@@ -6,6 +6,9 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KdropError, ErrorCodes, excerpt } from '../errors.js';
 import { parseProcCgroup } from './cgroup.js';
+import { logger } from '../log.js';
+
+const log = logger('proc-scan');
 
 export interface NetnsMembers {
   readonly podUid: string;
@@ -51,15 +54,24 @@ export async function readNetnsInode(procDir: string, pid: number | string): Pro
 
 /**
  * The root netns inode: that of pid 1, or, where pid 1's ns links cannot be read (some sandboxes and VMs deny
- * it even to root), that of `self`, the reading process: right for the agent, which runs with hostNetwork.
+ * it even to root; in a container it needs hostPID and CAP_SYS_PTRACE), that of `self`, the reading process:
+ * right when kdrop runs in the host netns (hostNetwork), wrong otherwise, so that fallback is logged once.
  */
 export async function readHostNetnsInode(procDir: string): Promise<number | null> {
-  for (const pid of ['1', 'self']) {
-    const inode = await readNetnsInode(procDir, pid).catch(() => null);
-    if (inode !== null) return inode;
+  const init = await readNetnsInode(procDir, 1).catch(() => null);
+  if (init !== null) return init;
+  const self = await readNetnsInode(procDir, 'self').catch(() => null);
+  if (self !== null && !warnedSelf) {
+    warnedSelf = true;
+    log.warn(
+      { proc: procDir, inode: self },
+      'cannot read the netns of pid 1: taking kdrop\'s own netns as the host\'s (right only with hostNetwork)',
+    );
   }
-  return null;
+  return self;
 }
+
+let warnedSelf = false;
 
 /**
  * Reads every `<pid>` directory under procDir. Processes that vanish during the scan are skipped silently,

@@ -12,7 +12,8 @@ export interface NetnsOwner {
 
 /** Maps a netns inode to its owner. Synchronous from a cache; may schedule a rescan on a miss. */
 export interface NetnsResolver {
-  resolve(inode: number | null): NetnsOwner;
+  /** `drops`: how many drops this lookup stands for, so `unattributed()` counts packets, not lookups. */
+  resolve(inode: number | null, drops?: number): NetnsOwner;
   /** Drops whose netns could not be attributed so far (self-metric). */
   unattributed(): number;
   close?(): Promise<void>;

@@ -1,13 +1,16 @@
-/** PodCache against a server speaking the list/watch protocol (fake; no root needed). */
+/** PodCache against servers speaking the list/watch protocol: the fake (always) and a real kube-apiserver (when built). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { PodCache, type PodInfo } from '../../src/enrich/pod-cache.js';
 import { waitFor } from '../helpers/netns.js';
 import { FakeApiServer } from './pods-fake-apiserver.js';
+import { realApiServerSkipReason, startRealApiServer } from './pods-kube-apiserver.js';
 
 const NODE = 'node-a';
 const podBody = (name: string, node = NODE) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
   metadata: { name },
   spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] },
 });
@@ -80,5 +83,38 @@ test('PodCache: waitForSync gives false when the API is unreachable', { timeout:
     assert.notEqual(cache.error(), null);
   } finally {
     await cache.close();
+  }
+});
+
+test('PodCache against a real kube-apiserver: list, watch, reconnect and re-sync after an apiserver restart', { skip: realApiServerSkipReason() ?? false, timeout: 300_000 }, async (t) => {
+  const api = await startRealApiServer();
+  const kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfig());
+  const core = kc.makeApiClient(CoreV1Api);
+  const cache = new PodCache({ kubeConfig: kc, nodeName: NODE, minBackoffMs: 200, maxBackoffMs: 2000 });
+  const deleted: string[] = [];
+  cache.onDelete((p) => deleted.push(p.uid));
+  try {
+    t.diagnostic(`kube-apiserver ${api.version}`);
+    const p1 = await core.createNamespacedPod({ namespace: 'default', body: podBody('p1') });
+    await core.createNamespacedPod({ namespace: 'default', body: podBody('other-node', 'node-b') });
+    cache.start();
+    assert.equal(await cache.waitForSync(60_000), true);
+    assert.deepEqual(cache.pods().map((p) => p.name), ['p1']);
+    assert.equal(cache.get(p1.metadata?.uid ?? '')?.namespace, 'default');
+
+    const p2 = await core.createNamespacedPod({ namespace: 'default', body: podBody('p2') });
+    assert.ok(await waitFor(() => cache.get(p2.metadata?.uid ?? '') !== undefined, 30_000), 'p2 added through the watch');
+
+    // kube-apiserver goes away for a while (etcd keeps the data) and comes back on the same address.
+    await api.restart(1500);
+    const p3 = await core.createNamespacedPod({ namespace: 'default', body: podBody('p3') });
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'p1', gracePeriodSeconds: 0 });
+    assert.ok(await waitFor(() => cache.get(p3.metadata?.uid ?? '') !== undefined, 90_000), 'p3 seen after the restart');
+    assert.ok(await waitFor(() => deleted.includes(p1.metadata?.uid ?? ''), 60_000), 'p1 deletion seen after the restart');
+    assert.deepEqual(cache.pods().map((p) => p.name).sort(), ['p2', 'p3']);
+  } finally {
+    await cache.close();
+    await api.stop();
   }
 });

@@ -37,9 +37,13 @@ export function realApiServerSkipReason(): string | null {
 
 export interface RealApiServer {
   readonly url: string;
+  /** gitVersion from GET /version. */
+  readonly version: string;
   readonly token: string;
   kubeconfig(): string;
   stop(): Promise<void>;
+  /** Stops kube-apiserver (etcd keeps its data), waits downMs, starts it again on the same port, waits until ready. */
+  restart(downMs?: number): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -50,11 +54,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function httpsGet(url: string, token: string): Promise<number> {
+function httpsGet(url: string, token: string, body?: (text: string) => void): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 5000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        body?.(text);
+        resolve(res.statusCode ?? 0);
+      });
     });
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
@@ -111,9 +119,7 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {})
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await writeFile(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    keep(
-      'kube-apiserver',
-      spawn(kas, [
+    const kasArgs = [
         `--etcd-servers=http://127.0.0.1:${clientPort}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
@@ -128,20 +134,29 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {})
         '--disable-admission-plugins=ServiceAccount',
         '--enable-priority-and-fairness=false',
         '--v=1',
-      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
+    ];
+    let kasChild = spawn(kas, kasArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    keep('kube-apiserver', kasChild);
     const url = `https://127.0.0.1:${apiPort}`;
-    const end = Date.now() + (opts.readyTimeoutMs ?? 180_000);
-    for (;;) {
-      if (children.some((c) => c.exitCode !== null)) throw new Error(`etcd or kube-apiserver exited:\n${logs.slice(-40).join('')}`);
-      // The default namespace exists: etcd answers, bootstrap is done, pods can be created. (Not /readyz: with
-      // Debian's etcd 3.4.23, older than the 3.4.29 Kubernetes >= 1.31 assumes, its etcd checks may not pass.)
-      if ((await httpsGet(`${url}/api/v1/namespaces/default`, token)) === 200) break;
-      if (Date.now() > end) throw new Error(`kube-apiserver not ready in time:\n${logs.slice(-40).join('')}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const waitReady = async () => {
+      const end = Date.now() + (opts.readyTimeoutMs ?? 180_000);
+      for (;;) {
+        if (children.some((c) => c.exitCode !== null && c.signalCode === null)) throw new Error(`etcd or kube-apiserver exited:\n${logs.slice(-40).join('')}`);
+        // The default namespace exists: etcd answers, bootstrap is done, pods can be created. (Not /readyz: with
+        // Debian's etcd 3.4.23, older than the 3.4.29 Kubernetes >= 1.31 assumes, its etcd checks may not pass.)
+        if ((await httpsGet(`${url}/api/v1/namespaces/default`, token)) === 200) return;
+        if (Date.now() > end) throw new Error(`kube-apiserver not ready in time:\n${logs.slice(-40).join('')}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    await waitReady();
+    let version = '';
+    await httpsGet(`${url}/version`, token, (text) => {
+      version = String((JSON.parse(text) as { gitVersion?: string }).gitVersion);
+    });
     return {
       url,
+      version,
       token,
       kubeconfig: () =>
         [
@@ -154,6 +169,14 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {})
           '',
         ].join('\n'),
       stop,
+      async restart(downMs = 0) {
+        await stopChild(kasChild);
+        children.splice(children.indexOf(kasChild), 1);
+        await new Promise((r) => setTimeout(r, downMs));
+        kasChild = spawn(kas, kasArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+        keep('kube-apiserver', kasChild);
+        await waitReady();
+      },
     };
   } catch (err) {
     await stop();

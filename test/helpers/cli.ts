@@ -17,7 +17,7 @@ export interface CliProcess {
 }
 
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env } });
   const stdoutLines: string[] = [];
   const stderrLines: string[] = [];
   const listeners: ((line: string) => void)[] = [];

@@ -42,11 +42,11 @@ export function tableSymbolizer(rows: [bigint, string, number, string | null][])
 export function mapResolver(hostInode: number, pods: Map<number, { namespace: string; pod: string; uid: string }> = new Map()): NetnsResolver {
   let unattributed = 0;
   return {
-    resolve(inode: number | null): NetnsOwner {
+    resolve(inode: number | null, drops = 1): NetnsOwner {
       if (inode === hostInode) return { scope: 'host', namespace: null, pod: null, podUid: null };
       const p = inode === null ? undefined : pods.get(inode);
       if (p) return { scope: 'pod', namespace: p.namespace, pod: p.pod, podUid: p.uid };
-      unattributed++;
+      unattributed += drops;
       return { scope: 'netns', namespace: null, pod: null, podUid: null };
     },
     unattributed: () => unattributed,

@@ -24,6 +24,7 @@ const cases: ReadonlyArray<readonly [string, string, CgroupPodRef | null]> = [
   ['CRI-O conmon: pod, no container', `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${ID2}.scope`, { podUid: UID, containerId: null, runtime: null }],
   ['Docker (cri-dockerd), systemd, v2', `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/docker-${ID1}.scope`, { podUid: UID, containerId: ID1, runtime: 'docker' }],
   ['kind: kubelet cgroup root, v2', `0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${ID1}.scope`, { podUid: UID, containerId: ID1, runtime: 'containerd' }],
+  ['kind node in Docker, seen from the host, v2', `0::/system.slice/docker-${ID2}.scope/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${ID1}.scope`, { podUid: UID, containerId: ID1, runtime: 'containerd' }],
   ['read from another cgroup namespace', `0::/../../kubepods-besteffort-pod${UID_}.slice/cri-containerd-${ID1}.scope`, { podUid: UID, containerId: ID1, runtime: 'containerd' }],
   ['containerd systemd cgroupsPath glued form', `0::/system.slice/containerd.service/kubepods-burstable-pod${UID_}.slice:cri-containerd:${ID1}`, { podUid: UID, containerId: ID1, runtime: 'containerd' }],
   // cgroup v2, cgroupfs driver

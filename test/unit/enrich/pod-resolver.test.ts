@@ -109,6 +109,7 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
   try {
     assert.equal(scans, 1);
     const NEW = 4026539999;
+    const POD_NEW = '9a9a9a9a-0000-4000-8000-00000000000e';
     // Many misses inside one interval: one rescan, nothing counted yet.
     for (let i = 0; i < 50; i++) assert.equal(r.resolve(NEW).scope, 'netns');
     assert.equal(r.unattributed(), 0);
@@ -119,11 +120,15 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
     r.resolve(NEW);
     r.resolve(NEW);
     assert.equal(r.unattributed(), 2);
-    // The netns appears (a new pod's container): the next rescan attributes it.
-    extra = new Map([[NEW, { podUid: POD_B, containerIds: new Set(['x']) }]]);
+    // Counted misses do not rescan again (a busy foreign netns must not rescan /proc every interval).
+    await sleep(400);
+    assert.equal(scans, 2);
+    // A new pod shows up in the API, its container in that netns: the rescan it triggers attributes it.
+    extra = new Map([[NEW, { podUid: POD_NEW, containerIds: new Set(['x']) }]]);
+    pods.add(pod(POD_NEW, 'shop', 'cart-new'));
     await waitUntil(() => done === 3);
     await sleep(10);
-    assert.deepEqual(r.resolve(NEW), { scope: 'pod', namespace: 'shop', pod: 'cart-7c9f', podUid: POD_B });
+    assert.deepEqual(r.resolve(NEW), { scope: 'pod', namespace: 'shop', pod: 'cart-new', podUid: POD_NEW });
     assert.equal(r.unattributed(), 2);
   } finally {
     await r.close();
@@ -135,6 +140,8 @@ test('null inode counts as unattributed', async () => {
   try {
     assert.equal(r.resolve(null).scope, 'netns');
     assert.equal(r.unattributed(), 1);
+    r.resolve(null, 40);
+    assert.equal(r.unattributed(), 41, 'a caller passing the entry count gets packets');
   } finally {
     await r.close();
   }

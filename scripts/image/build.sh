@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build the kdrop image from the repository's Dockerfile without a daemon (buildah, chroot isolation),
+# on a host that cannot reach a registry: the base image comes from scripts/image/make-base.sh.
+#
+#   scripts/image/build.sh [--target STAGE] [--tag NAME]
+#
+# Layers are cached by buildah (--layers), so a rebuild after a source change only redoes the build
+# stages. The host's CA bundle is handed to npm as the build secret "ca" (TLS-intercepting proxies).
+# Last line of stdout: the image name. Needs root and the Debian packages buildah and debootstrap.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+target=""
+tag="localhost/kdrop:dev"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --target) target="$2"; shift 2 ;;
+    --tag) tag="$2"; shift 2 ;;
+    *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+"${REPO_ROOT}/scripts/image/make-base.sh" >&2
+
+args=(bud --isolation chroot --pull=never --layers -t "${tag}")
+[[ -n "${target}" ]] && args+=(--target "${target}")
+ca="${KDROP_BUILD_CA:-/etc/ssl/certs/ca-certificates.crt}"
+[[ -f "${ca}" ]] && args+=(--secret "id=ca,src=${ca}")
+revision="$(git -C "${REPO_ROOT}" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+args+=(--build-arg "REVISION=${revision}" --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+
+# One build at a time: concurrent test files would otherwise build the same stages twice on 2 cores.
+lock="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}/image-build.lock"
+mkdir -p "$(dirname "${lock}")"
+exec 9>"${lock}"
+flock 9
+echo "build.sh: buildah ${args[*]} ${REPO_ROOT}" >&2
+nice -n 10 buildah "${args[@]}" "${REPO_ROOT}" >&2
+echo "${tag}"

@@ -1,0 +1,154 @@
+/**
+ * Proof that the chart's capability set (values.yaml capabilities.add) is enough, and that each of its
+ * members is needed, on this machine's kernel, with the image's own bpftrace (0.23, Debian 13).
+ *
+ * Everything runs in a chroot of the image's runtime stage as uid 0 with only the named capabilities
+ * (setpriv bounding set + no_new_privs: what a container with `drop: [ALL], add: [...]` and
+ * allowPrivilegeEscalation: false gets), a read-only root and the host's /proc (hostPID). Drops are made
+ * in a fresh network namespace and counted exactly for its inode.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { buildImage, chartCapabilities, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
+
+const skip = kernelTestSkipReason() ?? imageSkipReason() ?? false;
+const DROPS = 200;
+
+/** Counts kfree_skb per netns inode in the kernel; prints the map every second. */
+const programs = {
+  rawtracepoint: `BEGIN { printf("ready\\n"); }
+rawtracepoint:kfree_skb { $skb = (struct sk_buff *)arg0; if ($skb->dev != 0) { @drops[(uint64)$skb->dev->nd_net.net->ns.inum] = count(); } }
+interval:s:1 { print(@drops); }`,
+  tracepoint: `BEGIN { printf("ready\\n"); }
+tracepoint:skb:kfree_skb { $skb = (struct sk_buff *)args.skbaddr; if ($skb->dev != 0) { @drops[(uint64)$skb->dev->nd_net.net->ns.inum] = count(); } }
+interval:s:1 { print(@drops); }`,
+} as const;
+
+interface TraceResult {
+  /** Drops counted for the netns (null: the tracer never printed a count for it). */
+  count: number | null;
+  exitCode: number | null;
+  stderr: string;
+}
+
+function lastCount(lines: readonly string[], inode: number): number | null {
+  let found: number | null = null;
+  for (const line of lines) {
+    try {
+      const rec = JSON.parse(line) as { type?: string; data?: Record<string, Record<string, number>> };
+      const v = rec.type === 'map' ? rec.data?.['@drops']?.[String(inode)] : undefined;
+      if (typeof v === 'number') found = v;
+    } catch {
+      // not JSON (printf output): ignore
+    }
+  }
+  return found;
+}
+
+describe('least-privilege capability set, proven on this kernel with the image bpftrace', { skip, timeout: 40 * 60_000 }, () => {
+  let image: MountedImage | undefined;
+  let netns: TestNetns | undefined;
+  const caps = chartCapabilities();
+
+  before(async () => {
+    const tag = await buildImage({ target: 'runtime-base', tag: 'localhost/kdrop-runtime-base:test' });
+    image = await mountImage(tag);
+    netns = await createNetns('kdropcap');
+  }, { timeout: 40 * 60_000 });
+
+  after(async () => {
+    await netns?.remove();
+    await image?.close();
+  });
+
+  /** bpftrace in the image with exactly `withCaps`; DROPS datagrams to a closed port in the netns. */
+  async function trace(program: string, withCaps: readonly string[]): Promise<TraceResult> {
+    const ns = netns!;
+    const p = image!.spawn(['bpftrace', '-f', 'json', '-e', program], withCaps);
+    try {
+      const ready = await waitFor(() => p.stdoutLines.some((l) => l.includes('ready')) || p.child.exitCode !== null, 60_000);
+      if (!ready || p.child.exitCode !== null) {
+        const exitCode = await p.stop();
+        return { count: lastCount(p.stdoutLines, ns.inode), exitCode, stderr: p.stderrLines.join('\n') };
+      }
+      await ns.sendUdp(DROPS);
+      await waitFor(() => (lastCount(p.stdoutLines, ns.inode) ?? 0) >= DROPS, 30_000);
+      // One more print after reaching the count: it must not grow past it.
+      const seen = p.stdoutLines.length;
+      await waitFor(() => p.stdoutLines.length > seen, 5_000);
+      const count = lastCount(p.stdoutLines, ns.inode);
+      const exitCode = await p.stop();
+      return { count, exitCode, stderr: p.stderrLines.join('\n') };
+    } finally {
+      await p.stop('SIGKILL');
+    }
+  }
+
+  it('the chart adds back exactly BPF, PERFMON, SYSLOG, SYS_PTRACE', () => {
+    assert.deepEqual(caps, ['BPF', 'PERFMON', 'SYSLOG', 'SYS_PTRACE']);
+  });
+
+  it('the image has bpftrace 0.23', async () => {
+    const res = await image!.exec(['bpftrace', '--version'], caps);
+    assert.match(res.stdout, /bpftrace v0\.23\./);
+  });
+
+  for (const kind of ['rawtracepoint', 'tracepoint'] as const) {
+    it(`${kind}: counts exactly ${DROPS} drops of a fresh netns with only the chart's capabilities`, async () => {
+      const res = await trace(programs[kind], caps);
+      assert.equal(res.count, DROPS, `stderr: ${res.stderr}`);
+    });
+  }
+
+  for (const missing of ['BPF', 'PERFMON']) {
+    it(`without CAP_${missing} bpftrace cannot load its program (and counts nothing)`, async () => {
+      const res = await trace(programs.rawtracepoint, caps.filter((c) => c !== missing));
+      assert.equal(res.count, null);
+      assert.notEqual(res.exitCode, 0);
+      assert.match(res.stderr, /(load|Loading).*(fail|BPF)|Operation not permitted/i, res.stderr);
+    });
+  }
+
+  it('without CAP_SYSLOG /proc/kallsyms hides addresses (when the kernel restricts them)', async (t) => {
+    const kptr = Number(readFileSync('/proc/sys/kernel/kptr_restrict', 'utf8'));
+    const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
+    if (kptr === 0 && paranoid <= 1) {
+      t.skip(`kptr_restrict=0 and perf_event_paranoid=${paranoid}: this kernel shows addresses to everyone`);
+      return;
+    }
+    const read = async (withCaps: readonly string[]): Promise<string> =>
+      (await image!.exec(['grep', '-m1', ' T __udp4_lib_rcv$', '/proc/kallsyms'], withCaps)).stdout.trim();
+    const withSyslog = await read(caps);
+    const without = await read(caps.filter((c) => c !== 'SYSLOG'));
+    assert.match(withSyslog, /^[0-9a-f]{16} T __udp4_lib_rcv$/);
+    assert.notEqual(withSyslog.slice(0, 16), '0000000000000000');
+    assert.equal(without, '0000000000000000 T __udp4_lib_rcv');
+  });
+
+  it("without CAP_SYS_PTRACE another container's /proc/<pid>/ns/net cannot be read (no pod attribution)", async () => {
+    // A process with the full root capability set in the netns stands for another pod's process.
+    const other = spawn('ip', ['netns', 'exec', netns!.name, 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      const link = `/proc/${other.pid}/ns/net`;
+      await waitFor(async () => (await image!.exec(['readlink', link], 'all')).stdout.includes(String(netns!.inode)), 10_000);
+      const withPtrace = await image!.exec(['readlink', link], caps);
+      const without = await image!.exec(['readlink', '-v', link], caps.filter((c) => c !== 'SYS_PTRACE'));
+      assert.equal(withPtrace.stdout.trim(), `net:[${netns!.inode}]`);
+      assert.notEqual(without.code, 0);
+      assert.match(without.stderr, /Permission denied/);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('the tracefs source needs no capability at all: uid 0 owns tracefs', async () => {
+    const inst = `/sys/kernel/tracing/instances/kdrop-captest-${process.pid}`;
+    const script = `mkdir ${inst} && echo 1 > ${inst}/events/skb/kfree_skb/enable && cat ${inst}/events/skb/kfree_skb/enable; echo 0 > ${inst}/events/skb/kfree_skb/enable; rmdir ${inst}`;
+    const res = await image!.exec(['sh', '-c', script], []);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), '1');
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * The Helm chart, rendered by real Helm (built from its Go module): lint for the defaults and every
+ * ci/*-values.yaml, and the rendered manifests carry exactly the security context, mounts, env, probes
+ * and RBAC the agent needs (docs/security.md).
+ */
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chartDir, helm, helmSkipReason, one, path, render, renderError, runHelm, type K8sObject } from './helpers/deploy-helm.js';
+
+const skip = helmSkipReason() ?? false;
+const ciValues = readdirSync(`${chartDir}/ci`).filter((f) => f.endsWith('-values.yaml')).sort();
+/** The capabilities proven minimal in docs/security.md (test/e2e/deploy-capabilities.test.ts). */
+const MINIMAL_CAPS = ['BPF', 'PERFMON', 'SYSLOG', 'SYS_PTRACE'];
+
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  envFrom?: unknown[];
+  ports?: { name: string; containerPort: number }[];
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  livenessProbe?: unknown;
+  readinessProbe?: unknown;
+}
+
+function agentContainer(objects: readonly K8sObject[]): Container {
+  const containers = path(one(objects, 'DaemonSet'), 'spec.template.spec.containers') as Container[];
+  assert.equal(containers.length, 1, 'one container in the agent pod');
+  return containers[0]!;
+}
+
+describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
+  before(async () => {
+    await helm(); // may build helm from its Go module (minutes) on a fresh machine
+  }, { timeout: 20 * 60_000 });
+
+  it('helm lint --strict passes for the defaults', async () => {
+    const res = await runHelm(['lint', '--strict', chartDir]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('has a ci/ matrix', () => {
+    assert.ok(ciValues.length >= 4, `ci values: ${ciValues.join(', ')}`);
+  });
+
+  for (const file of ciValues) {
+    it(`helm lint --strict and helm template pass for ci/${file}`, async () => {
+      const lint = await runHelm(['lint', '--strict', chartDir, '-f', `${chartDir}/ci/${file}`]);
+      assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+      const { objects } = await render({ valuesFiles: [`${chartDir}/ci/${file}`] });
+      one(objects, 'DaemonSet');
+      for (const o of objects) {
+        assert.ok(o.apiVersion && o.kind && o.metadata.name, `incomplete object ${JSON.stringify(o).slice(0, 200)}`);
+      }
+    });
+  }
+
+  describe('default values', () => {
+    let objects: K8sObject[] = [];
+    before(async () => {
+      objects = (await render()).objects;
+    });
+
+    it('renders the expected set of objects (no ServiceMonitor, no dashboard by default)', () => {
+      const kinds = objects.map((o) => o.kind).sort();
+      assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Pod', 'Service', 'ServiceAccount']);
+    });
+
+    it('is not privileged: drop ALL, add exactly the minimal capabilities, read-only root, no escalation', () => {
+      const sc = agentContainer(objects).securityContext ?? {};
+      assert.equal(sc['privileged'], false);
+      assert.equal(sc['allowPrivilegeEscalation'], false);
+      assert.equal(sc['readOnlyRootFilesystem'], true);
+      assert.equal(sc['runAsUser'], 0, 'uid 0: bpftrace checks euid 0 and tracefs is root-only');
+      assert.deepEqual(path(sc, 'capabilities.drop'), ['ALL']);
+      assert.deepEqual(path(sc, 'capabilities.add'), MINIMAL_CAPS);
+      assert.equal(path(sc, 'seccompProfile.type'), 'RuntimeDefault');
+    });
+
+    it('says next to every added capability which kernel check needs it', async () => {
+      const { yaml } = await render();
+      for (const cap of MINIMAL_CAPS) {
+        assert.match(yaml, new RegExp(`# ${cap}: \\S.*\\n\\s+- ${cap}\\n`), `comment above ${cap}`);
+      }
+    });
+
+    it('uses the host PID namespace but not the host network', () => {
+      const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as Record<string, unknown>;
+      assert.equal(spec['hostPID'], true);
+      assert.equal(spec['hostNetwork'], false);
+    });
+
+    it('mounts tracefs from the host and an in-memory /tmp, and no other host path', () => {
+      const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
+      const hostPaths = spec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path'));
+      assert.deepEqual(hostPaths, ['/sys/kernel/tracing']);
+      const mounts = agentContainer(objects).volumeMounts ?? [];
+      const byPath = new Map(mounts.map((m) => [m.mountPath, m]));
+      assert.ok(byPath.has('/sys/kernel/tracing'));
+      assert.equal(byPath.get('/sys/kernel/tracing')?.readOnly, false, 'source auto may fall back to tracefs, which writes an instance');
+      const tmp = spec.volumes.find((v) => v['name'] === byPath.get('/tmp')?.name);
+      assert.equal(path(tmp, 'emptyDir.medium'), 'Memory');
+    });
+
+    it('gets NODE_NAME from the downward API (spec.nodeName)', () => {
+      const env = agentContainer(objects).env ?? [];
+      const node = env.find((e) => e.name === 'NODE_NAME');
+      assert.deepEqual(node?.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
+    });
+
+    it('runs `kdrop agent` with the Prometheus port from values, and probes /healthz and /readyz on it', () => {
+      const c = agentContainer(objects);
+      assert.equal(c.args?.[0], 'agent');
+      assert.ok(c.args?.includes('--metrics-address=0.0.0.0:9464'), String(c.args));
+      assert.ok(!c.args?.some((a) => a.startsWith('--otlp-endpoint')), 'no OTLP endpoint by default');
+      assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+      assert.deepEqual(path(c.livenessProbe, 'httpGet'), { path: '/healthz', port: 'metrics' });
+      assert.deepEqual(path(c.readinessProbe, 'httpGet'), { path: '/readyz', port: 'metrics' });
+    });
+
+    it('runs on every Linux node, with a grace period for the final export', () => {
+      const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as Record<string, unknown>;
+      assert.deepEqual(spec['tolerations'], [{ operator: 'Exists' }]);
+      assert.deepEqual(spec['nodeSelector'], { 'kubernetes.io/os': 'linux' });
+      assert.ok((spec['terminationGracePeriodSeconds'] as number) >= 30);
+    });
+
+    it('RBAC: pods get/list/watch only, bound to the agent ServiceAccount', () => {
+      const role = one(objects, 'ClusterRole');
+      assert.deepEqual(role['rules'], [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+      const binding = one(objects, 'ClusterRoleBinding');
+      const sa = one(objects, 'ServiceAccount');
+      const ds = one(objects, 'DaemonSet');
+      assert.equal(path(binding, 'roleRef.name'), role.metadata.name);
+      assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'kdrop-system' }]);
+      assert.equal(path(ds, 'spec.template.spec.serviceAccountName'), sa.metadata.name);
+    });
+
+    it('the Service selects the agent pods on the metrics port', () => {
+      const svc = one(objects, 'Service');
+      const podLabels = path(one(objects, 'DaemonSet'), 'spec.template.metadata.labels') as Record<string, string>;
+      const selector = path(svc, 'spec.selector') as Record<string, string>;
+      for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `pod label ${k}`);
+      assert.deepEqual(path(svc, 'spec.ports'), [{ name: 'metrics', port: 9464, targetPort: 'metrics', protocol: 'TCP' }]);
+      assert.deepEqual(path(one(objects, 'DaemonSet'), 'spec.selector.matchLabels'), selector);
+    });
+
+    it('has a helm test hook that checks the agent through the Service, without privileges', () => {
+      const pod = one(objects, 'Pod');
+      assert.equal(pod.metadata.annotations?.['helm.sh/hook'], 'test');
+      assert.equal(path(pod, 'spec.securityContext.runAsNonRoot'), true);
+      assert.deepEqual(path(pod, 'spec.containers.0.securityContext.capabilities.drop'), ['ALL']);
+      assert.match(JSON.stringify(path(pod, 'spec.containers.0.env')), /kdrop\.kdrop-system\.svc:9464/);
+    });
+  });
+
+  it('the config checksum annotation changes when the agent environment changes', async () => {
+    const sum = async (set: string[]): Promise<string> => {
+      const { objects } = await render({ set });
+      const v = path(one(objects, 'DaemonSet'), 'spec.template.metadata.annotations.checksum/config');
+      assert.match(String(v), /^[0-9a-f]{64}$/);
+      return String(v);
+    };
+    const a = await sum([]);
+    assert.equal(await sum([]), a, 'stable');
+    assert.notEqual(await sum(['agent.logLevel=debug']), a);
+    assert.notEqual(await sum(['agent.config.interval=10s']), a);
+  });
+
+  it('privileged=true gives a privileged container without a capability list', async () => {
+    const { objects } = await render({ set: ['privileged=true'] });
+    const sc = agentContainer(objects).securityContext ?? {};
+    assert.equal(sc['privileged'], true);
+    assert.equal(sc['capabilities'], undefined);
+    assert.equal(sc['readOnlyRootFilesystem'], true);
+  });
+
+  it('ci/full-values.yaml: OTLP, pinned digest, read-only tracefs for the bpftrace source, ServiceMonitor and dashboard', async () => {
+    const { objects } = await render({ valuesFiles: [`${chartDir}/ci/full-values.yaml`] });
+    const c = agentContainer(objects);
+    assert.ok(c.args?.includes('--otlp-endpoint=http://otel-collector.observability.svc:4317'), String(c.args));
+    assert.ok(c.args?.includes('--otlp-protocol=grpc'));
+    assert.ok(c.args?.includes('--metrics-address=0.0.0.0:9500'));
+    assert.ok(c.args?.includes('--config=/etc/kdrop/config.json'));
+    assert.equal(path(one(objects, 'DaemonSet'), 'spec.template.spec.containers.0.image'), 'registry.example.com/kdrop@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    assert.equal(c.volumeMounts?.find((m) => m.mountPath === '/sys/kernel/tracing')?.readOnly, true);
+    assert.equal(path(one(objects, 'DaemonSet'), 'spec.template.spec.priorityClassName'), 'system-node-critical');
+
+    const sm = one(objects, 'ServiceMonitor');
+    assert.equal(path(sm, 'spec.endpoints.0.port'), 'metrics');
+    assert.equal(sm.metadata.labels?.['release'], 'prometheus');
+
+    const dash = one(objects, 'ConfigMap', 'kdrop-dashboard');
+    assert.equal(dash.metadata.labels?.['grafana_dashboard'], '1');
+    assert.equal(dash.metadata.namespace, 'monitoring');
+    const json = JSON.parse((dash['data'] as Record<string, string>)['kdrop.json'] ?? '') as { panels: { targets: { expr: string }[] }[] };
+    const exprs = json.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
+    assert.match(exprs, /kdrop_packet_drops_total/);
+    for (const label of ['kdrop_reason', 'kdrop_function', 'k8s_namespace_name', 'k8s_pod_name']) {
+      assert.match(exprs, new RegExp(`sum by \\([^)]*${label}`), `a panel grouped by ${label}`);
+    }
+  });
+
+  it('ci/minimal-values.yaml: an existing ServiceAccount, no RBAC, no Service, no test pod', async () => {
+    const { objects } = await render({ valuesFiles: [`${chartDir}/ci/minimal-values.yaml`] });
+    assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'DaemonSet']);
+    assert.equal(path(one(objects, 'DaemonSet'), 'spec.template.spec.serviceAccountName'), 'kdrop-agent');
+  });
+
+  it('values.schema.json rejects bad values', async () => {
+    assert.match(await renderError({ set: ['agent.source=ebpf'] }), /source/);
+    assert.match(await renderError({ set: ['agent.otlp.protocol=udp'] }), /protocol/);
+    assert.match(await renderError({ set: ['privileged=maybe'] }), /privileged/);
+    assert.match(await renderError({ set: ['capabilities.add[0]=all'] }), /add/);
+    assert.match(await renderError({ set: ['agent.metricsPort=70000'] }), /metricsPort/);
+    assert.match(await renderError({ set: ['nosuchkey=1'] }), /nosuchkey/);
+  });
+
+  it('documents every key of values.yaml with a `# --` comment (itself or an ancestor)', () => {
+    const lines = readFileSync(`${chartDir}/values.yaml`, 'utf8').split('\n');
+    const stack: { indent: number; documented: boolean }[] = [];
+    const undocumented: string[] = [];
+    let comment: string[] = [];
+    let inList = -1;
+    for (const line of lines) {
+      if (/^\s*#/.test(line)) {
+        comment.push(line.trim());
+        continue;
+      }
+      if (line.trim() === '') {
+        comment = [];
+        continue;
+      }
+      const indent = line.length - line.trimStart().length;
+      if (inList >= 0 && indent > inList) continue; // inside a list's items
+      inList = -1;
+      const m = /^(\s*)([A-Za-z_][\w.-]*):(.*)$/.exec(line);
+      if (!m) {
+        if (line.trimStart().startsWith('- ')) continue;
+        comment = [];
+        continue;
+      }
+      while (stack.length > 0 && stack.at(-1)!.indent >= indent) stack.pop();
+      const documented = comment.some((c) => c.startsWith('# --')) || stack.some((s) => s.documented);
+      if (!documented && m[3]!.trim() !== '') undocumented.push(m[2]!);
+      stack.push({ indent, documented });
+      comment = [];
+      if (m[3]!.trim() === '') inList = -1;
+      // a key followed by list items: skip the items
+      const next = lines[lines.indexOf(line) + 1] ?? '';
+      if (next.trimStart().startsWith('- ')) inList = indent;
+    }
+    assert.deepEqual(undocumented, []);
+  });
+});

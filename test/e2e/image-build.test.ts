@@ -1,0 +1,212 @@
+/**
+ * The Dockerfile, really built (buildah, no daemon; base image stand-in from scripts/image/make-base.sh)
+ * and run: its entrypoint (tini -> node -> kdrop) in a chroot of the image shaped like the chart's
+ * container (read-only root, tmpfs /tmp, host /proc, uid 0 with only the chart's capabilities) counts
+ * exactly the drops made in a fresh network namespace, and stops cleanly on SIGTERM through tini.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { buildImage, chartCapabilities, freePort, imageSkipReason, mountImage, type MountedImage } from './helpers/deploy-image.js';
+import { helmSkipReason, one, path, render } from './helpers/deploy-helm.js';
+
+const run = promisify(execFile);
+const skip = kernelTestSkipReason() ?? imageSkipReason() ?? false;
+
+interface ImageConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  User?: string;
+  Labels?: Record<string, string>;
+  Env?: string[];
+}
+
+function sum(lines: readonly string[], match: (r: Record<string, unknown>) => boolean): number {
+  let total = 0;
+  for (const line of lines) {
+    try {
+      const r = JSON.parse(line) as Record<string, unknown>;
+      if (match(r)) total += Number(r['count']);
+    } catch {
+      // not a record
+    }
+  }
+  return total;
+}
+
+describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
+  let tag = '';
+  let config: ImageConfig = {};
+  let image: MountedImage | undefined;
+  const made: TestNetns[] = [];
+  const caps = chartCapabilities();
+
+  before(async () => {
+    tag = await buildImage({ tag: 'localhost/kdrop:test' });
+    const { stdout } = await run('buildah', ['inspect', '--type', 'image', tag], { maxBuffer: 16 << 20 });
+    config = (JSON.parse(stdout) as { OCIv1: { config: ImageConfig } }).OCIv1.config;
+    image = await mountImage(tag);
+  }, { timeout: 40 * 60_000 });
+
+  after(async () => {
+    for (const ns of made) await ns.remove();
+    await image?.close();
+  });
+
+  it('has tini as init in front of node and kdrop, `agent` by default, uid 0, OCI labels', () => {
+    assert.deepEqual(config.Entrypoint, ['/usr/bin/tini', '-s', '--', 'node', '/app/dist/src/cli.js']);
+    assert.deepEqual(config.Cmd, ['agent']);
+    assert.equal(config.User, '0:0');
+    const labels = config.Labels ?? {};
+    for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses', 'base.name']) {
+      assert.ok(labels[`org.opencontainers.image.${key}`], `label org.opencontainers.image.${key}`);
+    }
+    assert.equal(labels['org.opencontainers.image.title'], 'kdrop');
+  });
+
+  it('ships Node 24, bpftrace 0.23, production dependencies only, and no npm', async () => {
+    const node = await image!.exec(['node', '--version'], caps);
+    assert.match(node.stdout, /^v24\./);
+    const bpftrace = await image!.exec(['bpftrace', '--version'], caps);
+    assert.match(bpftrace.stdout, /bpftrace v0\.23\./);
+    const root = image!.root;
+    assert.ok(existsSync(`${root}/app/dist/src/cli.js`));
+    assert.ok(existsSync(`${root}/app/node_modules/@opentelemetry/sdk-metrics`), 'a production dependency');
+    assert.ok(!existsSync(`${root}/app/node_modules/typescript`), 'no devDependency typescript');
+    assert.ok(!existsSync(`${root}/app/node_modules/fast-check`), 'no devDependency fast-check');
+    assert.ok(!existsSync(`${root}/app/dist/test`), 'no compiled tests');
+    assert.ok(!existsSync(`${root}/usr/local/bin/npm`), 'npm removed');
+  });
+
+  it('the entrypoint answers --version under the chart capabilities', async () => {
+    const res = await image!.exec([...config.Entrypoint!, '--version'], caps);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout.trim(), /^\d+\.\d+\.\d+/);
+  });
+
+  it("kdrop watch via the entrypoint, with only the chart's capabilities and a read-only root, counts exactly the drops of a fresh netns; SIGTERM through tini stops it cleanly", async () => {
+    const ns = await createNetns('kdropimg');
+    made.push(ns);
+    await ns.addNftDrop(5557);
+    const w = image!.spawn([...config.Entrypoint!, 'watch', '--json', '--interval', '1s', '--netns', String(ns.inode)], caps);
+    try {
+      const ready = await waitFor(() => w.stderrLines.some((l) => l.includes('watching skb:kfree_skb')) || w.child.exitCode !== null, 90_000);
+      assert.ok(ready && w.child.exitCode === null, `watch did not start: ${w.stderrLines.join('\n')}`);
+      await ns.sendUdp(173, { family: 4, port: 9 });
+      await ns.sendUdp(37, { family: 6, port: 9 });
+      await ns.sendUdp(53, { family: 4, port: 5557 });
+      assert.equal(await w.stop('SIGTERM'), 0, w.stderrLines.join('\n'));
+    } finally {
+      await w.stop('SIGKILL');
+    }
+    const lines = w.stdoutLines;
+    const inNs = (r: Record<string, unknown>): boolean => r['netns'] === ns.inode;
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NO_SOCKET' && r['function'] === '__udp4_lib_rcv'), 173, lines.join('\n'));
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NO_SOCKET' && r['function'] === '__udp6_lib_rcv'), 37);
+    assert.equal(sum(lines, (r) => inNs(r) && r['reason'] === 'NETFILTER_DROP'), 53);
+    // Symbolized: CAP_SYSLOG gave real kallsyms addresses.
+    const rec = JSON.parse(lines.find((l) => l.includes('"NO_SOCKET"'))!) as Record<string, unknown>;
+    assert.match(String(rec['address']), /^0xffffffff[0-9a-f]{8}$/);
+    assert.match(String(rec['location']), /^__udp[46]_lib_rcv\+0x[0-9a-f]+$/);
+  });
+
+  it('kdrop watch without CAP_SYSLOG stops with KDROP_E_KALLSYMS_RESTRICTED; without CAP_BPF or CAP_PERFMON it falls back to tracefs', async (t) => {
+    const watch = [...config.Entrypoint!, 'watch', '--json', '--interval', '1s', '--count', '2'];
+    const kptr = Number(readFileSync('/proc/sys/kernel/kptr_restrict', 'utf8'));
+    const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
+    if (kptr === 0 && paranoid <= 1) {
+      t.diagnostic('this kernel shows kallsyms addresses without CAP_SYSLOG: that part is not checked');
+    } else {
+      const res = await image!.exec(watch, caps.filter((c) => c !== 'SYSLOG'), 60_000);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /KDROP_E_KALLSYMS_RESTRICTED/);
+    }
+    for (const missing of ['BPF', 'PERFMON']) {
+      const res = await image!.exec(watch, caps.filter((c) => c !== missing), 60_000);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stderr, /bpftrace source unavailable, falling back to tracefs/, `without ${missing}`);
+    }
+  });
+
+  it("kdrop agent via the entrypoint, with only the chart's capabilities, is ready and exports the exact drop count of a fresh netns on /metrics", async () => {
+    const ns = await createNetns('kdropimga');
+    made.push(ns);
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const args = ['agent', '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'];
+    const a = image!.spawn([...config.Entrypoint!, ...args], caps, { NODE_NAME: 'image-test-node' });
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      try {
+        const res = await fetch(base + path);
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: '' };
+      }
+    };
+    /** Sum of kdrop_packet_drops_total samples for this netns and reason. */
+    const exported = (body: string, reason: string): number =>
+      body
+        .split('\n')
+        .filter((l) => l.startsWith('kdrop_packet_drops_total{') && l.includes(`kdrop_netns_inode="${ns.inode}"`) && l.includes(`kdrop_reason="${reason}"`))
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    try {
+      const ready = await waitFor(async () => (await get('/readyz')).status === 200 || a.child.exitCode !== null, 90_000, 250);
+      assert.ok(ready && a.child.exitCode === null, `agent not ready: ${a.stderrLines.slice(-10).join('\n')}`);
+      assert.equal((await get('/healthz')).status, 200);
+      await ns.sendUdp(91, { family: 4, port: 9 });
+      let body = '';
+      await waitFor(async () => exported((body = (await get('/metrics')).body), 'NO_SOCKET') >= 91, 30_000, 500);
+      assert.equal(exported(body, 'NO_SOCKET'), 91, body.split('\n').filter((l) => l.includes(String(ns.inode))).join('\n'));
+      assert.match(body, /kdrop_function="__udp4_lib_rcv"/);
+      assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
+    } finally {
+      await a.stop('SIGKILL');
+    }
+  });
+
+  it('the DaemonSet the chart renders (its args, env, capabilities, probes) runs the agent in the image until SIGTERM', { skip: helmSkipReason() ?? false }, async () => {
+    const port = await freePort();
+    const { objects } = await render({ set: [`agent.metricsPort=${port}`, 'agent.interval=1s'] });
+    const ds = one(objects, 'DaemonSet');
+    const c = path(ds, 'spec.template.spec.containers.0') as {
+      args: string[];
+      env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+      securityContext: { capabilities: { add: string[] } };
+      readinessProbe: { httpGet: { path: string } };
+      livenessProbe: { httpGet: { path: string } };
+    };
+    const fieldValues: Record<string, string> = { 'spec.nodeName': 'chart-test-node', 'metadata.name': 'kdrop-x1', 'metadata.namespace': 'kdrop-system' };
+    const env: Record<string, string> = { ...(one(objects, 'ConfigMap')['data'] as Record<string, string>) };
+    for (const e of c.env) env[e.name] = e.value ?? fieldValues[e.valueFrom?.fieldRef?.fieldPath ?? ''] ?? '';
+    const grace = Number(path(ds, 'spec.template.spec.terminationGracePeriodSeconds'));
+    const a = image!.spawn([...config.Entrypoint!, ...c.args], c.securityContext.capabilities.add, env);
+    const get = async (p: string): Promise<{ status: number; body: string }> => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: '' };
+      }
+    };
+    try {
+      const ready = await waitFor(async () => (await get(c.readinessProbe.httpGet.path)).status === 200 || a.child.exitCode !== null, 90_000, 250);
+      assert.ok(ready && a.child.exitCode === null, `agent not ready: ${a.stderrLines.slice(-10).join('\n')}`);
+      assert.equal((await get(c.livenessProbe.httpGet.path)).status, 200);
+      const ns = await createNetns('kdropimgc');
+      made.push(ns);
+      await ns.sendUdp(50, { family: 4, port: 9 });
+      let body = '';
+      const seen = await waitFor(async () => /kdrop_packet_drops_total\{[^}]*kdrop_reason="NO_SOCKET"/.test((body = (await get('/metrics')).body)), 30_000, 500);
+      assert.ok(seen, body.slice(0, 2000));
+      const started = Date.now();
+      assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
+      const stopS = (Date.now() - started) / 1000;
+      assert.ok(stopS < grace, `stopped in ${stopS} s, grace period ${grace} s`);
+    } finally {
+      await a.stop('SIGKILL');
+    }
+  });
+});
