@@ -56,7 +56,7 @@ const total = (s: readonly DropSample[], netns: number): number =>
   s.filter((x) => x.netns === netns && x.reasonCode === NO_SOCKET && x.protocol === 0x0800).reduce((a, x) => a + x.count, 0);
 
 describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? false, timeout: 400_000 }, () => {
-  test('each kill restarts bpftrace after a growing delay; counts never decrease; total = drops made; restarts = 10', async () => {
+  test('each kill restarts bpftrace after a growing delay; counts never decrease; total = drops made; restarts = 10', { timeout: 400_000 }, async () => {
     const format: TracepointFormat = parseFormat(readFileSync(FORMAT_PATH, 'utf8'));
     // The default maxRestarts (5) on purpose: 10 kills of an attached tracer must not use it up.
     const policy = { maxRestarts: 5, initialDelayMs: 100, maxDelayMs: 1600 };
@@ -110,7 +110,8 @@ describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? 
 });
 
 describe('tracer killed 10 times under `kdrop watch --json` (default restart policy)', { skip: skipReason() ?? false, timeout: 600_000 }, () => {
-  test('watch keeps running; per-interval counts add up to the drops made; 10 restarts logged', async () => {
+  // Its own timeout: a subtest does not inherit the suite's, and npm test's default (180 s) is too short.
+  test('watch keeps running; per-interval counts add up to the drops made; 10 restarts logged', { timeout: 600_000 }, async () => {
     const ns = await createNetns('kdroprel');
     made.push(ns);
     const w = startCli(['watch', '--source', 'bpftrace', '--json', '--interval', '1s', '--netns', String(ns.inode)], { KDROP_LOG_LEVEL: 'info' });
