@@ -101,3 +101,29 @@ test('--help and --version still exit 0', () => {
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+test('kdrop agent: flags, env and config file problems in one error, exit 2, nothing started', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'kdrop-cfg-'));
+  try {
+    const agentError = (r: Result, problems: readonly RegExp[]): void => {
+      const lines = usageError(r);
+      assert.match(lines[0]!, new RegExp(`^kdrop: invalid agent configuration \\(${problems.length} problems?\\):$`));
+      problems.forEach((p, i) => assert.match(lines[i + 1]!, p));
+      assert.match(lines.at(-1)!, /\[KDROP_E_CONFIG\]$/);
+    };
+    agentError(kdrop(['agent', '--interval', 'soon'], { KDROP_SOURCE: 'ebpf' }), [/--interval: .*found "soon"/, /KDROP_SOURCE: .*found "ebpf"/]);
+    agentError(kdrop(['agent', '--metrics-address', 'nope'], { KDROP_LOG_LEVEL: 'loud' }), [/--metrics-address: .*found "nope"/, /KDROP_LOG_LEVEL: .*found "loud"/]);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{"interval": 5,');
+    agentError(kdrop(['agent', '--config', broken]), [/invalid JSON/]);
+    const unknown = join(dir, 'unknown.json');
+    writeFileSync(unknown, JSON.stringify({ interval: 'soon', bogus: 1 }));
+    agentError(kdrop(['agent', '--config', unknown]), [/unknown key "bogus"/, /\(interval\): .*found "soon"/]);
+    agentError(kdrop(['agent', '--config', join(dir, 'missing.json')]), [/cannot read .*ENOENT/]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

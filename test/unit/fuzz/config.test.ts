@@ -62,3 +62,51 @@ test('watch config: any flags and env give a config or one CONFIG error naming e
     { numRuns: RUNS },
   );
 });
+
+test('agent config: any flags, env and config file give a config or one CONFIG error (one line per problem)', async () => {
+  const { agentConfig } = await import('../../../src/agent/config.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'kdrop-fuzz-cfg-'));
+  try {
+    const file = join(dir, 'agent.json');
+    const agentText = fc.oneof(text, fc.constantFrom('0.0.0.0:9464', '[::]:9464', 'off', 'http://127.0.0.1:4318', 'grpc', 'http/protobuf', '+kdrop.netns.inode', '-kdrop.reason', 'default', '2000', '15m'));
+    const flags = fc.record(
+      {
+        interval: opt(agentText),
+        metricsAddress: opt(agentText),
+        healthAddress: opt(agentText),
+        otlpEndpoint: opt(agentText),
+        otlpProtocol: opt(agentText),
+        labels: opt(fc.array(agentText, { maxLength: 3 })),
+        source: opt(agentText),
+        seriesLimit: opt(agentText),
+        seriesTtl: opt(agentText),
+        config: opt(fc.constant(file)),
+      },
+      { requiredKeys: [] },
+    );
+    const fileBody = fc.oneof(fc.string({ maxLength: 60 }), fc.json({ maxDepth: 2 }), fc.dictionary(fc.constantFrom('interval', 'labels', 'seriesLimit', 'otlpEndpoint', 'bogus'), fc.jsonValue({ maxDepth: 1 })).map((o) => JSON.stringify(o)));
+    const envArb = fc.record({ KDROP_INTERVAL: opt(agentText), OTEL_METRIC_EXPORT_INTERVAL: opt(agentText), OTEL_EXPORTER_OTLP_ENDPOINT: opt(agentText), KDROP_LOG_LEVEL: opt(agentText) }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(flags, envArb, fileBody, async (f, env, body) => {
+        writeFileSync(file, body);
+        try {
+          const c = await agentConfig(f as Parameters<typeof agentConfig>[0], env as NodeJS.ProcessEnv);
+          assert.ok(Number.isSafeInteger(c.intervalMs) && c.intervalMs > 0);
+          assert.ok(Number.isSafeInteger(c.seriesLimit) && c.seriesLimit > 0);
+        } catch (err) {
+          onlyKdropError(() => {
+            throw err;
+          }, [ErrorCodes.CONFIG]);
+          const m = /\((\d+) problems?\):\n/.exec((err as Error).message);
+          assert.ok(m, (err as Error).message);
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
