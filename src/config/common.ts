@@ -22,10 +22,11 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
   error: (iss) => `expected one of fatal, error, warn, info, debug, trace, silent, found ${JSON.stringify(iss.input)}`,
 });
 
+const dirPath = z.string().min(1, { message: 'expected a non-empty directory path' });
 export const hostPathsSchema = z.object({
-  proc: z.string().min(1),
-  sys: z.string().min(1),
-  tracefs: z.string().min(1).nullable(),
+  proc: dirPath,
+  sys: dirPath,
+  tracefs: dirPath.nullable(),
 });
 
 /** Values from flags win over env, env over defaults; `undefined` means "not given here". */
@@ -34,11 +35,18 @@ export function pick<T>(...values: (T | undefined)[]): T | undefined {
   return undefined;
 }
 
-/** Validates once; every bad field is listed in one error. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+/**
+ * Validates once; every bad field is listed in one error. `names` maps a schema key to what the user
+ * typed (`intervalMs` -> `--interval / KDROP_INTERVAL`), so the message names the flag, not our field.
+ */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, what: string, names: Readonly<Record<string, string>> = {}): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  const lines = r.error.issues.map((i) => {
+    const [head, ...rest] = i.path.map(String);
+    const field = head === undefined ? '(root)' : [names[head] ?? head, ...rest.map((x) => `[${x}]`)].join('');
+    return `  ${field}: ${i.message}`;
+  });
   throw new KdropError(ErrorCodes.CONFIG, `invalid ${what} (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
 }
 
@@ -51,5 +59,6 @@ export function hostPathsFrom(flags: { proc?: string | undefined; sys?: string |
       tracefs: pick(flags.tracefs, env['KDROP_TRACEFS_PATH'], null),
     },
     'host paths',
+    { proc: '--proc / KDROP_PROC_PATH', sys: '--sys / KDROP_SYS_PATH', tracefs: '--tracefs / KDROP_TRACEFS_PATH' },
   );
 }

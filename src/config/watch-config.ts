@@ -76,6 +76,17 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
       map: flags.map,
     },
     'kdrop watch options',
+    {
+      intervalMs: '--interval / KDROP_INTERVAL',
+      source: '--source / KDROP_SOURCE',
+      count: '--count',
+      pod: '--pod',
+      reasons: '--reason',
+      excludeReasons: '--exclude-reason',
+      functions: '--function',
+      netns: '--netns',
+      map: '--map',
+    },
   );
   return { ...v, count: v.count, pod: v.pod, map: v.map };
 }

@@ -46,8 +46,8 @@ function configError(r: Result, what: RegExp, problems: readonly RegExp[]): void
 
 test('watch --interval nope --source x: one error listing both problems, exit 2', () => {
   configError(kdrop(['watch', '--interval', 'nope', '--source', 'x']), /kdrop watch options/, [
-    /^ {2}intervalMs: expected a duration like 5s, 500ms or 1m, found "nope"$/,
-    /^ {2}source: expected auto, bpftrace or tracefs, found "x"/,
+    /^ {2}--interval \/ KDROP_INTERVAL: expected a duration like 5s, 500ms or 1m, found "nope"$/,
+    /^ {2}--source \/ KDROP_SOURCE: expected auto, bpftrace or tracefs, found "x"/,
   ]);
 });
 
@@ -57,11 +57,11 @@ test('the same problems from KDROP_INTERVAL / KDROP_SOURCE', () => {
 
 test('every bad watch option at once: five problems in one error', () => {
   configError(kdrop(['watch', '--count', '0', '--netns', 'abc', '--pod', 'BAD', '--reason', 'a b', '--interval', '0.0001ms']), /kdrop watch options/, [
-    /intervalMs: .*found "0.0001ms"/,
-    /count: expected a positive whole number/,
-    /pod: expected NAMESPACE\/NAME/,
-    /reasons\.0: expected a reason name/,
-    /netns\.0: expected a netns inode number/,
+    /--interval \/ KDROP_INTERVAL: .*found "0.0001ms"/,
+    /--count: expected a positive whole number/,
+    /--pod: expected NAMESPACE\/NAME/,
+    /--reason\[0\]: expected a reason name/,
+    /--netns\[0\]: expected a netns inode number/,
   ]);
 });
 
@@ -77,7 +77,7 @@ test('--log-level and KDROP_LOG_LEVEL: unknown levels are CONFIG errors (the env
 });
 
 test('host paths: an empty KDROP_PROC_PATH is a CONFIG error', () => {
-  configError(kdrop(['watch'], { KDROP_PROC_PATH: '' }), /host paths/, [/proc: /]);
+  configError(kdrop(['watch'], { KDROP_PROC_PATH: '' }), /host paths/, [/^ {2}--proc \/ KDROP_PROC_PATH: expected a non-empty directory path/]);
 });
 
 test('usage errors from the option parser (unknown option or command, missing value or argument) exit 2 with one line', () => {
