@@ -38,16 +38,26 @@ function rankOf(type: string, name: string): number {
   return (type === 'w' || type === 'W' ? 128 : 0) + u;
 }
 
-/** Growable columns of candidate symbols, in file order; names as UTF-8 bytes, one buffer. */
+/** Bytes per name block: names go into fixed blocks that are never copied or regrown. */
+const NAME_BLOCK = 256 * 1024;
+
+/**
+ * Growable columns of candidate symbols, in file order. Names are UTF-8 bytes in a list of fixed
+ * blocks (a name never spans two): growing by doubling one buffer left ~8 MB of garbage buffers per
+ * kallsyms load, which stayed resident until the next major GC.
+ */
 class Columns {
   n = 0;
   hi = new Uint32Array(1024);
   lo = new Uint32Array(1024);
   rank = new Uint8Array(1024);
   module = new Uint16Array(1024);
-  /** Candidate i's name is nameBytes[nameOff[i], nameOff[i + 1]). */
-  nameOff = new Uint32Array(1025);
-  nameBytes = new Uint8Array(32 * 1024);
+  /** Candidate i's name: global byte range [nameOff[i], nameEnd[i]) of the blocks, block = offset / NAME_BLOCK. */
+  nameOff = new Uint32Array(1024);
+  nameEnd = new Uint32Array(1024);
+  readonly nameBlocks: Uint8Array[] = [];
+  /** Next free global name offset. */
+  #nameTop = 0;
   readonly modules: (string | null)[] = [null];
   readonly #moduleIds = new Map<string | null, number>([[null, 0]]);
 
@@ -62,40 +72,51 @@ class Columns {
   }
 
   push(hi: number, lo: number, type: string, name: string, module: string | null): void {
-    const i = this.#reserve(name.length * 3);
-    const { written } = encoder.encodeInto(name, this.nameBytes.subarray(this.nameOff[i]!));
-    this.#set(i, hi, lo, rankOf(type, name), this.moduleId(module), written);
+    const bytes = encoder.encode(name);
+    this.#add(hi, lo, rankOf(type, name), this.moduleId(module), bytes, 0, bytes.length);
   }
 
   /** Same as push, with the name as bytes (rank from the bytes: '_' is one byte in UTF-8). */
   pushBytes(hi: number, lo: number, type: number, buf: Uint8Array, nameStart: number, nameEnd: number, moduleId: number): void {
     const len = nameEnd - nameStart;
-    const i = this.#reserve(len);
-    this.nameBytes.set(buf.subarray(nameStart, nameEnd), this.nameOff[i]!);
     let u = 0;
     while (u < len && u < 127 && buf[nameStart + u] === 95) u++;
-    this.#set(i, hi, lo, (type === 119 || type === 87 ? 128 : 0) + u, moduleId, len);
+    this.#add(hi, lo, (type === 119 || type === 87 ? 128 : 0) + u, moduleId, buf, nameStart, nameEnd);
   }
 
-  /** Index of the next candidate, with room for `nameBytes` more name bytes. */
-  #reserve(nameBytes: number): number {
+  /** The name of candidate i as a view into its block. */
+  name(i: number): Uint8Array {
+    const off = this.nameOff[i]!;
+    const block = Math.floor(off / NAME_BLOCK);
+    const start = off - block * NAME_BLOCK;
+    return this.nameBlocks[block]!.subarray(start, start + (this.nameEnd[i]! - off));
+  }
+
+  #add(hi: number, lo: number, rank: number, moduleId: number, buf: Uint8Array, nameStart: number, nameEnd: number): void {
     if (this.n === this.hi.length) this.#grow();
-    const off = this.nameOff[this.n]!;
-    if (off + nameBytes > this.nameBytes.length) {
-      const bytes = new Uint8Array(Math.max(this.nameBytes.length * 2, off + nameBytes));
-      bytes.set(this.nameBytes.subarray(0, off));
-      this.nameBytes = bytes;
+    const len = nameEnd - nameStart;
+    let off = this.#nameTop;
+    const used = off % NAME_BLOCK;
+    let top = off + len;
+    if (this.nameBlocks.length === 0 || (off > 0 && used === 0) || used + len > NAME_BLOCK) {
+      // A new block; a name longer than a block gets one buffer over several block slots, and the
+      // next name starts a new block.
+      off = this.nameBlocks.length * NAME_BLOCK;
+      const slots = Math.max(1, Math.ceil(len / NAME_BLOCK));
+      this.nameBlocks.push(new Uint8Array(slots * NAME_BLOCK));
+      for (let k = 1; k < slots; k++) this.nameBlocks.push(new Uint8Array(0));
+      top = slots > 1 ? this.nameBlocks.length * NAME_BLOCK : off + len;
     }
-    return this.n;
-  }
-
-  #set(i: number, hi: number, lo: number, rank: number, moduleId: number, nameLength: number): void {
+    const block = Math.floor(off / NAME_BLOCK);
+    this.nameBlocks[block]!.set(buf.subarray(nameStart, nameEnd), off - block * NAME_BLOCK);
+    this.#nameTop = top;
+    const i = this.n++;
     this.hi[i] = hi;
     this.lo[i] = lo;
     this.rank[i] = rank;
     this.module[i] = moduleId;
-    this.nameOff[i + 1] = this.nameOff[i]! + nameLength;
-    this.n = i + 1;
+    this.nameOff[i] = off;
+    this.nameEnd[i] = off + len;
   }
 
   #grow(): void {
@@ -112,9 +133,12 @@ class Columns {
     const module = new Uint16Array(cap);
     module.set(this.module);
     this.module = module;
-    const nameOff = new Uint32Array(cap + 1);
+    const nameOff = new Uint32Array(cap);
     nameOff.set(this.nameOff);
     this.nameOff = nameOff;
+    const nameEnd = new Uint32Array(cap);
+    nameEnd.set(this.nameEnd);
+    this.nameEnd = nameEnd;
   }
 }
 
@@ -182,8 +206,6 @@ const READ_SIZE = 64 * 1024;
 
 export class SymbolTable implements Symbolizer {
   readonly #addresses: BigUint64Array;
-  /** Next symbol's address in the same region, or 0 for the last of its region. */
-  readonly #ends: BigUint64Array;
   /** Names as UTF-8 bytes; symbol k's name is #names[#nameStart[k], #nameStart[k + 1]). */
   readonly #names: Buffer;
   readonly #nameStart: Uint32Array;
@@ -207,13 +229,12 @@ export class SymbolTable implements Symbolizer {
       kept[n++] = i;
     }
     this.#addresses = new BigUint64Array(n);
-    this.#ends = new BigUint64Array(n);
     this.#nameStart = new Uint32Array(n + 1);
     this.#moduleIndex = new Uint16Array(n);
     let bytes = 0;
     for (let k = 0; k < n; k++) {
       const i = kept[k]!;
-      bytes += c.nameOff[i + 1]! - c.nameOff[i]!;
+      bytes += c.nameEnd[i]! - c.nameOff[i]!;
     }
     // A compact copy: keeps nothing of the (larger) candidate columns alive.
     this.#names = Buffer.allocUnsafeSlow(bytes);
@@ -223,15 +244,11 @@ export class SymbolTable implements Symbolizer {
       this.#addresses[k] = (BigInt(chi[i]!) << 32n) | BigInt(clo[i]!);
       this.#moduleIndex[k] = c.module[i]!;
       this.#nameStart[k] = offset;
-      const from = c.nameOff[i]!;
-      const to = c.nameOff[i + 1]!;
-      this.#names.set(c.nameBytes.subarray(from, to), offset);
-      offset += to - from;
+      const name = c.name(i);
+      this.#names.set(name, offset);
+      offset += name.length;
     }
     this.#nameStart[n] = offset;
-    for (let k = 0; k + 1 < n; k++) {
-      if (this.#moduleIndex[k] === this.#moduleIndex[k + 1]) this.#ends[k] = this.#addresses[k + 1]!;
-    }
     this.#modules = c.modules;
   }
 
@@ -316,7 +333,8 @@ export class SymbolTable implements Symbolizer {
     }
     if (found < 0) return null;
     const start = a[found]!;
-    const end = this.#ends[found]!;
+    // A symbol ends where the next one of the same region (core kernel or one module) starts.
+    const end = found + 1 < a.length && this.#moduleIndex[found] === this.#moduleIndex[found + 1] ? a[found + 1]! : 0n;
     const name = this.#names.toString('utf8', this.#nameStart[found]!, this.#nameStart[found + 1]!);
     const module = this.#modules[this.#moduleIndex[found]!] ?? null;
     const offset = address - start;

@@ -151,7 +151,7 @@ test('SymbolTable.fromFile/fromFileSync: lines across the 64 KB read boundary, e
     for (const t of tables) {
       assert.equal(t.size, want.size);
       for (let i = 0; i < 6000; i += 7) {
-        const addr = BigInt(0xffffffff81000000 + i * 0x10 + 3);
+        const addr = 0xffffffff81000000n + BigInt(i * 0x10 + 3);
         assert.deepEqual(t.resolve(addr), want.resolve(addr), `symbol ${i}`);
       }
     }
@@ -166,4 +166,26 @@ test('SymbolTable.fromFile/fromFileSync: lines across the 64 KB read boundary, e
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('SymbolTable: names longer than a name block, many names, an empty name', () => {
+  const long = `f${'x'.repeat(600 * 1024)}`;
+  const lines = ['ffffffff81000000 t a', `ffffffff81000010 t ${long}`, 'ffffffff81000020 t b'];
+  // Enough names to fill several 256 KB blocks around the long one.
+  for (let i = 0; i < 30000; i++) lines.push(`ffffffff8${(0x1000100 + i * 16).toString(16)} T name_number_${i}`);
+  lines.push(`ffffffff90000000 t ${long}y`, 'ffffffff90000010 t c');
+  const t = SymbolTable.fromText(lines.join('\n'));
+  assert.equal(t.size, 30005);
+  assert.equal(t.resolve(0xffffffff81000001n)?.function, 'a');
+  assert.equal(t.resolve(0xffffffff81000011n)?.function, long);
+  assert.equal(t.resolve(0xffffffff81000021n)?.function, 'b');
+  for (const i of [0, 1, 9999, 16000, 29999]) assert.equal(t.resolve(0xffffffff81000100n + BigInt(i * 16))?.function, `name_number_${i}`);
+  assert.equal(t.resolve(0xffffffff90000001n)?.function, `${long}y`);
+  assert.equal(t.resolve(0xffffffff90000010n)?.function, 'c');
+  const e = SymbolTable.from([
+    { address: 0x1000n, name: '', type: 't', module: null },
+    { address: 0x1100n, name: 'next', type: 't', module: null },
+  ]);
+  assert.deepEqual(e.resolve(0x1001n), { function: '', offset: 1, size: 0x100, module: null });
+  assert.equal(e.resolve(0x1100n)?.function, 'next');
 });
