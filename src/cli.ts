@@ -4,8 +4,9 @@
  * graph is parsed (and allocated) before any of its modules runs, so the flags would come too late.
  */
 import './runtime-flags.js';
+import { withoutHttpUndiciExports } from './http-esm-exports.js';
 
-const program = await import('./program.js');
+const program = await withoutHttpUndiciExports(() => import('./program.js'));
 export const buildProgram = program.buildProgram;
 export const main = program.main;
 
