@@ -61,11 +61,11 @@ export class KallsymsSymbolizer implements Symbolizer {
   /** Loads `${paths.proc}/kallsyms`; throws KALLSYMS_RESTRICTED when addresses are hidden. */
   static async load(paths: HostPaths): Promise<KallsymsSymbolizer> {
     const file = join(paths.proc, 'kallsyms');
-    const [text, kptrRestrict] = await Promise.all([readFile(file, 'utf8'), readKptrRestrict(paths.proc)]);
-    const table = SymbolTable.fromText(text, { kptrRestrict, source: file });
+    const kptrRestrict = await readKptrRestrict(paths.proc);
+    const table = await SymbolTable.fromFile(file, { kptrRestrict, source: file });
     log.debug({ symbols: table.size }, 'kallsyms loaded');
     return new KallsymsSymbolizer(table, {
-      reload: () => SymbolTable.fromText(readFileSync(file, 'utf8'), { kptrRestrict: readKptrRestrictSync(paths.proc), source: file }),
+      reload: () => SymbolTable.fromFileSync(file, { kptrRestrict: readKptrRestrictSync(paths.proc), source: file }),
     });
   }
 

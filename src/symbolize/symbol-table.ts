@@ -3,12 +3,19 @@
  * next symbol of the same region (core kernel or one module). The last symbol of a region has no known
  * end, so only its own address resolves to it: an address past it gives null, not a wild offset.
  *
- * Storage is columnar (typed arrays and one flat string of names): ~120k symbols cost a few MB instead
- * of tens of MB of objects, and loading /proc/kallsyms allocates no object per symbol, which keeps the
- * long-running agent's RSS down (a process keeps the high-water mark of its heap).
+ * Storage is columnar (typed arrays and one buffer of UTF-8 names, decoded on lookup): ~120k symbols
+ * cost ~5 MB outside the JS heap instead of tens of MB of objects, and loading /proc/kallsyms streams
+ * the file through a 64 KB buffer without a string per line, which keeps the long-running agent's RSS
+ * down (V8 keeps the high-water mark of its heap: loading from one big string cost ~45 MB of RSS).
  */
 import type { KernelSymbol, Resolved, Symbolizer } from './types.js';
-import { restrictedError, visitSymbolLines, type KallsymsContext } from './kallsyms.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { restrictedError, type KallsymsContext } from './kallsyms.js';
+import { SymbolLineScanner } from './symbol-line-scanner.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 const TEXT_TYPES = new Set(['t', 'T', 'w', 'W']);
 
@@ -31,31 +38,85 @@ function rankOf(type: string, name: string): number {
   return (type === 'w' || type === 'W' ? 128 : 0) + u;
 }
 
-/** Growable columns of candidate symbols, in file order. */
+/** Bytes per name block: names go into fixed blocks that are never copied or regrown. */
+const NAME_BLOCK = 256 * 1024;
+
+/**
+ * Growable columns of candidate symbols, in file order. Names are UTF-8 bytes in a list of fixed
+ * blocks (a name never spans two): growing by doubling one buffer left ~8 MB of garbage buffers per
+ * kallsyms load, which stayed resident until the next major GC.
+ */
 class Columns {
   n = 0;
   hi = new Uint32Array(1024);
   lo = new Uint32Array(1024);
   rank = new Uint8Array(1024);
   module = new Uint16Array(1024);
-  names: string[] = [];
+  /** Candidate i's name: global byte range [nameOff[i], nameEnd[i]) of the blocks, block = offset / NAME_BLOCK. */
+  nameOff = new Uint32Array(1024);
+  nameEnd = new Uint32Array(1024);
+  readonly nameBlocks: Uint8Array[] = [];
+  /** Next free global name offset. */
+  #nameTop = 0;
   readonly modules: (string | null)[] = [null];
   readonly #moduleIds = new Map<string | null, number>([[null, 0]]);
 
-  push(hi: number, lo: number, type: string, name: string, module: string | null): void {
-    if (this.n === this.hi.length) this.#grow();
+  moduleId(module: string | null): number {
     let id = this.#moduleIds.get(module);
     if (id === undefined) {
       id = this.modules.length;
       this.modules.push(module);
       this.#moduleIds.set(module, id);
     }
+    return id;
+  }
+
+  push(hi: number, lo: number, type: string, name: string, module: string | null): void {
+    const bytes = encoder.encode(name);
+    this.#add(hi, lo, rankOf(type, name), this.moduleId(module), bytes, 0, bytes.length);
+  }
+
+  /** Same as push, with the name as bytes (rank from the bytes: '_' is one byte in UTF-8). */
+  pushBytes(hi: number, lo: number, type: number, buf: Uint8Array, nameStart: number, nameEnd: number, moduleId: number): void {
+    const len = nameEnd - nameStart;
+    let u = 0;
+    while (u < len && u < 127 && buf[nameStart + u] === 95) u++;
+    this.#add(hi, lo, (type === 119 || type === 87 ? 128 : 0) + u, moduleId, buf, nameStart, nameEnd);
+  }
+
+  /** The name of candidate i as a view into its block. */
+  name(i: number): Uint8Array {
+    const off = this.nameOff[i]!;
+    const block = Math.floor(off / NAME_BLOCK);
+    const start = off - block * NAME_BLOCK;
+    return this.nameBlocks[block]!.subarray(start, start + (this.nameEnd[i]! - off));
+  }
+
+  #add(hi: number, lo: number, rank: number, moduleId: number, buf: Uint8Array, nameStart: number, nameEnd: number): void {
+    if (this.n === this.hi.length) this.#grow();
+    const len = nameEnd - nameStart;
+    let off = this.#nameTop;
+    const used = off % NAME_BLOCK;
+    let top = off + len;
+    if (this.nameBlocks.length === 0 || (off > 0 && used === 0) || used + len > NAME_BLOCK) {
+      // A new block; a name longer than a block gets one buffer over several block slots, and the
+      // next name starts a new block.
+      off = this.nameBlocks.length * NAME_BLOCK;
+      const slots = Math.max(1, Math.ceil(len / NAME_BLOCK));
+      this.nameBlocks.push(new Uint8Array(slots * NAME_BLOCK));
+      for (let k = 1; k < slots; k++) this.nameBlocks.push(new Uint8Array(0));
+      top = slots > 1 ? this.nameBlocks.length * NAME_BLOCK : off + len;
+    }
+    const block = Math.floor(off / NAME_BLOCK);
+    this.nameBlocks[block]!.set(buf.subarray(nameStart, nameEnd), off - block * NAME_BLOCK);
+    this.#nameTop = top;
     const i = this.n++;
     this.hi[i] = hi;
     this.lo[i] = lo;
-    this.rank[i] = rankOf(type, name);
-    this.module[i] = id;
-    this.names.push(name);
+    this.rank[i] = rank;
+    this.module[i] = moduleId;
+    this.nameOff[i] = off;
+    this.nameEnd[i] = off + len;
   }
 
   #grow(): void {
@@ -72,14 +133,81 @@ class Columns {
     const module = new Uint16Array(cap);
     module.set(this.module);
     this.module = module;
+    const nameOff = new Uint32Array(cap);
+    nameOff.set(this.nameOff);
+    this.nameOff = nameOff;
+    const nameEnd = new Uint32Array(cap);
+    nameEnd.set(this.nameEnd);
+    this.nameEnd = nameEnd;
   }
 }
 
+/**
+ * Collects the text symbols of kallsyms/System.map lines from a SymbolLineScanner, and checks for the
+ * all-zero (restricted) kallsyms.
+ */
+class TableBuilder {
+  readonly columns = new Columns();
+  readonly scanner: SymbolLineScanner;
+  #nonZero = false;
+  /** The last module's name as bytes and its id: module lines come in runs. */
+  #lastModule = new Uint8Array(64);
+  #lastModuleLength = -1;
+  #lastModuleId = 0;
+
+  constructor(
+    readonly source: string,
+    readonly allowModules: boolean,
+    readonly kptrRestrict: number | null | undefined,
+  ) {
+    this.scanner = new SymbolLineScanner(source, allowModules, (buf, hi, lo, type, nameStart, nameEnd, modStart, modEnd) => {
+      if (hi !== 0 || lo !== 0) this.#nonZero = true;
+      // t T w W
+      if (type !== 116 && type !== 84 && type !== 119 && type !== 87) return;
+      const moduleId = modStart < 0 ? 0 : this.#moduleId(buf, modStart, modEnd);
+      this.columns.pushBytes(hi, lo, type, buf, nameStart, nameEnd, moduleId);
+    });
+  }
+
+  #moduleId(buf: Uint8Array, start: number, end: number): number {
+    const len = end - start;
+    if (len === this.#lastModuleLength) {
+      let same = true;
+      for (let k = 0; k < len; k++) {
+        if (this.#lastModule[k] !== buf[start + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#lastModuleId;
+    }
+    if (len > this.#lastModule.length) this.#lastModule = new Uint8Array(len);
+    this.#lastModule.set(buf.subarray(start, end));
+    this.#lastModuleLength = len;
+    this.#lastModuleId = this.columns.moduleId(decoder.decode(buf.subarray(start, end)));
+    return this.#lastModuleId;
+  }
+
+  finish(): SymbolTable {
+    const total = this.scanner.end();
+    if (this.allowModules && total > 0 && !this.#nonZero) throw restrictedError(this.source, total, this.kptrRestrict);
+    return SymbolTable.fromColumns(this.columns);
+  }
+}
+
+type LoadContext = KallsymsContext & { allowModules?: boolean };
+
+function builderFor(ctx: LoadContext): TableBuilder {
+  return new TableBuilder(ctx.source ?? '/proc/kallsyms', ctx.allowModules ?? true, ctx.kptrRestrict);
+}
+
+/** Read size: one 64 KB buffer per load, reused for every read. */
+const READ_SIZE = 64 * 1024;
+
 export class SymbolTable implements Symbolizer {
   readonly #addresses: BigUint64Array;
-  /** Next symbol's address in the same region, or 0 for the last of its region. */
-  readonly #ends: BigUint64Array;
-  readonly #names: string;
+  /** Names as UTF-8 bytes; symbol k's name is #names[#nameStart[k], #nameStart[k + 1]). */
+  readonly #names: Buffer;
   readonly #nameStart: Uint32Array;
   readonly #moduleIndex: Uint16Array;
   /** Index 0 is the core kernel (null). */
@@ -87,36 +215,46 @@ export class SymbolTable implements Symbolizer {
 
   /** Sorts the candidates, keeps the preferred symbol per address and lays out the columns. */
   private constructor(c: Columns) {
-    const order = Array.from({ length: c.n }, (_, i) => i);
-    order.sort((x, y) => c.hi[x]! - c.hi[y]! || c.lo[x]! - c.lo[y]! || c.rank[x]! - c.rank[y]! || x - y);
-    const kept: number[] = [];
+    const { hi: chi, lo: clo, rank: crank } = c;
+    const order = new Uint32Array(c.n);
+    for (let i = 0; i < c.n; i++) order[i] = i;
+    order.sort((x, y) => chi[x]! - chi[y]! || clo[x]! - clo[y]! || crank[x]! - crank[y]! || x - y);
+    const kept = new Uint32Array(c.n);
+    let n = 0;
     for (const i of order) {
-      const last = kept[kept.length - 1];
-      if (last !== undefined && c.hi[last] === c.hi[i] && c.lo[last] === c.lo[i]) continue;
-      kept.push(i);
+      if (n > 0) {
+        const last = kept[n - 1]!;
+        if (chi[last] === chi[i] && clo[last] === clo[i]) continue;
+      }
+      kept[n++] = i;
     }
-    const n = kept.length;
     this.#addresses = new BigUint64Array(n);
-    this.#ends = new BigUint64Array(n);
     this.#nameStart = new Uint32Array(n + 1);
     this.#moduleIndex = new Uint16Array(n);
-    const names: string[] = new Array<string>(n);
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const i = kept[k]!;
+      bytes += c.nameEnd[i]! - c.nameOff[i]!;
+    }
+    // A compact copy: keeps nothing of the (larger) candidate columns alive.
+    this.#names = Buffer.allocUnsafeSlow(bytes);
     let offset = 0;
     for (let k = 0; k < n; k++) {
       const i = kept[k]!;
-      this.#addresses[k] = (BigInt(c.hi[i]!) << 32n) | BigInt(c.lo[i]!);
+      this.#addresses[k] = (BigInt(chi[i]!) << 32n) | BigInt(clo[i]!);
       this.#moduleIndex[k] = c.module[i]!;
       this.#nameStart[k] = offset;
-      names[k] = c.names[i]!;
-      offset += c.names[i]!.length;
+      const name = c.name(i);
+      this.#names.set(name, offset);
+      offset += name.length;
     }
     this.#nameStart[n] = offset;
-    for (let k = 0; k + 1 < n; k++) {
-      if (this.#moduleIndex[k] === this.#moduleIndex[k + 1]) this.#ends[k] = this.#addresses[k + 1]!;
-    }
-    // One flat string: keeps no slices of the (large) source text alive.
-    this.#names = names.join('');
     this.#modules = c.modules;
+  }
+
+  /** @internal The table of a finished TableBuilder. */
+  static fromColumns(c: Columns): SymbolTable {
+    return new SymbolTable(c);
   }
 
   static from(symbols: readonly KernelSymbol[]): SymbolTable {
@@ -130,21 +268,50 @@ export class SymbolTable implements Symbolizer {
 
   /**
    * Straight from /proc/kallsyms (or System.map, with `allowModules` false) text, keeping only text
-   * symbols: what the symbolizer loads at start and on reload. Same errors as parseKallsyms.
+   * symbols. Same errors as parseKallsyms.
    */
-  static fromText(text: string, ctx: KallsymsContext & { allowModules?: boolean } = {}): SymbolTable {
-    const source = ctx.source ?? '/proc/kallsyms';
-    const allowModules = ctx.allowModules ?? true;
-    const c = new Columns();
-    let nonZero = false;
-    const total = visitSymbolLines(text, source, allowModules, (addr, type, name, module) => {
-      const hi = addr.length > 8 ? parseInt(addr.slice(0, -8), 16) : 0;
-      const lo = parseInt(addr.slice(-8), 16);
-      if (hi !== 0 || lo !== 0) nonZero = true;
-      if (TEXT_TYPES.has(type)) c.push(hi, lo, type, name, module);
-    });
-    if (allowModules && total > 0 && !nonZero) throw restrictedError(source, total, ctx.kptrRestrict);
-    return new SymbolTable(c);
+  static fromText(text: string, ctx: LoadContext = {}): SymbolTable {
+    const b = builderFor(ctx);
+    b.scanner.push(encoder.encode(text));
+    return b.finish();
+  }
+
+  /**
+   * Streams a kallsyms (or System.map, with `allowModules` false) file through one 64 KB buffer: what
+   * the symbolizer loads at start. Same errors as fromText; a file that cannot be read rejects with
+   * the fs error.
+   */
+  static async fromFile(file: string, ctx: LoadContext = {}): Promise<SymbolTable> {
+    const b = builderFor({ source: file, ...ctx });
+    const buf = new Uint8Array(READ_SIZE);
+    const fh = await open(file, 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        b.scanner.push(buf, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+    return b.finish();
+  }
+
+  /** fromFile, synchronously (the symbolizer's reload happens inside resolve()). */
+  static fromFileSync(file: string, ctx: LoadContext = {}): SymbolTable {
+    const b = builderFor({ source: file, ...ctx });
+    const buf = new Uint8Array(READ_SIZE);
+    const fd = openSync(file, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        b.scanner.push(buf, n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return b.finish();
   }
 
   /** Number of distinct text symbol addresses. */
@@ -166,8 +333,9 @@ export class SymbolTable implements Symbolizer {
     }
     if (found < 0) return null;
     const start = a[found]!;
-    const end = this.#ends[found]!;
-    const name = this.#names.slice(this.#nameStart[found]!, this.#nameStart[found + 1]!);
+    // A symbol ends where the next one of the same region (core kernel or one module) starts.
+    const end = found + 1 < a.length && this.#moduleIndex[found] === this.#moduleIndex[found + 1] ? a[found + 1]! : 0n;
+    const name = this.#names.toString('utf8', this.#nameStart[found]!, this.#nameStart[found + 1]!);
     const module = this.#modules[this.#moduleIndex[found]!] ?? null;
     const offset = address - start;
     if (end === 0n) {

@@ -1,0 +1,144 @@
+/** The kdrop command line: commands, flags and the error -> exit code mapping (entry: cli.ts). */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { isKdropError, ErrorCodes } from './errors.js';
+import { setLogLevel } from './log.js';
+import { hostPathsFrom, logLevel, validate } from './config/common.js';
+import { watchConfig, type WatchFlags } from './config/watch-config.js';
+import { openPipeline } from './compose.js';
+import { runWatch } from './commands/watch.js';
+import { runDoctor } from './commands/doctor.js';
+import { runSymbolize } from './commands/symbolize.js';
+import { registerAgentCommand } from './commands/agent.js';
+import { watchResolver } from './commands/watch-resolver.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface GlobalFlags {
+  logLevel?: string;
+  proc?: string;
+  sys?: string;
+  tracefs?: string;
+}
+
+function globals(cmd: Command): GlobalFlags {
+  return cmd.optsWithGlobals<GlobalFlags>();
+}
+
+/** Ctrl-C / SIGTERM abort the returned signal; a second Ctrl-C exits at once. */
+function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (ac.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return ac.signal;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kdrop')
+    .description('Where, why and for which pod the Linux kernel drops packets (skb:kfree_skb).')
+    .version(pkg.version)
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env KDROP_LOG_LEVEL)')
+    .option('--proc <dir>', 'procfs root to read (env KDROP_PROC_PATH, default /proc)')
+    .option('--sys <dir>', 'sysfs root to read (env KDROP_SYS_PATH, default /sys)')
+    .option('--tracefs <dir>', 'tracefs mount (env KDROP_TRACEFS_PATH, default: discovered)')
+    .hook('preAction', (_this, action) => {
+      const level = globals(action).logLevel;
+      const envLevel = process.env['KDROP_LOG_LEVEL'];
+      if (level !== undefined) setLogLevel(validate(logLevel, level, '--log-level'));
+      // (the agent validates KDROP_LOG_LEVEL with the rest of its configuration)
+      else if (envLevel !== undefined && envLevel !== '' && action.name() !== 'agent') setLogLevel(validate(logLevel, envLevel, 'KDROP_LOG_LEVEL'));
+    });
+
+  program
+    .command('watch')
+    .description('print drops per location, reason and network namespace every interval')
+    .option('-i, --interval <duration>', 'interval, e.g. 5s, 500ms (env KDROP_INTERVAL)', undefined)
+    .option('-s, --source <name>', 'auto|bpftrace|tracefs (env KDROP_SOURCE)')
+    .option('--json', 'NDJSON records instead of text')
+    .option('-c, --count <n>', 'stop after n intervals')
+    .option('--pod <namespace/name>', "only this pod's drops (needs Kubernetes API access)")
+    .option('--reason <name>', 'only these reasons (repeatable, comma-separated)', collect)
+    .option('--exclude-reason <name>', 'hide these reasons (repeatable, comma-separated)', collect)
+    .option('--function <name>', 'only drops in these kernel functions (repeatable)', collect)
+    .option('--netns <inode>', 'only these network namespaces (repeatable)', collect)
+    .option('-a, --all', 'also show routine drops hidden by default (SOCKET_CLOSE, QUEUE_PURGE)')
+    .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
+    .action(async (flags: WatchFlags, cmd: Command) => {
+      const cfg = watchConfig(flags, process.env);
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      const signal = stopSignal();
+      const { resolver, owner } = await watchResolver(paths, cfg.pod);
+      const opened = await openPipeline({ source: cfg.source, paths, resolver, map: cfg.map });
+      // A source that fails for good (restart budget spent, tracefs gone) ends the watch with its error.
+      const fatal = new AbortController();
+      let fatalErr: Error | undefined;
+      opened.source.onFatal((err) => {
+        fatalErr = err;
+        fatal.abort();
+      });
+      process.exitCode = await runWatch(
+        opened,
+        {
+          intervalMs: cfg.intervalMs,
+          json: cfg.json,
+          count: cfg.count,
+          filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
+        },
+        { out: process.stdout, signal: AbortSignal.any([signal, fatal.signal]) },
+      );
+      if (fatalErr !== undefined) throw fatalErr;
+    });
+
+  program
+    .command('doctor')
+    .description('check every prerequisite on this node and say how to fix what is missing')
+    .option('--json', 'one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      process.exitCode = await runDoctor({ paths, out: process.stdout, json: flags.json ?? false });
+    });
+
+  program
+    .command('symbolize')
+    .description('address -> function+offset/size [module] from /proc/kallsyms or a System.map')
+    .option('--map <file>', 'System.map file to use instead of /proc/kallsyms')
+    .argument('<address...>', 'kernel addresses, e.g. 0xffffffff8024cd0f')
+    .action(async (addresses: string[], flags: { map?: string }, cmd: Command) => {
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      process.exitCode = await runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
+    });
+
+  // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise.
+  registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined)).resolver });
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  // Subcommands were made before exitOverride(): without their own, commander exits 1 on their errors.
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its message; a usage error (unknown option or command, missing argument)
+      // exits 2 like every other configuration error. --help and --version exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isKdropError(err)) {
+      process.stderr.write(`kdrop: ${err.message} [${err.code}]\n`);
+      process.exitCode = err.code === ErrorCodes.CONFIG ? 2 : 1;
+      return;
+    }
+    process.stderr.write(`kdrop: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+

@@ -1,0 +1,24 @@
+/**
+ * V8 settings for the kdrop agent process, applied before any other module loads (cli.ts imports this file
+ * first: ESM evaluates imports in order).
+ *
+ * The young generation starts with 1 MB semi-spaces and V8 doubles them, up to 16 MB each, while
+ * modules load and /proc/kallsyms is parsed; the pages stay resident afterwards. kdrop allocates
+ * little per interval, so a young generation that never grows costs a few more (cheap) scavenges and
+ * saves ~25 MB of RSS (kdrop agent measured: VmHWM 131 -> 106 MB, VmRSS 127 -> 97 MB). The same as
+ * NODE_OPTIONS=--max-semi-space-size=1, which only works at startup; the growth factor is read at each
+ * growth, so it works from here. An explicit semi-space setting in NODE_OPTIONS or the node command
+ * line wins.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+const explicit = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
+
+// Only for the long-running agent: `kdrop watch --source tracefs` parses every event in Node, and there
+// a small young generation measured up to ~20% more CPU at ~400k events/s (noisy: 1.6-1.95 vs 1.95
+// us/event); the agent showed no difference (bpftrace: 0.60 vs 0.62 s, tracefs: 2.85 vs 3.02 s of CPU).
+const isAgent = process.argv.slice(2).includes('agent');
+
+if (isAgent && !explicit.test(process.env.NODE_OPTIONS ?? '') && !process.execArgv.some((a) => explicit.test(a))) {
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
