@@ -93,7 +93,7 @@ export class PodCache {
   /** Objects the cache could not read (counted, logged at debug). */
   malformed = 0;
 
-  constructor(private readonly opts: PodCacheOptions) {
+  constructor(opts: PodCacheOptions) {
     this.minBackoff = opts.minBackoffMs ?? 1000;
     this.maxBackoff = opts.maxBackoffMs ?? 30000;
     this.backoff = this.minBackoff;

@@ -7,26 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
-import { OWNER_ENV } from '../../src/source/bpftrace/index.js';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { agentSkipReason, firstInterval, startAgentProcess, type AgentProcess } from './helpers/agent-process.js';
 import { freePort } from './helpers/ports.js';
+import { bpftraceOf } from '../helpers/tracer.js';
 
 const skip = await agentSkipReason();
 const KILLS = 10;
 
-async function bpftraceOf(ownerPid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const comm = await readFile(`/proc/${name}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'bpftrace') continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (env.split('\0').some((e) => e.startsWith(`${OWNER_ENV}=${ownerPid}:`))) out.push(Number(name));
-  }
-  return out;
-}
 
 function promSum(text: string, name: string, match = ''): number {
   let n = 0;

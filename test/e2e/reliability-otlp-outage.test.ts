@@ -7,62 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { agentSkipReason, firstInterval, startAgentProcess, type AgentProcess } from './helpers/agent-process.js';
-import { OTELCOL_BIN, latestSum, otelcolSkipReason, parseFileExport } from './helpers/otelcol.js';
+import { latestSum, otelcolSkipReason, startCollector, type Collector } from './helpers/otelcol.js';
 import { freePort } from './helpers/ports.js';
-import { startChild, type Child } from './helpers/processes.js';
 
 const skip = (await agentSkipReason()) ?? (await otelcolSkipReason());
 const OUTAGE_MS = Number(process.env['KDROP_OTLP_OUTAGE_MS'] ?? 60_000);
-
-/** A collector (OTLP http receiver -> file) on a port chosen by the caller. */
-async function collectorOn(httpPort: number): Promise<{ child: Child; points: (metric: string) => Promise<ReturnType<typeof parseFileExport>>; stop: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'kdrop-otelcol-'));
-  const out = join(dir, 'metrics.jsonl');
-  const config = join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    [
-      'receivers:',
-      '  otlp:',
-      '    protocols:',
-      `      http: { endpoint: "127.0.0.1:${httpPort}" }`,
-      'exporters:',
-      '  file:',
-      `    path: "${out}"`,
-      '    flush_interval: 100ms',
-      'service:',
-      '  telemetry:',
-      '    metrics: { level: none }',
-      '  pipelines:',
-      '    metrics: { receivers: [otlp], exporters: [file] }',
-      '',
-    ].join('\n'),
-  );
-  const child = startChild('otelcol', [OTELCOL_BIN, `--config=${config}`]);
-  const stop = async (): Promise<void> => {
-    await child.stop('SIGTERM', 10_000);
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await child.waitForLine((l) => l.includes('Everything is ready'), 60_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    child,
-    stop,
-    async points(metric) {
-      const text = await readFile(out, 'utf8').catch(() => '');
-      return parseFileExport(text.slice(0, text.lastIndexOf('\n') + 1), metric);
-    },
-  };
-}
 
 /** Sum of a Prometheus counter's samples whose label set contains `match`. */
 function promSum(text: string, name: string, match: string): number {
@@ -82,7 +34,7 @@ async function rssKb(pid: number): Promise<number> {
 test('OTLP backend down ~1 minute: Prometheus keeps serving exact totals, memory bounded, the collector is exact after recovery', { skip: skip ?? false, timeout: OUTAGE_MS + 300_000 }, async () => {
   let ns: TestNetns | undefined;
   let agent: AgentProcess | undefined;
-  let col: Awaited<ReturnType<typeof collectorOn>> | undefined;
+  let col: Collector | undefined;
   try {
     ns = await createNetns('kdropotlpdown');
     const otlpPort = await freePort(); // nothing listens here until the collector starts
@@ -126,7 +78,7 @@ test('OTLP backend down ~1 minute: Prometheus keeps serving exact totals, memory
     assert.ok(late <= early + 64 * 1024, `RSS grew from ${early} kB to ${late} kB during the outage`);
 
     // Recovery: the collector comes up on the port; the next pushes carry the cumulative totals.
-    col = await collectorOn(otlpPort);
+    col = await startCollector({ httpPort: otlpPort });
     const c = col;
     const total = async (): Promise<number> => latestSum(await c.points('kdrop.packet.drops'), (a) => a['kdrop.netns.inode'] === String(ns!.inode));
     let got = 0;

@@ -7,21 +7,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync, writeFileSync, chmodSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OWNER_ENV } from '../../src/source/bpftrace/index.js';
 import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
 import { startCli, sumRecords, type CliProcess } from '../helpers/cli.js';
+import { bpftraceOf, bpftraceSkipReason, processGone } from '../helpers/tracer.js';
 
 const TRACEFS = '/sys/kernel/tracing';
 
-function bpftraceSkip(): string | null {
-  const k = kernelTestSkipReason();
-  if (k) return k;
-  if (!existsSync('/usr/bin/bpftrace') && !existsSync('/usr/local/bin/bpftrace')) return 'bpftrace not installed';
-  return null;
-}
 function tracefsSkip(): string | null {
   return kernelTestSkipReason() ?? (existsSync(`${TRACEFS}/instances`) ? null : `no ${TRACEFS}/instances`);
 }
@@ -31,22 +24,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function bpftraceOf(ownerPid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const comm = await readFile(`/proc/${name}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'bpftrace') continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (env.split('\0').some((e) => e.startsWith(`${OWNER_ENV}=${ownerPid}:`))) out.push(Number(name));
-  }
-  return out;
-}
 
-async function gone(pid: number): Promise<boolean> {
-  const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
-  return st === null || /^State:\s+Z/m.test(st);
-}
 
 function instancesOf(pid: number): string[] {
   return readdirSync(`${TRACEFS}/instances`).filter((n) => n.startsWith(`kdrop-${pid}-`));
@@ -59,7 +37,7 @@ function track(w: CliProcess): CliProcess {
   return w;
 }
 
-test('SIGKILL of `kdrop watch --source bpftrace`: its bpftrace dies with it (death signal)', { skip: bpftraceSkip() ?? false, timeout: 120_000 }, async () => {
+test('SIGKILL of `kdrop watch --source bpftrace`: its bpftrace dies with it (death signal)', { skip: bpftraceSkipReason() ?? false, timeout: 120_000 }, async () => {
   const w = track(startCli(['watch', '--source', 'bpftrace', '--json', '--interval', '1s']));
   await w.waitForLog('watching skb:kfree_skb', 90_000);
   const pid = w.child.pid!;
@@ -67,14 +45,14 @@ test('SIGKILL of `kdrop watch --source bpftrace`: its bpftrace dies with it (dea
   assert.equal(tracers.length, 1, 'one bpftrace running for this kdrop');
   const [bt] = tracers as [number];
   cleanups.push(async () => {
-    if (!(await gone(bt))) process.kill(bt, 'SIGKILL');
+    if (!(await processGone(bt))) process.kill(bt, 'SIGKILL');
   });
   w.child.kill('SIGKILL');
   await w.exited;
-  assert.ok(await waitFor(() => gone(bt), 20_000, 100), `bpftrace ${bt} outlived its kdrop ${pid}`);
+  assert.ok(await waitFor(() => processGone(bt), 20_000, 100), `bpftrace ${bt} outlived its kdrop ${pid}`);
 });
 
-test('SIGKILL of kdrop without a death signal: the orphan bpftrace survives, the next start kills it and counts exactly', { skip: bpftraceSkip() ?? false, timeout: 180_000 }, async () => {
+test('SIGKILL of kdrop without a death signal: the orphan bpftrace survives, the next start kills it and counts exactly', { skip: bpftraceSkipReason() ?? false, timeout: 180_000 }, async () => {
   // A PATH whose setpriv fails: kdrop then runs bpftrace without --pdeathsig (as on hosts without util-linux setpriv).
   const bin = mkdtempSync(join(tmpdir(), 'kdrop-nosetpriv-'));
   cleanups.push(() => rmSync(bin, { recursive: true, force: true }));
@@ -86,7 +64,7 @@ test('SIGKILL of kdrop without a death signal: the orphan bpftrace survives, the
   const [orphan] = await bpftraceOf(first.child.pid!);
   assert.ok(orphan !== undefined, 'first kdrop runs a bpftrace');
   cleanups.push(async () => {
-    if (!(await gone(orphan))) process.kill(orphan, 'SIGKILL');
+    if (!(await processGone(orphan))) process.kill(orphan, 'SIGKILL');
   });
   // kdrop asks bpftrace to print its maps every second (SIGUSR1); a print that lands after kdrop died
   // hits a closed pipe and SIGPIPE ends the orphan by chance. Freeze kdrop first, let a print in flight
@@ -96,13 +74,13 @@ test('SIGKILL of kdrop without a death signal: the orphan bpftrace survives, the
   first.child.kill('SIGKILL');
   await first.exited;
   await new Promise((r) => setTimeout(r, 1000));
-  assert.equal(await gone(orphan), false, 'without a death signal the bpftrace outlives kdrop (the case the stale scan exists for)');
+  assert.equal(await processGone(orphan), false, 'without a death signal the bpftrace outlives kdrop (the case the stale scan exists for)');
 
   const ns: TestNetns = await createNetns('kdroprel');
   cleanups.push(() => ns.remove());
   const second = track(startCli(['watch', '--source', 'bpftrace', '--json', '--interval', '1s', '--netns', String(ns.inode)], env));
   await second.waitForLog('watching skb:kfree_skb', 90_000);
-  assert.ok(await waitFor(() => gone(orphan), 20_000, 100), `the next start did not remove the stale bpftrace ${orphan}`);
+  assert.ok(await waitFor(() => processGone(orphan), 20_000, 100), `the next start did not remove the stale bpftrace ${orphan}`);
   assert.ok(second.stderrLines.some((l) => l.includes('killing a bpftrace left behind')), 'the removal is logged');
   await ns.sendUdp(25, { family: 4, port: 9 });
   assert.ok(await waitFor(() => sumRecords(second.stdoutLines, (r) => r['netns'] === ns.inode) >= 25, 30_000, 100));

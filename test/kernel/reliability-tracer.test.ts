@@ -8,54 +8,30 @@
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { TracepointFormat } from '../../src/kernel/types.js';
 import { parseFormat } from '../../src/kernel/format.js';
 import type { DropSample } from '../../src/source/types.js';
-import { BpftraceSource, OWNER_ENV } from '../../src/source/bpftrace/index.js';
-import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { BpftraceSource } from '../../src/source/bpftrace/index.js';
+import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { startCli, sumRecords } from '../helpers/cli.js';
+import { FORMAT_PATH, bpftraceOf, bpftraceSkipReason, processGone } from '../helpers/tracer.js';
 
-const FORMAT_PATH = '/sys/kernel/tracing/events/skb/kfree_skb/format';
 const NO_SOCKET = 3;
 const KILLS = 10;
 
-function skipReason(): string | null {
-  const k = kernelTestSkipReason();
-  if (k) return k;
-  if (!existsSync(FORMAT_PATH)) return `no ${FORMAT_PATH} (tracefs not mounted?)`;
-  if (!existsSync('/usr/bin/bpftrace') && !existsSync('/usr/local/bin/bpftrace')) return 'bpftrace not installed';
-  return null;
-}
 
 const made: TestNetns[] = [];
 after(async () => {
   for (const ns of made) await ns.remove();
 });
 
-/** bpftrace processes whose owner tag names this kdrop pid. */
-async function bpftraceOf(ownerPid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const comm = await readFile(`/proc/${name}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'bpftrace') continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (env.split('\0').some((e) => e.startsWith(`${OWNER_ENV}=${ownerPid}:`))) out.push(Number(name));
-  }
-  return out;
-}
 
-async function gone(pid: number): Promise<boolean> {
-  const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
-  return st === null || /^State:\s+Z/m.test(st);
-}
 
 const total = (s: readonly DropSample[], netns: number): number =>
   s.filter((x) => x.netns === netns && x.reasonCode === NO_SOCKET && x.protocol === 0x0800).reduce((a, x) => a + x.count, 0);
 
-describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? false, timeout: 400_000 }, () => {
+describe('tracer killed 10 times (BpftraceSource API)', { skip: bpftraceSkipReason() ?? false, timeout: 400_000 }, () => {
   test('each kill restarts bpftrace after a growing delay; counts never decrease; total = drops made; restarts = 10', { timeout: 400_000 }, async () => {
     const format: TracepointFormat = parseFormat(readFileSync(FORMAT_PATH, 'utf8'));
     // The default maxRestarts (5) on purpose: 10 kills of an attached tracer must not use it up.
@@ -94,7 +70,7 @@ describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? 
         assert.ok(waited >= delay, `kill ${i + 1}: restarted after ${waited} ms, backoff delay ${delay} ms`);
         assert.equal(src.stats().restarts, i + 1);
         assert.equal(await read(), sent, `kill ${i + 1}: the dead instance's counts are kept`);
-        assert.ok(await gone(pid), 'the killed bpftrace is gone');
+        assert.ok(await processGone(pid), 'the killed bpftrace is gone');
       }
       assert.equal(src.stats().restarts, KILLS);
       assert.equal(src.stats().lostEvents, 0);
@@ -109,7 +85,7 @@ describe('tracer killed 10 times (BpftraceSource API)', { skip: skipReason() ?? 
   });
 });
 
-describe('tracer killed 10 times under `kdrop watch --json` (default restart policy)', { skip: skipReason() ?? false, timeout: 600_000 }, () => {
+describe('tracer killed 10 times under `kdrop watch --json` (default restart policy)', { skip: bpftraceSkipReason() ?? false, timeout: 600_000 }, () => {
   // Its own timeout: a subtest does not inherit the suite's, and npm test's default (180 s) is too short.
   test('watch keeps running; per-interval counts add up to the drops made; 10 restarts logged', { timeout: 600_000 }, async () => {
     const ns = await createNetns('kdroprel');

@@ -6,17 +6,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { TracepointFormat, TracepointField } from '../../src/kernel/types.js';
 import type { DropSample } from '../../src/source/types.js';
-import { BpftraceSource, OWNER_ENV } from '../../src/source/bpftrace/index.js';
-import { createNetns, kernelTestSkipReason, waitFor, type TestNetns } from '../helpers/netns.js';
+import { BpftraceSource } from '../../src/source/bpftrace/index.js';
+import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
+import { FORMAT_PATH, bpftraceOf, bpftraceSkipReason, processGone } from '../helpers/tracer.js';
 
 const run = promisify(execFile);
-const FORMAT_PATH = '/sys/kernel/tracing/events/skb/kfree_skb/format';
 const NO_SOCKET = 3;
 const NETFILTER_DROP = 12;
 
@@ -32,30 +31,11 @@ function readFormat(): TracepointFormat {
   return { name: 'kfree_skb', id: Number(/ID: (\d+)/.exec(text)?.[1] ?? 0), fields, printFmt: '', reasons: new Map() };
 }
 
-function skipReason(): string | null {
-  const k = kernelTestSkipReason();
-  if (k) return k;
-  if (!existsSync(FORMAT_PATH)) return `no ${FORMAT_PATH} (tracefs not mounted?)`;
-  if (!existsSync('/usr/bin/bpftrace') && !existsSync('/usr/local/bin/bpftrace')) return 'bpftrace not installed';
-  return null;
-}
 
 function sum(samples: readonly DropSample[], netns: number, reasonCode: number, protocol: number): number {
   return samples.filter((s) => s.netns === netns && s.reasonCode === reasonCode && s.protocol === protocol).reduce((a, s) => a + s.count, 0);
 }
 
-/** Pids of bpftrace processes spawned by this test process. */
-async function ourBpftrace(): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const comm = await readFile(`/proc/${name}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'bpftrace') continue;
-    const env = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    if (env.split('\0').some((e) => e.startsWith(`${OWNER_ENV}=${process.pid}:`))) out.push(Number(name));
-  }
-  return out;
-}
 
 /** Waits until the total for (netns, reason, protocol) reaches `want`; checks it never decreases; returns the last total. */
 async function waitTotal(src: BpftraceSource, netns: number, reason: number, protocol: number, want: number): Promise<number> {
@@ -100,7 +80,7 @@ function exactCountSuite(title: string, makeSource: (format: TracepointFormat) =
     after(async () => {
       await src?.stop();
       for (const ns of namespaces) await ns.remove();
-      const left = await ourBpftrace();
+      const left = await bpftraceOf(process.pid);
       for (const pid of left) process.kill(pid, 'SIGKILL');
     });
 
@@ -155,18 +135,18 @@ function exactCountSuite(title: string, makeSource: (format: TracepointFormat) =
       // No collect before stop: the counts must come from the exit print.
       await src!.stop();
       assert.equal(sum(await src!.collect(), ns.inode, NO_SOCKET, 0x0800), 11);
-      assert.deepEqual(await ourBpftrace(), []);
+      assert.deepEqual(await bpftraceOf(process.pid), []);
       assert.equal(src!.stats().lostEvents, 0);
       assert.equal(src!.stats().badLines, 0);
     });
   });
 }
 
-exactCountSuite('BpftraceSource on the system bpftrace', (format) => new BpftraceSource({ format, readIntervalMs: 1000, restart: { maxRestarts: 3, initialDelayMs: 200, maxDelayMs: 2000 } }), skipReason(), 'tracepoint:skb:kfree_skb');
+exactCountSuite('BpftraceSource on the system bpftrace', (format) => new BpftraceSource({ format, readIntervalMs: 1000, restart: { maxRestarts: 3, initialDelayMs: 200, maxDelayMs: 2000 } }), bpftraceSkipReason(), 'tracepoint:skb:kfree_skb');
 
 // bpftrace 0.23 (rawtracepoint dialect) from a Debian 13 chroot built by scripts/trixie-chroot.sh.
 const chrootDir = `${process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools'}/trixie-chroot`;
-const chrootSkip = skipReason() ?? (existsSync(`${chrootDir}/.kdrop-ready`) ? null : `no trixie chroot at ${chrootDir} (run scripts/trixie-chroot.sh)`);
+const chrootSkip = bpftraceSkipReason() ?? (existsSync(`${chrootDir}/.kdrop-ready`) ? null : `no trixie chroot at ${chrootDir} (run scripts/trixie-chroot.sh)`);
 const script = fileURLToPath(new URL('../../../scripts/trixie-chroot.sh', import.meta.url));
 let mountedHere = false;
 if (chrootSkip === null) {
@@ -185,7 +165,7 @@ exactCountSuite(
   'rawtracepoint:kfree_skb',
 );
 
-describe('no orphaned bpftrace when kdrop is killed', { skip: skipReason() ?? false, timeout: 120_000 }, () => {
+describe('no orphaned bpftrace when kdrop is killed', { skip: bpftraceSkipReason() ?? false, timeout: 120_000 }, () => {
   const indexUrl = new URL('../../src/source/bpftrace/index.js', import.meta.url).href;
   /** Starts a source in a child node process and returns the child and its bpftrace pid. */
   async function startChild(deathSignal: boolean): Promise<{ child: import('node:child_process').ChildProcess; bpftrace: number }> {
@@ -209,18 +189,13 @@ describe('no orphaned bpftrace when kdrop is killed', { skip: skipReason() ?? fa
     });
     return { child, bpftrace: pid };
   }
-  const gone = async (pid: number): Promise<boolean> => {
-    const st = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
-    return st === null || /^State:\s+Z/m.test(st);
-  };
-
   test('SIGKILL of kdrop: the death signal ends its bpftrace', async () => {
     const { child, bpftrace } = await startChild(true);
     try {
       child.kill('SIGKILL');
-      assert.ok(await waitFor(() => gone(bpftrace), 20_000, 100), `bpftrace ${bpftrace} outlived its kdrop`);
+      assert.ok(await waitFor(() => processGone(bpftrace), 20_000, 100), `bpftrace ${bpftrace} outlived its kdrop`);
     } finally {
-      if (!(await gone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
+      if (!(await processGone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
     }
   });
 
@@ -230,13 +205,13 @@ describe('no orphaned bpftrace when kdrop is killed', { skip: skipReason() ?? fa
     try {
       child.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 500));
-      assert.equal(await gone(bpftrace), false, 'without a death signal bpftrace survives its parent');
+      assert.equal(await processGone(bpftrace), false, 'without a death signal bpftrace survives its parent');
       src = new BpftraceSource({ format: readFormat() });
       await src.start();
-      assert.ok(await waitFor(() => gone(bpftrace), 20_000, 100), `stale bpftrace ${bpftrace} was not removed`);
+      assert.ok(await waitFor(() => processGone(bpftrace), 20_000, 100), `stale bpftrace ${bpftrace} was not removed`);
     } finally {
       await src?.stop();
-      if (!(await gone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
+      if (!(await processGone(bpftrace))) process.kill(bpftrace, 'SIGKILL');
     }
   });
 });

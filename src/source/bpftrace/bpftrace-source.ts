@@ -144,7 +144,7 @@ class Instance {
   readonly pid: number | undefined;
 
   constructor(
-    private readonly sub: Spawned,
+    sub: Spawned,
     private readonly fields: readonly KeyField[],
     private readonly networkOrderProtocol: boolean,
     private readonly countLine: number,

@@ -95,9 +95,10 @@ export function latestSum(points: readonly OtlpPoint[], where: (a: Record<string
   return n;
 }
 
-export async function startCollector(): Promise<Collector> {
+/** Starts the collector; `httpPort` fixes the OTLP/HTTP port (e.g. one an agent already pushes to). */
+export async function startCollector(opts: { httpPort?: number } = {}): Promise<Collector> {
   const dir = await mkdtemp(join(tmpdir(), 'kdrop-otelcol-'));
-  const httpPort = await freePort();
+  const httpPort = opts.httpPort ?? (await freePort());
   const grpcPort = await freePort();
   const out = join(dir, 'metrics.jsonl');
   const config = join(dir, 'config.yaml');
