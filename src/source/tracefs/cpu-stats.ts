@@ -10,7 +10,7 @@
  *   dropped events: 0
  *   read events: 0
  */
-import { KdropError, excerpt } from '../../errors.js';
+import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 
 export interface CpuStats {
   /** Events overwritten before they were read (overwrite mode). */
@@ -31,7 +31,7 @@ export function parseCpuStats(text: string): CpuStats {
   }
   const overrun = values.get('overrun');
   if (overrun === undefined) {
-    throw new KdropError('KDROP_E_TRACER_OUTPUT', 'cannot read a per-CPU trace buffer stats file', {
+    throw new KdropError(ErrorCodes.TRACER_OUTPUT, 'cannot read a per-CPU trace buffer stats file', {
       expected: 'lines like "overrun: 0"',
       found: excerpt(text),
     });

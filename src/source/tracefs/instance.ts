@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rmdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KdropError, excerpt } from '../../errors.js';
+import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { logger } from '../../log.js';
 import { lostOf, parseCpuStats } from './cpu-stats.js';
 
@@ -91,7 +91,7 @@ async function writeControl(path: string, value: string): Promise<void> {
 }
 
 function permissionError(what: string, err: unknown): KdropError {
-  return new KdropError('KDROP_E_PERMISSION', `cannot ${what}`, {
+  return new KdropError(ErrorCodes.PERMISSION, `cannot ${what}`, {
     expected: 'root (or CAP_SYS_ADMIN) with write access to tracefs',
     found: String((err as Error).message),
     cause: err,
@@ -117,7 +117,7 @@ export async function removeInstance(tracefsDir: string, name: string, opts: { s
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      throw new KdropError('KDROP_E_TRACEFS_MISSING', `cannot remove tracefs instance ${name}`, {
+      throw new KdropError(ErrorCodes.TRACEFS_MISSING, `cannot remove tracefs instance ${name}`, {
         expected: 'an instance directory that rmdir can remove',
         found: String((err as Error).message),
         hint: `remove it by hand: rmdir ${dir}`,
@@ -178,7 +178,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
   const dir = join(instancesDir, name);
   const eventDir = join(dir, 'events', system, event);
   if (!(await exists(instancesDir))) {
-    throw new KdropError('KDROP_E_TRACEFS_MISSING', 'tracefs has no instances directory', {
+    throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs has no instances directory', {
       expected: `${instancesDir} (tracefs mounted, kernel 3.10 or later)`,
       found: 'no such directory',
       hint: 'mount tracefs: mount -t tracefs nodev /sys/kernel/tracing',
@@ -189,7 +189,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'EACCES' || code === 'EPERM') throw permissionError(`create tracefs instance ${dir}`, err);
-    throw new KdropError('KDROP_E_TRACEFS_MISSING', `cannot create tracefs instance ${name}`, {
+    throw new KdropError(ErrorCodes.TRACEFS_MISSING, `cannot create tracefs instance ${name}`, {
       expected: 'a new directory under instances/',
       found: String((err as Error).message),
       cause: err,
@@ -206,7 +206,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
   };
   try {
     if (!(await exists(join(eventDir, 'enable')))) {
-      throw new KdropError('KDROP_E_TRACEPOINT_MISSING', `the tracepoint ${system}:${event} does not exist on this kernel`, {
+      throw new KdropError(ErrorCodes.TRACEPOINT_MISSING, `the tracepoint ${system}:${event} does not exist on this kernel`, {
         expected: `${eventDir}/enable`,
         found: 'no such file',
       });
@@ -216,7 +216,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
     if (await exists(hashPtr)) await writeControl(hashPtr, '0');
     if (opts.bufferSizeKb !== undefined) {
       if (!Number.isInteger(opts.bufferSizeKb) || opts.bufferSizeKb < 4) {
-        throw new KdropError('KDROP_E_CONFIG', 'invalid tracefs buffer size', {
+        throw new KdropError(ErrorCodes.CONFIG, 'invalid tracefs buffer size', {
           expected: 'an integer number of KiB per CPU, at least 4',
           found: String(opts.bufferSizeKb),
         });
@@ -229,7 +229,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
       } catch (err) {
         // After a rejected filter the kernel shows its parse error when the filter file is read back.
         const why = await readFile(join(eventDir, 'filter'), 'utf8').catch(() => '');
-        throw new KdropError('KDROP_E_CONFIG', `the kernel rejected the tracefs event filter`, {
+        throw new KdropError(ErrorCodes.CONFIG, `the kernel rejected the tracefs event filter`, {
           expected: `a filter over the ${system}:${event} fields, e.g. "reason != 104"`,
           found: `${excerpt(opts.filter)} (${why.trim() || String((err as Error).message)})`,
           cause: err,
@@ -262,7 +262,7 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
     if (err instanceof KdropError) throw err;
     const code = errnoOf(err);
     if (code === 'EACCES' || code === 'EPERM') throw permissionError(`configure tracefs instance ${dir}`, err);
-    throw new KdropError('KDROP_E_TRACEFS_MISSING', `cannot configure tracefs instance ${name}`, {
+    throw new KdropError(ErrorCodes.TRACEFS_MISSING, `cannot configure tracefs instance ${name}`, {
       expected: 'writable instance control files',
       found: String((err as Error).message),
       cause: err,

@@ -12,7 +12,7 @@
  *   `name=<value> (<decimal>)`, which does.
  * Lines of other events, comments and blank lines are `other`; `CPU:N [LOST M EVENTS]` is `lost`.
  */
-import { KdropError, excerpt } from '../../errors.js';
+import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import type { TracepointFormat } from '../../kernel/types.js';
 import type { FieldSlot, RecordLayout } from './record-layout.js';
 
@@ -79,7 +79,7 @@ const LOST_RE = /^CPU:(\d+) \[LOST (\d+) EVENTS\]$/;
 const HEX_PTR_RE = /^(?:0x)?([0-9a-f]+)$/i;
 
 function bad(message: string, found: string, hint?: string): KdropError {
-  return new KdropError('KDROP_E_TRACER_OUTPUT', message, {
+  return new KdropError(ErrorCodes.TRACER_OUTPUT, message, {
     expected: 'a skb:kfree_skb trace line with a numeric location and protocol',
     found: excerpt(found),
     ...(hint === undefined ? {} : { hint }),
@@ -172,7 +172,7 @@ function readUnsigned(view: DataView, at: FieldSlot, littleEndian: boolean): big
 export function parseRawRecord(record: Uint8Array, layout: RecordLayout, littleEndian: boolean): ParsedDrop | KdropError {
   const hexStart = Buffer.from(record.subarray(0, 16)).toString('hex');
   if (record.byteLength < layout.minSize) {
-    return new KdropError('KDROP_E_TRACER_OUTPUT', 'a binary trace record is too short', {
+    return new KdropError(ErrorCodes.TRACER_OUTPUT, 'a binary trace record is too short', {
       expected: `at least ${layout.minSize} bytes`,
       found: `${record.byteLength} bytes (${hexStart})`,
     });
@@ -180,7 +180,7 @@ export function parseRawRecord(record: Uint8Array, layout: RecordLayout, littleE
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
   const type = view.getUint16(0, littleEndian);
   if (type !== layout.eventId) {
-    return new KdropError('KDROP_E_TRACER_OUTPUT', 'a binary trace record of another event', {
+    return new KdropError(ErrorCodes.TRACER_OUTPUT, 'a binary trace record of another event', {
       expected: `event id ${layout.eventId} (skb:kfree_skb)`,
       found: `event id ${type} (${hexStart})`,
     });

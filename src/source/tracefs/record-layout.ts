@@ -2,7 +2,7 @@
  * Where the skb:kfree_skb fields lie inside one binary trace record, taken from the running kernel's
  * format file (offsets drift between kernels: rx_sk appeared in 6.11 and moved protocol and reason).
  */
-import { KdropError } from '../../errors.js';
+import { ErrorCodes, KdropError } from '../../errors.js';
 import type { TracepointField, TracepointFormat } from '../../kernel/types.js';
 
 export interface FieldSlot {
@@ -29,13 +29,13 @@ function slot(format: TracepointFormat, name: string, required: boolean): FieldS
   const field: TracepointField | undefined = format.fields.find((f) => f.name === name);
   if (field === undefined) {
     if (!required) return null;
-    throw new KdropError('KDROP_E_FORMAT_PARSE', `the ${format.name} format has no field "${name}"`, {
+    throw new KdropError(ErrorCodes.FORMAT_PARSE, `the ${format.name} format has no field "${name}"`, {
       expected: 'fields location and protocol (skb:kfree_skb)',
       found: format.fields.map((f) => f.name).join(', ') || 'no fields',
     });
   }
   if (!UNSIGNED_SIZES.has(field.size) || field.offset < 0) {
-    throw new KdropError('KDROP_E_FORMAT_PARSE', `field "${name}" of ${format.name} has an unusable size or offset`, {
+    throw new KdropError(ErrorCodes.FORMAT_PARSE, `field "${name}" of ${format.name} has an unusable size or offset`, {
       expected: 'size 1, 2, 4 or 8 at a non-negative offset',
       found: `offset ${field.offset}, size ${field.size}`,
     });

@@ -10,7 +10,7 @@
  *          29: padding (time_delta 0: rest of page is empty, else u32 length);  30: time extend (8 bytes);
  *          31: absolute time stamp (8 bytes).
  */
-import { KdropError, excerpt } from '../../errors.js';
+import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 
 export interface PageLayout {
   readonly commitOffset: number;
@@ -36,7 +36,7 @@ export function parsePageHeader(text: string): PageLayout {
   const commit = fields.get('commit');
   const data = fields.get('data');
   if (commit === undefined || data === undefined || (commit.size !== 4 && commit.size !== 8)) {
-    throw new KdropError('KDROP_E_FORMAT_PARSE', 'cannot read the ring-buffer page header', {
+    throw new KdropError(ErrorCodes.FORMAT_PARSE, 'cannot read the ring-buffer page header', {
       expected: 'events/header_page with fields commit (size 4 or 8) and data',
       found: excerpt(text, 200),
     });
@@ -53,7 +53,7 @@ export function checkEventHeader(text: string): void {
     /time_extend\s*:\s*type == 30/.test(text) &&
     /data max type_len\s*==\s*28/.test(text);
   if (!known) {
-    throw new KdropError('KDROP_E_FORMAT_PARSE', 'unknown ring-buffer event header', {
+    throw new KdropError(ErrorCodes.FORMAT_PARSE, 'unknown ring-buffer event header', {
       expected: 'events/header_event with type_len 5 bits, time_delta 27 bits, padding 29, time_extend 30, data max 28',
       found: excerpt(text, 200),
     });

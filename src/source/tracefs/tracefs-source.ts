@@ -26,7 +26,7 @@ import { constants } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { KdropError } from '../../errors.js';
+import { ErrorCodes, KdropError } from '../../errors.js';
 import type { TracepointFormat } from '../../kernel/types.js';
 import { logger } from '../../log.js';
 import type { DropSample, DropSource, SourceFeatures, SourceStats } from '../types.js';
@@ -117,7 +117,7 @@ export class TracefsSource implements DropSource {
 
   async #start(): Promise<void> {
     if (this.#state !== 'new') {
-      throw new KdropError('KDROP_E_CONFIG', 'a tracefs source can be started once', { expected: 'a new source', found: `state ${this.#state}` });
+      throw new KdropError(ErrorCodes.CONFIG, 'a tracefs source can be started once', { expected: 'a new source', found: `state ${this.#state}` });
     }
     this.#state = 'starting';
     const { tracefsDir } = this.#opts;
@@ -126,7 +126,7 @@ export class TracefsSource implements DropSource {
         readFile(join(tracefsDir, 'events', 'header_page'), 'utf8'),
         readFile(join(tracefsDir, 'events', 'header_event'), 'utf8'),
       ]).catch((err: unknown) => {
-        throw new KdropError('KDROP_E_TRACEFS_MISSING', 'cannot read the ring-buffer format from tracefs', {
+        throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'cannot read the ring-buffer format from tracefs', {
           expected: `${tracefsDir}/events/header_page and header_event`,
           found: String((err as Error).message),
           hint: 'mount tracefs: mount -t tracefs nodev /sys/kernel/tracing',
@@ -155,7 +155,7 @@ export class TracefsSource implements DropSource {
         this.#readers.push({ cpu, file });
       }
       if (this.#readers.length === 0) {
-        throw new KdropError('KDROP_E_TRACEFS_MISSING', 'the tracefs instance has no per-CPU buffers', {
+        throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'the tracefs instance has no per-CPU buffers', {
           expected: `${this.#instance.dir}/per_cpu/cpuN/trace_pipe_raw`,
           found: 'no per_cpu/cpuN directories',
         });
@@ -172,7 +172,7 @@ export class TracefsSource implements DropSource {
       this.#state = 'stopped';
       if (err instanceof KdropError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      throw new KdropError(code === 'EACCES' || code === 'EPERM' ? 'KDROP_E_PERMISSION' : 'KDROP_E_TRACEFS_MISSING', 'cannot start the tracefs source', {
+      throw new KdropError(code === 'EACCES' || code === 'EPERM' ? ErrorCodes.PERMISSION : ErrorCodes.TRACEFS_MISSING, 'cannot start the tracefs source', {
         expected: 'readable per-CPU trace_pipe_raw files in a private tracefs instance',
         found: String((err as Error).message),
         cause: err,
@@ -249,13 +249,13 @@ export class TracefsSource implements DropSource {
     if (this.#state !== 'running') return;
     const name = this.#instance?.name ?? 'kdrop-<pid>-*';
     const fatal = gone
-      ? new KdropError('KDROP_E_TRACEFS_MISSING', `the tracefs instance ${name} is no longer reachable at ${this.#opts.tracefsDir}`, {
+      ? new KdropError(ErrorCodes.TRACEFS_MISSING, `the tracefs instance ${name} is no longer reachable at ${this.#opts.tracefsDir}`, {
           expected: `${this.#instance?.dir ?? this.#opts.tracefsDir} to exist while the source runs`,
           found: String((err as Error).message),
           hint: `was tracefs unmounted, or the instance removed by someone else? If tracefs was unmounted, the instance stays in the kernel until the next kdrop start on a tracefs mount removes it (or: rmdir <tracefs>/instances/${name})`,
           cause: err,
         })
-      : new KdropError('KDROP_E_TRACER_DIED', 'reading the tracefs instance failed', {
+      : new KdropError(ErrorCodes.TRACER_DIED, 'reading the tracefs instance failed', {
           expected: 'readable per-CPU trace_pipe_raw files',
           found: String((err as Error).message),
           hint: 'was the instance removed by someone else?',
