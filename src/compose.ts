@@ -35,6 +35,8 @@ export interface OpenedSources {
   readonly format: TracepointFormat;
   /** False when the kernel's tracepoint has no reason field. */
   readonly reasons: boolean;
+  /** The running kernel's reason names by code (null without a reason field). */
+  readonly reasonNames: ReadonlyMap<number, string> | null;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     sourceName: source.name,
     format,
     reasons: hasReason,
+    reasonNames: reasons,
     async close() {
       if (closed) return;
       closed = true;

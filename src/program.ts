@@ -5,8 +5,7 @@ import { isKdropError, ErrorCodes } from './errors.js';
 import { setLogLevel } from './log.js';
 import { hostPathsFrom, logLevel, validate } from './config/common.js';
 import { watchConfig, type WatchFlags } from './config/watch-config.js';
-import { openPipeline } from './compose.js';
-import { runWatch } from './commands/watch.js';
+import { watchCommand } from './commands/watch-command.js';
 import { runDoctor } from './commands/doctor.js';
 import { runSymbolize } from './commands/symbolize.js';
 import { registerAgentCommand } from './commands/agent.js';
@@ -73,26 +72,7 @@ export function buildProgram(): Command {
       const cfg = watchConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);
       const signal = stopSignal();
-      const { resolver, owner } = await watchResolver(paths, cfg.pod);
-      const opened = await openPipeline({ source: cfg.source, paths, resolver, map: cfg.map });
-      // A source that fails for good (restart budget spent, tracefs gone) ends the watch with its error.
-      const fatal = new AbortController();
-      let fatalErr: Error | undefined;
-      opened.source.onFatal((err) => {
-        fatalErr = err;
-        fatal.abort();
-      });
-      process.exitCode = await runWatch(
-        opened,
-        {
-          intervalMs: cfg.intervalMs,
-          json: cfg.json,
-          count: cfg.count,
-          filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
-        },
-        { out: process.stdout, signal: AbortSignal.any([signal, fatal.signal]) },
-      );
-      if (fatalErr !== undefined) throw fatalErr;
+      process.exitCode = await watchCommand(cfg, paths, signal);
     });
 
   program

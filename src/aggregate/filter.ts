@@ -47,3 +47,12 @@ export function buildFilter(spec: EntryFilterSpec): EntryFilter {
     return true;
   };
 }
+
+/**
+ * Reason names in the filter that the running kernel does not have (a typo would otherwise silently
+ * hide everything). `UNKNOWN_<code>` names are accepted: they are what kdrop prints for unnamed codes.
+ */
+export function unknownReasons(spec: Pick<EntryFilterSpec, 'reasons' | 'excludeReasons'>, kernelNames: ReadonlyMap<number, string>): string[] {
+  const known = new Set(kernelNames.values());
+  return [...spec.reasons, ...spec.excludeReasons].map(normalizeReason).filter((r) => !known.has(r) && !/^UNKNOWN_\d+$/.test(r));
+}

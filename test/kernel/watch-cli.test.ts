@@ -7,17 +7,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createNetns, kernelTestSkipReason, type TestNetns } from '../helpers/netns.js';
 import { startCli, sumRecords } from '../helpers/cli.js';
+import { bpftraceSkipReason } from '../helpers/tracer.js';
 
-function bpftraceSkip(): string | null {
-  const k = kernelTestSkipReason();
-  if (k) return k;
-  try {
-    execFileSync('bpftrace', ['--version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'bpftrace not installed';
-  }
-}
 
 const made: TestNetns[] = [];
 after(async () => {
@@ -30,7 +21,7 @@ async function netns(): Promise<TestNetns> {
   return ns;
 }
 
-test('watch --source bpftrace counts exactly N NO_SOCKET drops (IPv4 and IPv6) and M NETFILTER_DROP drops for the netns', { skip: bpftraceSkip() ?? false }, async () => {
+test('watch --source bpftrace counts exactly N NO_SOCKET drops (IPv4 and IPv6) and M NETFILTER_DROP drops for the netns', { skip: bpftraceSkipReason() ?? false }, async () => {
   const ns = await netns();
   await ns.addNftDrop(5555);
   const w = startCli(['watch', '--source', 'bpftrace', '--json', '--interval', '1s', '--netns', String(ns.inode)]);
@@ -73,7 +64,7 @@ test('watch --source tracefs counts exactly N NETFILTER_DROP drops and removes i
   assert.deepEqual(left, []);
 });
 
-test('watch text output keeps the seed format and closes cleanly on Ctrl-C', { skip: bpftraceSkip() ?? false }, async () => {
+test('watch text output keeps the seed format and closes cleanly on Ctrl-C', { skip: bpftraceSkipReason() ?? false }, async () => {
   const ns = await netns();
   const w = startCli(['watch', '--interval', '1s', '--netns', String(ns.inode)]);
   try {
@@ -91,4 +82,16 @@ test('watch text output keeps the seed format and closes cleanly on Ctrl-C', { s
     .filter((m) => m !== null && Number(m[2]) === ns.inode)
     .reduce((a, m) => a + Number(m![1]), 0);
   assert.equal(total, 51);
+});
+
+test('watch --reason with a name this kernel does not have: one CONFIG error, exit 2, nothing left running', { skip: kernelTestSkipReason() ?? false }, async () => {
+  const w = startCli(['watch', '--source', 'tracefs', '--reason', 'NO_SOKET']);
+  const code = await w.exited;
+  assert.equal(code, 2);
+  const err = w.stderrLines.join('\n');
+  assert.match(err, /--reason \/ --exclude-reason: name this kernel does not have; expected names of this kernel's enum skb_drop_reason \(\d+ of them/);
+  assert.match(err, /found NO_SOKET \[KDROP_E_CONFIG\]/);
+  const pid = w.child.pid;
+  const left = execFileSync('ls', ['/sys/kernel/tracing/instances']).toString().split('\n').filter((n) => n.startsWith(`kdrop-${pid}-`));
+  assert.deepEqual(left, []);
 });

@@ -45,3 +45,10 @@ test('entries without reason pass when no reason filter is set', () => {
 test('normalizeReason', () => {
   assert.equal(normalizeReason(' skb_drop_reason_no_socket '), 'NO_SOCKET');
 });
+
+test('unknownReasons: names the kernel does not have, in the user\'s spelling normalized', async () => {
+  const { unknownReasons } = await import('../../../src/aggregate/filter.js');
+  const kernel = new Map([[3, 'NO_SOCKET'], [12, 'NETFILTER_DROP']]);
+  assert.deepEqual(unknownReasons({ reasons: ['no_socket', 'NO_SOKET'], excludeReasons: ['SKB_DROP_REASON_NETFILTER_DROP', 'bogus'] }, kernel), ['NO_SOKET', 'BOGUS']);
+  assert.deepEqual(unknownReasons({ reasons: ['UNKNOWN_999'], excludeReasons: [] }, kernel), [], 'UNKNOWN_<code> is what kdrop prints for unnamed codes');
+});
