@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { onPath } from './on-path.js';
 
 export interface MonitorContext {
   /** netns inode the load runs in */
@@ -47,21 +48,13 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-function which(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** kdrop watch --json, counting the NDJSON records of the benchmark's netns (or function+reason for tracefs). */
 function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<string, string> = {}, skip?: () => string | null): Monitor {
   return {
     name,
     note: `kdrop watch --source ${source} --json --interval 1s`,
-    skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? (source === 'bpftrace' && !which('bpftrace') && !env['KDROP_BPFTRACE'] ? 'bpftrace not installed' : null)) : `${ctx.cli} not built`),
+    skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? (source === 'bpftrace' && !onPath('bpftrace') && !env['KDROP_BPFTRACE'] ? 'bpftrace not installed' : null)) : `${ctx.cli} not built`),
     async start(ctx) {
       const t0 = performance.now();
       // tracefs has no netns: count NO_SOCKET drops at __udp4_lib_rcv (the benchmark runs alone).
@@ -129,7 +122,7 @@ function kdropAgent(): Monitor {
   return {
     name: 'kdrop agent bpftrace',
     note: `kdrop agent --source bpftrace --interval 1s --labels +kdrop.netns.inode, read from /metrics`,
-    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : which('bpftrace') ? null : 'bpftrace not installed'),
+    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : onPath('bpftrace') ? null : 'bpftrace not installed'),
     async start(ctx) {
       const t0 = performance.now();
       const child = spawn(
@@ -181,7 +174,7 @@ function kdropAgent(): Monitor {
 const perfMonitor: Monitor = {
   name: 'perf record + script',
   note: 'perf record -e skb:kfree_skb -a; perf script; count location=__udp4_lib_rcv lines',
-  skipReason: () => (which('perf') ? null : 'perf not installed (Debian linux-perf)'),
+  skipReason: () => (onPath('perf') ? null : 'perf not installed (Debian linux-perf)'),
   async start() {
     const dir = mkdtempSync(join(tmpdir(), 'kdrop-bench-perf-'));
     const data = join(dir, 'perf.data');
@@ -225,7 +218,7 @@ const perfMonitor: Monitor = {
 const bpftraceOneLiner: Monitor = {
   name: 'bpftrace one-liner',
   note: "bpftrace -e 'tracepoint:skb:kfree_skb { @[ksym(args->location)] = count(); }'",
-  skipReason: () => (which('bpftrace') ? null : 'bpftrace not installed'),
+  skipReason: () => (onPath('bpftrace') ? null : 'bpftrace not installed'),
   async start() {
     const t0 = performance.now();
     const child = spawn('bpftrace', ['-f', 'json', '-e', 'tracepoint:skb:kfree_skb { @[ksym(args->location)] = count(); }'], { stdio: ['ignore', 'pipe', 'pipe'] });

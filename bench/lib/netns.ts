@@ -3,7 +3,8 @@
  * util-linux alone (`unshare --net` holding it, `nsenter` to run inside), for lean hosts such as the
  * many-core machine the --scale mode is meant for.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { onPath } from './on-path.js';
 import { readlinkSync } from 'node:fs';
 import { createNetns } from '../../test/helpers/netns.js';
 
@@ -16,19 +17,11 @@ export interface BenchNetns {
   remove(): Promise<void>;
 }
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const inodeOf = (link: string): number => Number(/net:\[(\d+)\]/.exec(link)?.[1] ?? Number.NaN);
 
 export async function benchNetns(): Promise<BenchNetns> {
-  if (has('ip')) {
+  if (onPath('ip')) {
     const ns = await createNetns('kdropbench');
     return { inode: ns.inode, prefix: ['ip', 'netns', 'exec', ns.name], loUp: false, remove: () => ns.remove() };
   }
