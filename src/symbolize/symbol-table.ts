@@ -41,6 +41,13 @@ function rankOf(type: string, name: string): number {
 /** Bytes per name block: names go into fixed blocks that are never copied or regrown. */
 const NAME_BLOCK = 256 * 1024;
 
+/** A copy of a typed array with room for `cap` elements. */
+function grown<T extends Uint8Array | Uint16Array | Uint32Array>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a);
+  return b;
+}
+
 /**
  * Growable columns of candidate symbols, in file order. Names are UTF-8 bytes in a list of fixed
  * blocks (a name never spans two): growing by doubling one buffer left ~8 MB of garbage buffers per
@@ -121,25 +128,14 @@ class Columns {
 
   #grow(): void {
     const cap = this.hi.length * 2;
-    const hi = new Uint32Array(cap);
-    hi.set(this.hi);
-    this.hi = hi;
-    const lo = new Uint32Array(cap);
-    lo.set(this.lo);
-    this.lo = lo;
-    const rank = new Uint8Array(cap);
-    rank.set(this.rank);
-    this.rank = rank;
-    const module = new Uint16Array(cap);
-    module.set(this.module);
-    this.module = module;
-    const nameOff = new Uint32Array(cap);
-    nameOff.set(this.nameOff);
-    this.nameOff = nameOff;
-    const nameEnd = new Uint32Array(cap);
-    nameEnd.set(this.nameEnd);
-    this.nameEnd = nameEnd;
+    this.hi = grown(this.hi, cap);
+    this.lo = grown(this.lo, cap);
+    this.rank = grown(this.rank, cap);
+    this.module = grown(this.module, cap);
+    this.nameOff = grown(this.nameOff, cap);
+    this.nameEnd = grown(this.nameEnd, cap);
   }
+
 }
 
 /**
