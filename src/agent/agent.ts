@@ -9,6 +9,7 @@ import { kdropResource, kdropVersion } from '../export/resource.js';
 import { createTelemetry, type Telemetry } from '../export/telemetry.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { logger } from '../log.js';
+import { nextDeadline, sleepUntil } from '../schedule.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
 import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
 
@@ -67,8 +68,8 @@ export class Agent {
   private intervals = 0;
   private lastReadMs: number | null = null;
   private fatal: Error | null = null;
-  private stopRequested = false;
-  private wake: (() => void) | null = null;
+  /** Aborted by requestStop(): ends the read loop's sleep at once. */
+  private readonly stopping = new AbortController();
   private tickErrors = 0;
 
   constructor(
@@ -163,8 +164,7 @@ export class Agent {
 
   /** Asks the read loop to stop (signal handlers call this). */
   requestStop(): void {
-    this.stopRequested = true;
-    this.wake?.();
+    this.stopping.abort();
   }
 
   /**
@@ -174,11 +174,9 @@ export class Agent {
   async run(): Promise<number> {
     let next = Date.now() + this.cfg.intervalMs;
     while (!this.stopRequested) {
-      await this.sleepUntil(next);
-      if (this.stopRequested) break;
+      if (await sleepUntil(next, this.stopping.signal)) break;
       await this.read(() => this.opened!.pipeline.tick());
-      next += this.cfg.intervalMs;
-      if (next < Date.now()) next = Date.now() + this.cfg.intervalMs;
+      next = nextDeadline(next, this.cfg.intervalMs);
     }
     return this.stop();
   }
@@ -270,17 +268,7 @@ export class Agent {
     return { ok: true, detail: `${this.intervals} intervals read` };
   }
 
-  private sleepUntil(at: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, at - Date.now()));
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
+  private get stopRequested(): boolean {
+    return this.stopping.signal.aborted;
   }
 }

@@ -5,6 +5,7 @@ import { buildFilter, type EntryFilterSpec } from '../aggregate/filter.js';
 import { formatNdjson } from '../export/ndjson.js';
 import { FOOTER, HEADER, formatText } from '../export/console.js';
 import { logger } from '../log.js';
+import { nextDeadline, sleepUntil } from '../schedule.js';
 
 const log = logger('watch');
 
@@ -67,9 +68,7 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
       if (stopped) break;
       emit(await opened.pipeline.tick());
       intervals++;
-      next += opts.intervalMs;
-      // If reading took longer than an interval, skip ahead rather than firing back to back.
-      if (next < Date.now()) next = Date.now() + opts.intervalMs;
+      next = nextDeadline(next, opts.intervalMs);
     }
     emit(await opened.pipeline.finish());
   } finally {
@@ -77,20 +76,4 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
   }
   if (!opts.json) io.out.write(`${FOOTER}\n`);
   return 0;
-}
-
-/** Resolves true when aborted before the deadline. */
-function sleepUntil(deadline: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, Math.max(0, deadline - Date.now()));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
