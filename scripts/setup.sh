@@ -13,7 +13,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates)
+  # curl + unzip fetch a Go toolchain when none is installed (scripts/go-toolchain.sh); gcc/libc6-dev for cgo
+  # builds and bench/dropgen.c.
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -37,12 +39,27 @@ fi
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (Node 24 comes from the npm package 'node')"
+  # npm is a Node program: on a host whose Node is older than 24 it would run there and warn (EBADENGINE)
+  # about every package that needs 24. So Node 24 is fetched first (the same npm package, pinned in
+  # package.json) into .cache/, and npm runs on it.
+  node_pin="$(sed -n 's/^ *"node": "\([0-9][0-9.]*\)",\{0,1\}$/\1/p' package.json | head -n1)"
+  if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || true)" != "${node_pin%%.*}" ]; then
+    boot=".cache/npm-node-$node_pin"
+    if [ ! -x "$boot/node_modules/.bin/node" ]; then
+      mkdir -p "$boot" && printf '{"private":true,"allowScripts":{"node":true}}\n' > "$boot/package.json"
+      npm install --prefix "$boot" --no-save --no-package-lock --no-audit --no-fund "node@$node_pin" >&2
+    fi
+    export PATH="$PWD/$boot/node_modules/.bin:$PATH"
+  fi
   npm ci --no-audit --no-fund
 fi
 
 if [ "$want_test" = 1 ]; then
   export KDROP_TOOLS_CACHE="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}"
   as_root mkdir -p "$KDROP_TOOLS_CACHE"
+  # A Go new enough for the tools' modules: the installed one, or the official toolchain from the module proxy.
+  go_bin="$(bash scripts/go-toolchain.sh)"
+  export PATH="$go_bin:$PATH"
   for tool in scripts/tools/*.sh; do
     [ -e "$tool" ] || continue
     say "tool: $tool"

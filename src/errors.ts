@@ -31,6 +31,8 @@ export const ErrorCodes = {
   NO_SOURCE: 'KDROP_E_NO_SOURCE',
   /** A /proc/<pid>/cgroup line or Kubernetes object could not be understood. */
   ENRICH_PARSE: 'KDROP_E_ENRICH_PARSE',
+  /** kdrop was started with a Node other than 24 (checked first, in src/node-version.ts). */
+  NODE_VERSION: 'KDROP_E_NODE_VERSION',
   /** An exporter failed (OTLP push, Prometheus server). */
   EXPORT: 'KDROP_E_EXPORT',
 } as const;

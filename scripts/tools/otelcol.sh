@@ -47,7 +47,9 @@ echo "otelcol.sh: resolving modules and compiling (takes minutes)" >&2
   go mod init otelcol-kdrop >&2
   go get "go.opentelemetry.io/collector/receiver/otlpreceiver@v$VERSION" \
     "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter@v$VERSION" >&2
-  go mod tidy -e >&2 || true
+  # -e: tolerate modules that only component tests import and the proxy does not serve (otlpencodingextension
+  # answers 403); tidy still reports them above. Anything the collector itself needs missing fails the build below.
+  go mod tidy -e >&2 || echo "otelcol.sh: go mod tidy -e reported unresolvable test-only imports (above); building anyway" >&2
   CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags="-s -w" -o otelcol-kdrop . >&2
 )
 "$WORK/out/otelcol-kdrop" --version >&2
