@@ -4,11 +4,10 @@ import { keyString } from '../source/types.js';
 /**
  * Turns cumulative per-key totals into per-interval deltas. Sources guarantee totals never decrease; if
  * one ever does (a bug or a reset we did not see), the new total is taken as the delta's base rather than
- * reporting a negative count, and the event is counted in `resets`.
+ * reporting a negative count.
  */
 export class DeltaTracker {
   private readonly last = new Map<string, { count: number; bytes: number | null }>();
-  private resetCount = 0;
 
   /** Returns the samples whose count grew since the previous call, with the growth as count/bytes. */
   next(cumulative: readonly DropSample[]): DropSample[] {
@@ -19,7 +18,6 @@ export class DeltaTracker {
       let dc = s.count - (prev?.count ?? 0);
       let db = s.bytes === null ? null : s.bytes - (prev?.bytes ?? 0);
       if (dc < 0 || (db !== null && db < 0)) {
-        this.resetCount++;
         dc = s.count;
         db = s.bytes;
       }
@@ -27,9 +25,5 @@ export class DeltaTracker {
       if (dc > 0) out.push({ ...s, count: dc, bytes: db });
     }
     return out;
-  }
-
-  resets(): number {
-    return this.resetCount;
   }
 }

@@ -24,7 +24,7 @@ export interface SeriesStoreOptions {
   readonly limit?: number;
   /** A series not updated for this long is removed; 0 keeps series forever. Default 15 minutes. */
   readonly ttlMs?: number;
-  /** How long a series marked by expireWhere() stays exported before it is removed. Default 60 s. */
+  /** How long a series of a deleted pod (expirePod) stays exported before it is removed. Default 60 s. */
   readonly retireGraceMs?: number;
   readonly now?: () => number;
 }
@@ -34,7 +34,7 @@ export interface SeriesStats {
   readonly active: number;
   /** Drops (cumulative) that went to the overflow series. */
   readonly overflowDrops: number;
-  /** Series removed so far (TTL or expireWhere). */
+  /** Series removed so far (TTL or expirePod). */
   readonly expired: number;
 }
 
@@ -52,7 +52,7 @@ interface MutableSeries {
   startTimeMs: number;
   updatedMs: number;
   overflow: boolean;
-  /** Set by expireWhere(): removed at the first sweep at or after this time. */
+  /** Set by expirePod(): removed at the first sweep at or after this time. */
   retireAtMs: number | null;
   /** UIDs of the pods whose drops went into this series (kept even when k8s.pod.uid is not exported). */
   podUids: Set<string> | null;
@@ -72,7 +72,7 @@ export function seriesKey(attributes: SeriesAttributes): string {
  * - at most `limit` series; drops for a new attribute set beyond it go to one series with
  *   otel.metric.overflow=true (so totals stay right) and are counted in `overflowDrops`; a warning is
  *   logged when that starts (and at most every 10 minutes while it lasts);
- * - sweep() removes series not updated for `ttlMs`, and series marked by expireWhere() once their grace
+ * - sweep() removes series not updated for `ttlMs`, and series marked by expirePod() once their grace
  *   period has passed. A removed series that gets drops again starts over from 0 with a new start time
  *   (a counter reset, which rate() and OTLP consumers handle).
  */
@@ -143,23 +143,6 @@ export class SeriesStore {
     let n = 0;
     for (const s of this.series.values()) {
       if (s.podUids === null || !s.podUids.delete(uid) || s.podUids.size > 0) continue;
-      s.retireAtMs = Math.min(s.retireAtMs ?? at, at);
-      n++;
-    }
-    return n;
-  }
-
-  /**
-   * Marks every series whose attributes match for removal after the grace period (so the last counts
-   * still reach a scrape or push). The pod stage calls it when a pod is deleted, e.g.
-   * `expireWhere(a => a['k8s.namespace.name'] === ns && a['k8s.pod.name'] === name)`. A marked series
-   * that gets new drops before removal is kept. Returns how many series were marked.
-   */
-  expireWhere(predicate: (attributes: SeriesAttributes) => boolean, graceMs = this.retireGraceMs): number {
-    const at = this.now() + graceMs;
-    let n = 0;
-    for (const s of this.series.values()) {
-      if (s.overflow || !predicate(s.attributes)) continue;
       s.retireAtMs = Math.min(s.retireAtMs ?? at, at);
       n++;
     }

@@ -1,6 +1,7 @@
 import type { HostPaths } from '../host-paths.js';
 import type { NetnsOwner, NetnsResolver } from '../enrich/types.js';
 import { HostNetnsResolver } from '../enrich/host-resolver.js';
+import { podFilter, type PodRef } from '../enrich/pod-filter.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -19,7 +20,7 @@ function kubeAvailable(env: NodeJS.ProcessEnv): { inCluster: boolean; kubeconfig
  */
 export async function watchResolver(
   paths: HostPaths,
-  pod: { namespace: string; name: string } | undefined,
+  pod: PodRef | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ resolver: NetnsResolver; owner: ((o: NetnsOwner) => boolean) | undefined }> {
   const kube = kubeAvailable(env);
@@ -35,6 +36,6 @@ export async function watchResolver(
   // Loaded only when an API may be reachable: @kubernetes/client-node costs ~50 MB of RSS.
   const { createResolver } = await import('../enrich/create-resolver.js');
   const resolver = await createResolver({ paths, inCluster: kube.inCluster, ...(kube.kubeconfig ? { kubeconfig: kube.kubeconfig } : {}), ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}) });
-  const owner = pod ? (o: NetnsOwner) => o.scope === 'pod' && o.namespace === pod.namespace && o.pod === pod.name : undefined;
+  const owner = pod ? podFilter(pod) : undefined;
   return { resolver, owner };
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationMs, pick, sourceChoice, validate, type SourceChoice } from './common.js';
+import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
+import { KdropError } from '../errors.js';
 
 /** Flags of `kdrop watch` as commander gives them (repeatable filters as arrays). */
 export interface WatchFlags {
@@ -21,7 +23,7 @@ export interface WatchConfig {
   readonly source: SourceChoice;
   readonly json: boolean;
   readonly count: number | undefined;
-  readonly pod: { namespace: string; name: string } | undefined;
+  readonly pod: PodRef | undefined;
   readonly all: boolean;
   readonly reasons: string[];
   readonly excludeReasons: string[];
@@ -44,10 +46,13 @@ const schema = z.object({
     .optional(),
   pod: z
     .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { message: 'expected NAMESPACE/NAME (lowercase Kubernetes names)' })
-    .transform((s) => {
-      const [namespace = '', name = ''] = s.split('/');
-      return { namespace, name };
+    .transform((s, ctx) => {
+      try {
+        return parsePodRef(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof KdropError ? `expected ${err.expected ?? 'NAMESPACE/NAME'}, found ${err.found ?? s}` : String(err) });
+        return z.NEVER;
+      }
     })
     .optional(),
   all: z.boolean(),

@@ -104,9 +104,3 @@ export function parseProcCgroup(text: string): CgroupPodRef | null {
 export function normalizeUid(uid: string): string {
   return uid.replaceAll('_', '-').toLowerCase();
 }
-
-/** `containerd://<id>` / `cri-o://<id>` / `docker://<id>` (containerStatuses[].containerID) -> `<id>`. */
-export function containerIdFromStatus(containerID: string): string | null {
-  const m = /^[a-z0-9-]+:\/\/([0-9a-f]{64})$/.exec(containerID);
-  return m?.[1] ?? null;
-}

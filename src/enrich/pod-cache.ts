@@ -9,7 +9,7 @@
 import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { logger } from '../log.js';
-import { containerIdFromStatus, normalizeUid } from './cgroup.js';
+import { normalizeUid } from './cgroup.js';
 
 const log = logger('pod-cache');
 
@@ -18,8 +18,6 @@ export interface PodInfo {
   readonly namespace: string;
   readonly name: string;
   readonly hostNetwork: boolean;
-  /** Container IDs from status.containerStatuses / initContainerStatuses / ephemeralContainerStatuses. */
-  readonly containerIds: readonly string[];
   /** For a static pod's mirror: the UID kubelet runs it under (annotation kubernetes.io/config.mirror). */
   readonly runtimeUid: string | null;
 }
@@ -44,24 +42,12 @@ export function podInfo(obj: PodObject): PodInfo {
       found: JSON.stringify({ uid: md?.uid, name: md?.name, namespace: md?.namespace }),
     });
   }
-  const ids: string[] = [];
-  const st = obj.status;
-  for (const list of [st?.containerStatuses, st?.initContainerStatuses, st?.ephemeralContainerStatuses]) {
-    // Wrongly typed fields (a status list that is not an array, a null entry) are skipped, not a TypeError.
-    if (!Array.isArray(list)) continue;
-    for (const cs of list as ReadonlyArray<{ containerID?: unknown } | null>) {
-      const cid = cs?.containerID;
-      const id = typeof cid === 'string' ? containerIdFromStatus(cid) : null;
-      if (id !== null) ids.push(id);
-    }
-  }
   const mirror: unknown = md.annotations?.['kubernetes.io/config.mirror'];
   return {
     uid: normalizeUid(md.uid),
     namespace: md.namespace,
     name: md.name,
     hostNetwork: obj.spec?.hostNetwork === true,
-    containerIds: ids,
     runtimeUid: typeof mirror === 'string' && mirror !== '' ? normalizeUid(mirror) : null,
   };
 }

@@ -20,8 +20,6 @@ export interface ProcScan {
   readonly pods: ReadonlyMap<number, NetnsMembers>;
   /** The root (host) netns (see readHostNetnsInode), null when unreadable. */
   readonly hostInode: number | null;
-  /** Every netns inode seen, pods or not. */
-  readonly seen: ReadonlySet<number>;
   /** Processes read, and processes skipped because a file was malformed (vanished processes are not counted). */
   readonly processes: number;
   readonly malformed: number;
@@ -82,7 +80,6 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
   const hostInode = await readHostNetnsInode(procDir);
   const entries = await readdir(procDir);
   const pods = new Map<number, { podUid: string; containerIds: Set<string> }>();
-  const seen = new Set<number>();
   let processes = 0;
   let malformed = 0;
   let conflicts = 0;
@@ -99,7 +96,6 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
       continue;
     }
     processes++;
-    seen.add(inode);
     let ref;
     try {
       ref = parseProcCgroup(cgroupText);
@@ -117,5 +113,5 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
       conflicts++;
     }
   }
-  return { pods, hostInode, seen, processes, malformed, conflicts };
+  return { pods, hostInode, processes, malformed, conflicts };
 }

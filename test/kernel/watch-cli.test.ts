@@ -47,7 +47,10 @@ test('watch --source bpftrace counts exactly N NO_SOCKET drops (IPv4 and IPv6) a
   assert.ok((rec['bytes'] as number) > 0);
 });
 
-test('watch --source tracefs counts exactly N NETFILTER_DROP drops and removes its instance', { skip: kernelTestSkipReason() ?? false }, async () => {
+// The tracefs source has no netns per drop: what it counts is host-wide, where other traffic may add
+// NETFILTER_DROPs, so this asserts a lower bound (exactness of tracefs counts is asserted per sender pid in
+// test/kernel/source-tracefs.test.ts).
+test('watch --source tracefs counts the N NETFILTER_DROP drops made (at least N host-wide) and removes its instance', { skip: kernelTestSkipReason() ?? false }, async () => {
   const ns = await netns();
   await ns.addNftDrop(5556);
   const w = startCli(['watch', '--source', 'tracefs', '--json', '--interval', '1s', '--reason', 'NETFILTER_DROP']);
@@ -58,7 +61,8 @@ test('watch --source tracefs counts exactly N NETFILTER_DROP drops and removes i
   } finally {
     await w.stop('SIGKILL');
   }
-  assert.equal(sumRecords(w.stdoutLines, (r) => r['reason'] === 'NETFILTER_DROP' && r['reason_code'] === 12), 41);
+  const counted = sumRecords(w.stdoutLines, (r) => r['reason'] === 'NETFILTER_DROP' && r['reason_code'] === 12);
+  assert.ok(counted >= 41, `counted ${counted} NETFILTER_DROP drops, made 41`);
   const pid = w.child.pid;
   const left = execFileSync('ls', ['/sys/kernel/tracing/instances']).toString().split('\n').filter((n) => n.startsWith(`kdrop-${pid}-`));
   assert.deepEqual(left, []);

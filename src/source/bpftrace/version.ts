@@ -64,10 +64,6 @@ export function dialectForVersion(v: BpftraceVersion): BpftraceDialect {
   };
 }
 
-export function formatVersion(v: BpftraceVersion): string {
-  return `${v.major}.${v.minor}.${v.patch}`;
-}
-
 /** Runs `<command> --version`; rejects with BPFTRACE_MISSING when bpftrace is absent or not runnable. */
 export async function detectBpftrace(
   command: readonly string[],

@@ -10,18 +10,7 @@ export {
   type InstanceOptions,
   type TracefsInstance,
 } from './instance.js';
-export {
-  parseTraceLine,
-  parseRawRecord,
-  textContext,
-  reasonCodesByName,
-  reasonFromText,
-  type ParsedDrop,
-  type ParsedLost,
-  type ParsedOther,
-  type TraceLine,
-  type TextContext,
-} from './parse.js';
+export { parseRawRecord, type ParsedDrop } from './parse.js';
 export { recordLayout, type RecordLayout, type FieldSlot } from './record-layout.js';
 export { parsePageHeader, checkEventHeader, splitPage, type PageLayout, type PageContents } from './ring-page.js';
 export { parseCpuStats, lostOf, type CpuStats } from './cpu-stats.js';

@@ -69,20 +69,20 @@ test('ttl 0 keeps series forever', () => {
   assert.equal(s.stats().active, 1);
 });
 
-test('expireWhere marks matching series; they are removed after the grace period, unless updated again', () => {
+test('expirePod marks the pod\'s series; they are removed after the grace period, unless updated again', () => {
   const c = clock();
   const s = new SeriesStore({ ttlMs: 0, retireGraceMs: 10_000, now: c.now });
-  s.add({ pod: 'gone' }, 1, null);
-  s.add({ pod: 'back' }, 1, null);
-  s.add({ pod: 'stays' }, 1, null);
-  assert.equal(s.expireWhere((a) => a['pod'] === 'gone' || a['pod'] === 'back'), 2);
+  s.add({ pod: 'gone' }, 1, null, 'uid-gone');
+  s.add({ pod: 'back' }, 1, null, 'uid-back');
+  s.add({ pod: 'stays' }, 1, null, 'uid-stays');
+  assert.equal(s.expirePod('uid-gone') + s.expirePod('uid-back'), 2);
   c.t += 5_000;
   assert.equal(s.sweep(), 0, 'still exported during the grace period');
-  s.add({ pod: 'back' }, 1, null); // e.g. a StatefulSet pod recreated under the same name
+  s.add({ pod: 'back' }, 1, null, 'uid-back-2'); // e.g. a StatefulSet pod recreated under the same name
   c.t += 5_000;
   assert.equal(s.sweep(), 1);
   assert.deepEqual(Object.keys(byPod(s)).sort(), ['back', 'stays']);
-  assert.equal(s.expireWhere((a) => a['pod'] === 'stays', 0), 1);
+  assert.equal(s.expirePod('uid-stays', 0), 1);
   assert.equal(s.sweep(), 1);
 });
 

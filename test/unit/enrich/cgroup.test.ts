@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, isKdropError } from '../../../src/errors.js';
 import {
-  containerIdFromStatus,
   parseCgroupLine,
   parseProcCgroup,
   podFromCgroupPath,
@@ -108,11 +107,3 @@ test('podFromCgroupPath ignores a container-like segment above the pod', () => {
   assert.deepEqual(podFromCgroupPath(`/${ID2}/kubepods/pod${UID}`), { podUid: UID, containerId: null, runtime: null });
 });
 
-test('containerIdFromStatus strips the runtime scheme', () => {
-  assert.equal(containerIdFromStatus(`containerd://${ID1}`), ID1);
-  assert.equal(containerIdFromStatus(`cri-o://${ID2}`), ID2);
-  assert.equal(containerIdFromStatus(`docker://${ID1}`), ID1);
-  assert.equal(containerIdFromStatus(ID1), null);
-  assert.equal(containerIdFromStatus('containerd://abc'), null);
-  assert.equal(containerIdFromStatus(''), null);
-});

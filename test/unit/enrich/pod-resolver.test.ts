@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PodNetnsResolver, type PodLookup } from '../../../src/enrich/pod-resolver.js';
 import type { PodInfo } from '../../../src/enrich/pod-cache.js';
 import { scanProc, type ProcScan } from '../../../src/enrich/proc-scan.js';
@@ -38,7 +37,6 @@ const pod = (uid: string, namespace: string, name: string, extra: Partial<PodInf
   namespace,
   name,
   hostNetwork: false,
-  containerIds: [],
   runtimeUid: null,
   ...extra,
 });
@@ -94,7 +92,9 @@ test('a hostNetwork pod is scope host even if a scan attributes a netns to it', 
   }
 });
 
-test('unknown netns: rate-limited rescan first, counted unattributed only after a rescan missed it', async () => {
+test('unknown netns: rate-limited rescan first, counted unattributed only after a rescan missed it', async (t) => {
+  // Mocked clock and setTimeout: the rate limit is asserted on simulated time, not on sleeps.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   let scans = 0;
   let done = 0;
   let extra: ProcScan['pods'] = new Map();
@@ -105,7 +105,7 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
     return { ...s, pods: new Map([...s.pods, ...extra]) };
   };
   const pods = fixturePods();
-  const r = await PodNetnsResolver.create({ procDir: FIXTURE_PROC, pods, scan, rescanPeriodMs: 0, minRescanIntervalMs: 300 });
+  const r = await PodNetnsResolver.create({ procDir: FIXTURE_PROC, pods, scan, rescanPeriodMs: 0, minRescanIntervalMs: 300, now: () => Date.now() });
   try {
     assert.equal(scans, 1);
     const NEW = 4026539999;
@@ -113,27 +113,36 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
     // Many misses inside one interval: one rescan, nothing counted yet.
     for (let i = 0; i < 50; i++) assert.equal(r.resolve(NEW).scope, 'netns');
     assert.equal(r.unattributed(), 0);
+    t.mock.timers.tick(299);
+    await settle();
+    assert.equal(scans, 1, 'no rescan before the rate limit allows one');
+    t.mock.timers.tick(1);
     await waitUntil(() => done === 2);
-    await sleep(50);
     assert.equal(scans, 2, 'rate limit: one rescan for many misses');
     // The rescan did not find it: now it counts.
     r.resolve(NEW);
     r.resolve(NEW);
     assert.equal(r.unattributed(), 2);
     // Counted misses do not rescan again (a busy foreign netns must not rescan /proc every interval).
-    await sleep(400);
+    t.mock.timers.tick(10_000);
+    await settle();
     assert.equal(scans, 2);
     // A new pod shows up in the API, its container in that netns: the rescan it triggers attributes it.
     extra = new Map([[NEW, { podUid: POD_NEW, containerIds: new Set(['x']) }]]);
     pods.add(pod(POD_NEW, 'shop', 'cart-new'));
+    t.mock.timers.tick(300);
     await waitUntil(() => done === 3);
-    await sleep(10);
     assert.deepEqual(r.resolve(NEW), { scope: 'pod', namespace: 'shop', pod: 'cart-new', podUid: POD_NEW });
     assert.equal(r.unattributed(), 2);
   } finally {
     await r.close();
   }
 });
+
+/** Lets pending I/O callbacks and promise jobs run (setImmediate is not mocked). */
+async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((res) => setImmediate(res));
+}
 
 test('null inode counts as unattributed', async () => {
   const r = await PodNetnsResolver.create({ procDir: FIXTURE_PROC, pods: fixturePods(), rescanPeriodMs: 0 });
@@ -166,10 +175,10 @@ test('pod deletion: listeners get the uid, its netns is no longer attributed', a
   }
 });
 
-async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(10);
+/** Waits for async work (file reads of a scan) without timers, so it works under mocked timers too. */
+async function waitUntil(check: () => boolean, rounds = 100_000): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i >= rounds) throw new Error('condition not reached');
+    await new Promise<void>((res) => setImmediate(res));
   }
 }

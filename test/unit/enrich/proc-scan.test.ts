@@ -32,7 +32,7 @@ test('scanProc maps each pod netns to its pod and containers', async () => {
   assert.equal(scan.pods.get(NS_STATIC)?.podUid, STATIC_UID);
   // The host netns is never claimed by a pod (conmon and hostNetwork containers live there).
   assert.equal(scan.pods.has(HOST_NS), false);
-  assert.ok(scan.seen.has(NS_OTHER));
+  assert.ok(!scan.pods.has(NS_OTHER), 'a netns of no pod container is not claimed');
   // 600 (bad cgroup) and 900 (bad ns link) are malformed; 800 has vanished and is not counted.
   assert.equal(scan.malformed, 2);
   assert.equal(scan.processes, 10);

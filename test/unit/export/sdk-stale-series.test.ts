@@ -65,10 +65,10 @@ test('the drop-metrics producer stops exporting a series once the store removes 
   const store = new SeriesStore({ ttlMs: 0, retireGraceMs: 0, now: () => now });
   const reader = new CollectingReader({ metricProducers: [new DropMetricsProducer(() => store.snapshot(), 'test', () => now)] });
   const provider = new MeterProvider({ readers: [reader] });
-  store.add({ pod: 'a' }, 5, 50);
-  store.add({ pod: 'b' }, 7, 70);
+  store.add({ pod: 'a' }, 5, 50, 'uid-a');
+  store.add({ pod: 'b' }, 7, 70, 'uid-b');
   assert.equal(points((await reader.collect()).resourceMetrics, 'kdrop.packet.drops').length, 2);
-  assert.equal(store.expireWhere((attrs) => attrs['pod'] === 'b'), 1);
+  assert.equal(store.expirePod('uid-b'), 1);
   now += 1;
   store.sweep();
   const after = points((await reader.collect()).resourceMetrics, 'kdrop.packet.drops');

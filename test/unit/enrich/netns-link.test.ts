@@ -4,17 +4,17 @@ import { mkdtemp, mkdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, isKdropError } from '../../../src/errors.js';
-import { hostNetnsInode, parseNsLink, readNetnsInode } from '../../../src/kernel/netns.js';
+import { parseNetnsLink, readHostNetnsInode, readNetnsInode } from '../../../src/enrich/proc-scan.js';
 
-test('parseNsLink', () => {
-  assert.equal(parseNsLink('net:[4026531833]'), 4026531833);
-  assert.equal(parseNsLink('net:[1]\n'), 1);
+test('parseNetnsLink', () => {
+  assert.equal(parseNetnsLink('net:[4026531833]'), 4026531833);
+  assert.equal(parseNetnsLink('net:[1]\n'), 1);
   for (const bad of ['mnt:[4026531833]', 'net:[]', 'net:[12a]', '4026531833', '']) {
-    assert.throws(() => parseNsLink(bad), (err: unknown) => isKdropError(err, ErrorCodes.ENRICH_PARSE));
+    assert.throws(() => parseNetnsLink(bad), (err: unknown) => isKdropError(err, ErrorCodes.ENRICH_PARSE));
   }
 });
 
-test('readNetnsInode and hostNetnsInode on a fixture proc tree', async () => {
+test('readNetnsInode and readHostNetnsInode on a fixture proc tree', async () => {
   const proc = await mkdtemp(join(tmpdir(), 'kdrop-proc-'));
   try {
     await mkdir(join(proc, '1', 'ns'), { recursive: true });
@@ -24,10 +24,10 @@ test('readNetnsInode and hostNetnsInode on a fixture proc tree', async () => {
     await mkdir(join(proc, '43', 'ns'), { recursive: true });
     await symlink('garbage', join(proc, '43', 'ns', 'net'));
     assert.equal(await readNetnsInode(proc, 42), 4026532000);
-    assert.equal(await hostNetnsInode({ proc, sys: '/sys', tracefs: null }), 4026531840);
+    assert.equal(await readHostNetnsInode(proc), 4026531840);
     await assert.rejects(readNetnsInode(proc, 43), (err: unknown) => isKdropError(err, ErrorCodes.ENRICH_PARSE));
-    await assert.rejects(readNetnsInode(proc, 'self'), (err: unknown) => isKdropError(err));
-    assert.equal(await hostNetnsInode({ proc: join(proc, 'nope'), sys: '/sys', tracefs: null }), null);
+    assert.equal(await readNetnsInode(proc, 44), null, 'a vanished process is null, not an error');
+    assert.equal(await readHostNetnsInode(join(proc, 'nope')), null);
   } finally {
     await rm(proc, { recursive: true, force: true });
   }
