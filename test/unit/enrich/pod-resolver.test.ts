@@ -108,12 +108,13 @@ test('unknown netns: rate-limited rescan first, counted unattributed only after 
   const r = await PodNetnsResolver.create({ procDir: FIXTURE_PROC, pods, scan, rescanPeriodMs: 0, minRescanIntervalMs: 300, now: () => Date.now() });
   try {
     assert.equal(scans, 1);
+    t.mock.timers.tick(1); // the first sighting comes after the initial scan began
     const NEW = 4026539999;
     const POD_NEW = '9a9a9a9a-0000-4000-8000-00000000000e';
     // Many misses inside one interval: one rescan, nothing counted yet.
     for (let i = 0; i < 50; i++) assert.equal(r.resolve(NEW).scope, 'netns');
     assert.equal(r.unattributed(), 0);
-    t.mock.timers.tick(299);
+    t.mock.timers.tick(298); // 299 ms after the initial scan began
     await settle();
     assert.equal(scans, 1, 'no rescan before the rate limit allows one');
     t.mock.timers.tick(1);
