@@ -53,10 +53,6 @@ export function treeCpuSeconds(root: number): number {
   return processTree(root).reduce((a, s) => a + s.ticks, 0) / CLK_TCK;
 }
 
-export function treeRssBytes(root: number): number {
-  return processTree(root).reduce((a, s) => a + s.rssPages, 0) * PAGE;
-}
-
 /** Samples RSS every `ms` and keeps the peaks until stopped: the whole tree's sum, and the root process alone. */
 export function rssPeakSampler(root: number, ms = 100): { stop(): { tree: number; root: number } } {
   let peak = 0;

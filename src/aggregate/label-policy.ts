@@ -32,14 +32,18 @@ export function parseLabels(items: readonly string[]): LabelParseResult {
     const op = raw.startsWith('-') ? '-' : '+';
     const name = raw.replace(/^[+-]/, '');
     if (name === 'default') {
-      for (const d of DEFAULT_LABELS) op === '+' ? selected.add(d) : selected.delete(d);
+      for (const d of DEFAULT_LABELS) {
+        if (op === '+') selected.add(d);
+        else selected.delete(d);
+      }
       continue;
     }
     if (!known.has(name)) {
       unknown.push(name);
       continue;
     }
-    op === '+' ? selected.add(name) : selected.delete(name);
+    if (op === '+') selected.add(name);
+    else selected.delete(name);
   }
   return { labels: ALL_LABELS.filter((n) => selected.has(n)), unknown };
 }

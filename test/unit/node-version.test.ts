@@ -16,7 +16,7 @@ test('Node 24 is accepted; other majors get a message naming both versions and t
   }
 });
 
-const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p) && !/^v24\./.test(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout));
+const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p) && !spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout.startsWith('v24.'));
 test('the built CLI started with an older system Node exits 2 and says which Node it needs', { skip: systemNode === undefined ? 'no non-24 Node on this host (/usr/bin/node, /usr/local/bin/node)' : false }, () => {
   const r = spawnSync(systemNode!, [cliPath, 'watch', '--count', '1'], { encoding: 'utf8' });
   assert.equal(r.status, 2, r.stderr);

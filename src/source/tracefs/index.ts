@@ -1,17 +1,5 @@
-export { TracefsSource, type TracefsSourceOptions } from './tracefs-source.js';
-export {
-  createInstance,
-  removeInstance,
-  removeStaleInstances,
-  instanceName,
-  instancePid,
-  pidAlive,
-  INSTANCE_PREFIX,
-  type InstanceOptions,
-  type TracefsInstance,
-} from './instance.js';
-export { parseRawRecord, type ParsedDrop } from './parse.js';
-export { recordLayout, type RecordLayout, type FieldSlot } from './record-layout.js';
-export { parsePageHeader, checkEventHeader, splitPage, type PageLayout, type PageContents } from './ring-page.js';
-export { parseCpuStats, lostOf, type CpuStats } from './cpu-stats.js';
-export { DropCounter, type CountedDrop } from './drop-counter.js';
+export { TracefsSource } from './tracefs-source.js';
+export { parseRawRecord } from './parse.js';
+export { recordLayout } from './record-layout.js';
+export { parsePageHeader, checkEventHeader, splitPage } from './ring-page.js';
+export { parseCpuStats } from './cpu-stats.js';

@@ -29,8 +29,8 @@ function recorded(): { source: ReplaySource; opened: OpenedPipeline } {
     [sample(a, 3, POD, 56, 5600), sample(b, 12, HOST, 9, 540), sample(a, 104, OTHER, 4, 400), sample(c, 2, OTHER, 1, 60), sample(b, 999, HOST, 1, 42, 0x86dd)],
   );
   const symbolizer = tableSymbolizer([
-    [0xffffffff8024c920n, 'unix_stream_recvmsg', 0xffffffff8024cea1 - 0xffffffff8024c920, null],
-    [0xffffffff8044b360n, 'arp_rcv', 0xffffffff8044b487 - 0xffffffff8044b360, null],
+    [0xffffffff8024c920n, 'unix_stream_recvmsg', Number(0xffffffff8024cea1n - 0xffffffff8024c920n), null],
+    [0xffffffff8044b360n, 'arp_rcv', Number(0xffffffff8044b487n - 0xffffffff8044b360n), null],
   ]);
   const reasons = new Map([[2, 'NOT_SPECIFIED'], [3, 'NO_SOCKET'], [12, 'NETFILTER_DROP'], [104, 'QUEUE_PURGE']]);
   let t = Date.parse('2026-11-26T10:00:00.000Z');
