@@ -39,7 +39,7 @@ export class Pipeline {
   /** Reads the source and returns what happened since the previous tick. */
   async tick(): Promise<IntervalReport> {
     const cumulative = await this.opts.source.collect();
-    return this.report(cumulative, false);
+    return await this.report(cumulative, false);
   }
 
   /** Stops the source, reads its final counts and returns the last partial interval. Idempotent. */
@@ -49,14 +49,17 @@ export class Pipeline {
       await this.opts.source.stop();
     }
     const cumulative = await this.opts.source.collect();
-    return this.report(cumulative, true);
+    return await this.report(cumulative, true);
   }
 
-  private report(cumulative: Parameters<DeltaTracker['next']>[0], final: boolean): IntervalReport {
+  private async report(cumulative: Parameters<DeltaTracker['next']>[0], final: boolean): Promise<IntervalReport> {
     const end = this.now();
     const start = this.last;
     this.last = end;
-    const entries = this.deltas.next(cumulative).map((s) => describe(this.opts, s));
+    const deltas = this.deltas.next(cumulative);
+    // New text (a module loaded after start) is learned here, asynchronously, before resolving.
+    await this.opts.symbolizer.prepare?.(deltas.map((d) => d.address));
+    const entries = deltas.map((s) => describe(this.opts, s));
     entries.sort(byCountDesc);
     return {
       start,

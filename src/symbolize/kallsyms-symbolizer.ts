@@ -1,9 +1,9 @@
 /**
- * Symbolizer over /proc/kallsyms with a per-address cache. When an address lies outside known text (a
- * module loaded after start, a new BPF program), it rereads /proc/kallsyms, at most once per
- * minReloadIntervalMs, and retries.
+ * Symbolizer over /proc/kallsyms with a per-address cache. When an address of an interval lies outside
+ * known text (a module loaded after start, a new BPF program), prepare() rereads /proc/kallsyms
+ * asynchronously, at most once per minReloadIntervalMs, before the interval is described; resolve() is
+ * synchronous and never reads a file, so a reload never blocks the event loop (health, /metrics).
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostPaths } from '../host-paths.js';
@@ -14,8 +14,8 @@ import type { Resolved, Symbolizer } from './types.js';
 const log = logger('kallsyms');
 
 export interface KallsymsSymbolizerOptions {
-  /** Loads a fresh table (synchronously: resolve() is synchronous). Throws on failure. */
-  readonly reload: () => SymbolTable;
+  /** Loads a fresh table. Rejects on failure. */
+  readonly reload: () => Promise<SymbolTable>;
   /** Clock in ms; Date.now by default. */
   readonly now?: () => number;
   /** Least time between two reloads; 10 s by default. */
@@ -32,19 +32,10 @@ export async function readKptrRestrict(proc: string): Promise<number | null> {
   }
 }
 
-function readKptrRestrictSync(proc: string): number | null {
-  try {
-    const n = Number(readFileSync(join(proc, 'sys', 'kernel', 'kptr_restrict'), 'utf8').trim());
-    return Number.isInteger(n) ? n : null;
-  } catch {
-    return null;
-  }
-}
-
 export class KallsymsSymbolizer implements Symbolizer {
   #table: SymbolTable;
   readonly #cache = new Map<bigint, Resolved | null>();
-  readonly #reload: () => SymbolTable;
+  readonly #reload: () => Promise<SymbolTable>;
   readonly #now: () => number;
   readonly #minInterval: number;
   #lastReload: number;
@@ -65,7 +56,7 @@ export class KallsymsSymbolizer implements Symbolizer {
     const table = await SymbolTable.fromFile(file, { kptrRestrict, source: file });
     log.debug({ symbols: table.size }, 'kallsyms loaded');
     return new KallsymsSymbolizer(table, {
-      reload: () => SymbolTable.fromFileSync(file, { kptrRestrict: readKptrRestrictSync(paths.proc), source: file }),
+      reload: async () => SymbolTable.fromFile(file, { kptrRestrict: await readKptrRestrict(paths.proc), source: file }),
     });
   }
 
@@ -79,16 +70,25 @@ export class KallsymsSymbolizer implements Symbolizer {
     return this.#table.size;
   }
 
+  /**
+   * Called with an interval's addresses before they are resolved: when one lies outside known text and a
+   * reload is due, rereads kallsyms (asynchronously) so that resolve() finds it.
+   */
+  async prepare(addresses: Iterable<bigint>): Promise<void> {
+    if (!this.#reloadDue()) return;
+    for (const a of addresses) {
+      if (this.#cache.get(a) !== undefined && this.#cache.get(a) !== null) continue;
+      if (this.#table.resolve(a) !== null) continue;
+      await this.#tryReload();
+      return;
+    }
+  }
+
   resolve(address: bigint): Resolved | null {
     const cached = this.#cache.get(address);
-    if (cached !== undefined && cached !== null) return cached;
-    // A cached miss is retried only when a reload is due.
-    if (cached === null && !this.#reloadDue()) return null;
-    let r = this.#table.resolve(address);
-    if (r === null && this.#reloadDue()) {
-      this.#tryReload();
-      r = this.#table.resolve(address);
-    }
+    if (cached !== undefined) return cached;
+    const r = this.#table.resolve(address);
+    // A miss is cached too; the next reload (prepare()) clears the cache.
     this.#cache.set(address, r);
     return r;
   }
@@ -97,10 +97,10 @@ export class KallsymsSymbolizer implements Symbolizer {
     return this.#now() - this.#lastReload >= this.#minInterval;
   }
 
-  #tryReload(): void {
+  async #tryReload(): Promise<void> {
     this.#lastReload = this.#now();
     try {
-      const table = this.#reload();
+      const table = await this.#reload();
       this.#table = table;
       this.#reloads++;
       this.#cache.clear();

@@ -9,7 +9,6 @@
  * down (V8 keeps the high-water mark of its heap: loading from one big string cost ~45 MB of RSS).
  */
 import type { KernelSymbol, Resolved, Symbolizer } from './types.js';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { restrictedError, type KallsymsContext } from './kallsyms.js';
 import { SymbolLineScanner } from './symbol-line-scanner.js';
@@ -289,23 +288,6 @@ export class SymbolTable implements Symbolizer {
       }
     } finally {
       await fh.close();
-    }
-    return b.finish();
-  }
-
-  /** fromFile, synchronously (the symbolizer's reload happens inside resolve()). */
-  static fromFileSync(file: string, ctx: LoadContext = {}): SymbolTable {
-    const b = builderFor({ source: file, ...ctx });
-    const buf = new Uint8Array(READ_SIZE);
-    const fd = openSync(file, 'r');
-    try {
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        b.scanner.push(buf, n);
-      }
-    } finally {
-      closeSync(fd);
     }
     return b.finish();
   }

@@ -18,8 +18,13 @@ export interface Resolved {
 }
 
 export interface Symbolizer {
-  /** null when the address lies outside every known symbol (after a reload attempt for kallsyms). */
+  /** null when the address lies outside every known symbol. Synchronous: never reads a file. */
   resolve(address: bigint): Resolved | null;
+  /**
+   * Called with an interval's addresses before they are resolved; a symbolizer that can learn new text
+   * (kallsyms: modules loaded after start) refreshes itself here, asynchronously.
+   */
+  prepare?(addresses: Iterable<bigint>): Promise<void>;
 }
 
 /** `function+0xoff` as the seed and the NDJSON `location` field print it; the hex address if unknown. */

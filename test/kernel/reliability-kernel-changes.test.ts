@@ -62,33 +62,36 @@ function realSymbol(name: string): bigint {
 }
 const hex = (a: bigint): string => a.toString(16).padStart(16, '0');
 
-test('module loaded after start (fixture kallsyms): KallsymsSymbolizer resolves its symbols after a reload; a restricted reread keeps the old table', () => {
+test('module loaded after start (fixture kallsyms): KallsymsSymbolizer resolves its symbols after a reload; a restricted reread keeps the old table', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kdrop-proc-'));
   try {
     const file = join(dir, 'kallsyms');
     writeFileSync(file, 'ffffffff81000000 T _stext\nffffffff81001000 T _etext_fixture\n');
     let clock = 0;
     let kptr: number | null = 0;
-    const reload = (): SymbolTable => SymbolTable.from(parseKallsyms(readFileSync(file, 'utf8'), { kptrRestrict: kptr, source: file }));
-    const sym = new KallsymsSymbolizer(reload(), { reload, now: () => clock, minReloadIntervalMs: 10_000 });
+    const reload = async (): Promise<SymbolTable> => SymbolTable.from(parseKallsyms(readFileSync(file, 'utf8'), { kptrRestrict: kptr, source: file }));
+    const sym = new KallsymsSymbolizer(await reload(), { reload, now: () => clock, minReloadIntervalMs: 10_000 });
     const inMod = 0xffffffffc0a01234n;
     assert.equal(sym.resolve(inMod), null, 'unknown before the module loads');
     // The module loads: kallsyms gains its symbols (file order need not be sorted).
     writeFileSync(file, `ffffffffc0a01000 t mod_rcv\t[kdropmod]\nffffffff81000000 T _stext\nffffffffc0a02000 t mod_exit\t[kdropmod]\nffffffff81001000 T _etext_fixture\n`);
     clock = 5_000;
+    await sym.prepare([inMod]);
     assert.equal(sym.resolve(inMod), null, 'a miss is not retried before the reload interval');
     clock = 10_000;
+    await sym.prepare([inMod]);
     assert.deepEqual(sym.resolve(inMod), { function: 'mod_rcv', offset: 0x234, size: 0x1000, module: 'kdropmod' });
     assert.equal(sym.reloads(), 1);
     // kptr_restrict flips to 2: kallsyms shows zeros; the reload fails and the old table stays.
     kptr = 2;
     writeFileSync(file, '0000000000000000 t mod_rcv\t[kdropmod]\n0000000000000000 T _stext\n');
     clock = 30_000;
+    await sym.prepare([0xffffffff90000000n]);
     assert.equal(sym.resolve(0xffffffff90000000n), null, 'an unknown address triggers a reload, which fails');
     assert.equal(sym.reloads(), 1, 'the failed reload did not replace the table');
     assert.equal(sym.resolve(inMod)?.function, 'mod_rcv');
     assert.equal(sym.resolve(0xffffffff81000010n)?.function, '_stext');
-    assert.throws(() => reload(), (e) => isKdropError(e, ErrorCodes.KALLSYMS_RESTRICTED) && /kptr_restrict=2/.test(e.message));
+    await assert.rejects(reload(), (e) => isKdropError(e, ErrorCodes.KALLSYMS_RESTRICTED) && /kptr_restrict=2/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

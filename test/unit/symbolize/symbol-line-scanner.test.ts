@@ -137,7 +137,7 @@ test('SymbolTable.fromText: same table as from(parseKallsyms); all-zero -> KALLS
   assert.deepEqual(SymbolTable.fromText(map, { allowModules: false }).resolve(0xffffffff8024cd0fn), SymbolTable.from(parseSystemMap(map)).resolve(0xffffffff8024cd0fn));
 });
 
-test('SymbolTable.fromFile/fromFileSync: lines across the 64 KB read boundary, errors with line numbers', async () => {
+test('SymbolTable.fromFile: lines across the 64 KB read boundary, errors with line numbers', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kdrop-scan-'));
   try {
     const lines: string[] = [];
@@ -147,7 +147,7 @@ test('SymbolTable.fromFile/fromFileSync: lines across the 64 KB read boundary, e
     const file = join(dir, 'kallsyms');
     await writeFile(file, text);
     const want = SymbolTable.from(parseKallsyms(text));
-    const tables = [await SymbolTable.fromFile(file), SymbolTable.fromFileSync(file)];
+    const tables = [await SymbolTable.fromFile(file)];
     for (const t of tables) {
       assert.equal(t.size, want.size);
       for (let i = 0; i < 6000; i += 7) {
@@ -159,7 +159,6 @@ test('SymbolTable.fromFile/fromFileSync: lines across the 64 KB read boundary, e
     await writeFile(file, `${text}ffffffff9 t\n`);
     const bad = (err: unknown): boolean => isKdropError(err, ErrorCodes.KALLSYMS_PARSE) && err.message.startsWith(`${file}, line 6001: `);
     await assert.rejects(SymbolTable.fromFile(file), bad);
-    assert.throws(() => SymbolTable.fromFileSync(file), bad);
     await writeFile(file, '0000000000000000 T a\n'.repeat(5000));
     await assert.rejects(SymbolTable.fromFile(file, { kptrRestrict: 1 }), (err: unknown) => isKdropError(err, ErrorCodes.KALLSYMS_RESTRICTED) && /5000 symbols/.test(err.message));
     await assert.rejects(SymbolTable.fromFile(join(dir, 'missing')), /ENOENT/);
