@@ -3,16 +3,14 @@ import type { DropSource, SourceName } from './source/types.js';
 import type { NetnsResolver } from './enrich/types.js';
 import type { TracepointFormat } from './kernel/types.js';
 import type { SourceChoice } from './config/common.js';
+import type { HostFacts } from './host/facts.js';
+import { probeHost } from './host/facts.js';
 import { Pipeline } from './pipeline.js';
-import { findTracefs } from './kernel/tracefs.js';
-import { hasField, readTracepointFormat } from './kernel/format.js';
-import { reasonTableWithBtfFallback } from './kernel/btf-reasons.js';
-import { join } from 'node:path';
 import { loadSymbolizer } from './symbolize/load.js';
-import { BpftraceSource, detectBpftrace } from './source/bpftrace/index.js';
+import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
-import { KdropError, ErrorCodes, isKdropError } from './errors.js';
+import { KdropError, ErrorCodes } from './errors.js';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -20,6 +18,8 @@ const log = logger('compose');
 export interface OpenPipelineOptions {
   readonly source: SourceChoice;
   readonly paths: HostPaths;
+  /** What probeHost() learned; probed here when not given. */
+  readonly facts?: HostFacts;
   /** Defaults to host-only attribution (root netns = host, others = netns). */
   readonly resolver?: NetnsResolver;
   /** A System.map to symbolize with instead of /proc/kallsyms. */
@@ -41,17 +41,28 @@ export interface OpenedSources {
   close(): Promise<void>;
 }
 
-/** The composition root of the drop pipeline shared by `watch` and `agent`: finds the kernel's
- * tracepoint, loads symbols, picks and starts a source. Nothing is left running when it rejects. */
+/** Probes what `watch` and `agent` need: tracefs mounted if absent, the tracer only if the choice may use it. */
+export function probeForSource(paths: HostPaths, source: SourceChoice, bpftraceCommand?: readonly string[]): Promise<HostFacts> {
+  return probeHost(paths, { mountTracefs: true, tracer: source !== 'tracefs', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
+}
+
+/** The tracepoint's format, or the error that says why kdrop cannot count on this host. */
+function requireTracepoint(facts: HostFacts): TracepointFormat {
+  if (facts.tracepoint.format !== null) return facts.tracepoint.format;
+  throw facts.tracepoint.error ?? facts.tracefs.error ?? new KdropError(ErrorCodes.TRACEPOINT_MISSING, 'skb:kfree_skb not available');
+}
+
+/**
+ * The composition root of the drop pipeline shared by `watch` and `agent`: learns the host (or takes the
+ * facts the caller already validated its filters against), loads symbols, picks and starts a source.
+ * Nothing is left running when it rejects.
+ */
 export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSources> {
-  const tracefsDir = await findTracefs(o.paths, { mount: true });
-  const format = await readTracepointFormat(tracefsDir);
-  const hasReason = hasField(format, 'reason');
-  // Names come from the running kernel: the format's table, or BTF's enum skb_drop_reason when a kernel
-  // prints codes without a table.
-  const reasons = hasReason ? await reasonTableWithBtfFallback(format, join(o.paths.sys, 'kernel', 'btf', 'vmlinux')) : null;
+  const facts = o.facts ?? (await probeForSource(o.paths, o.source, o.bpftraceCommand));
+  const format = requireTracepoint(facts);
+  const reasons = facts.tracepoint.reasonNames;
   const symbolizer = await loadSymbolizer({ map: o.map, paths: o.paths });
-  const source = await startSource(o, tracefsDir, format);
+  const source = await startSource(facts, o.source);
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
@@ -66,7 +77,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     source,
     sourceName: source.name,
     format,
-    reasons: hasReason,
+    reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,
     async close() {
       if (closed) return;
@@ -77,31 +88,30 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   };
 }
 
-function bpftraceCommand(o: OpenPipelineOptions): readonly string[] {
-  if (o.bpftraceCommand) return o.bpftraceCommand;
-  const env = process.env['KDROP_BPFTRACE']?.trim();
-  return env ? env.split(/\s+/) : ['bpftrace'];
-}
-
-async function startSource(o: OpenPipelineOptions, tracefsDir: string, format: TracepointFormat): Promise<DropSource> {
+/** Starts the chosen source (`auto`: the cheapest exact one that starts) from the host's facts. */
+export async function startSource(facts: HostFacts, choice: SourceChoice): Promise<DropSource> {
+  const format = requireTracepoint(facts);
   const tryBpftrace = async (): Promise<DropSource> => {
-    const command = bpftraceCommand(o);
-    await detectBpftrace(command);
-    const s = new BpftraceSource({ format, command });
+    const { dialect, command, error } = facts.tracer;
+    if (dialect === null) {
+      throw new KdropError(ErrorCodes.BPFTRACE_MISSING, error ?? 'bpftrace not available', { hint: 'install bpftrace (Debian: apt-get install bpftrace) or use --source tracefs' });
+    }
+    const s = new BpftraceSource({ format, command, dialect });
     await s.start();
     return s;
   };
   const tryTracefs = async (): Promise<DropSource> => {
-    const s = new TracefsSource({ tracefsDir, format });
+    if (facts.tracefs.dir === null) throw facts.tracefs.error ?? new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs not found');
+    const s = new TracefsSource({ tracefsDir: facts.tracefs.dir, format });
     await s.start();
     return s;
   };
-  if (o.source === 'bpftrace') return tryBpftrace();
-  if (o.source === 'tracefs') return tryTracefs();
+  if (choice === 'bpftrace') return tryBpftrace();
+  if (choice === 'tracefs') return tryTracefs();
   try {
     return await tryBpftrace();
   } catch (err) {
-    log.warn({ err: isKdropError(err) ? err.message : String(err) }, 'bpftrace source unavailable, falling back to tracefs');
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'bpftrace source unavailable, falling back to tracefs');
     try {
       return await tryTracefs();
     } catch (err2) {

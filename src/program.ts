@@ -94,8 +94,9 @@ export function buildProgram(): Command {
       process.exitCode = await runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
     });
 
-  // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise.
-  registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined)).resolver });
+  // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise. The
+  // agent does not wait for the first pod list: it counts from the start and names pods once the list arrives.
+  registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined, process.env, 0)).resolver });
   return program;
 }
 

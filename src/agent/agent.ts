@@ -24,14 +24,6 @@ export interface AgentPipeline {
 
 export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined }) => Promise<AgentPipeline>;
 
-/**
- * A resolver that also reports pod deletions by UID (duck-typed: the pod stage's PodNetnsResolver does).
- * The agent then expires the pod's series (after the grace period) so pod churn cannot grow memory.
- */
-export interface PodDeletionSource {
-  onPodDeleted(listener: (uid: string) => void): unknown;
-}
-
 export interface AgentDeps {
   readonly openPipeline: OpenPipeline;
   readonly paths: HostPaths;
@@ -40,6 +32,7 @@ export interface AgentDeps {
   /**
    * Makes the netns resolver (e.g. pods from the Kubernetes API) once the configuration is valid and the
    * listeners are bound. Ignored when `resolver` is given. Default: the pipeline's host-only resolver.
+   * It must not wait for the API: counting starts at once, and pods are named once their list arrives.
    */
   readonly createResolver?: (paths: HostPaths) => Promise<NetnsResolver>;
   /** Tests: push to this exporter instead of a real OTLP one (config.otlp must still be set). */
@@ -136,8 +129,8 @@ export class Agent {
         log.error({ err: err.message }, 'the tracer failed for good; stopping');
         this.requestStop();
       });
-      const pods = resolver as Partial<PodDeletionSource> | undefined;
-      if (typeof pods?.onPodDeleted === 'function') pods.onPodDeleted((uid) => this.expirePod(uid));
+      // A deleted pod's series expire (after the grace period), so pod churn cannot grow memory.
+      resolver?.onPodDeleted?.((uid) => this.expirePod(uid));
       log.info(
         {
           source: this.opened.source.name,

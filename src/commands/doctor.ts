@@ -1,25 +1,18 @@
 /**
  * `kdrop doctor`: checks every prerequisite of `kdrop watch` / `kdrop agent` on this node and says what
- * is missing and how to fix it. The check functions are pure (they take what was read from the host) so
- * they are unit-tested on fixture inputs; runDoctor gathers the inputs and prints the verdicts.
+ * is missing and how to fix it. The checks are pure functions over the host's facts (src/host/facts.ts,
+ * the same probe `watch` and `agent` use), unit-tested on fixture inputs; runDoctor probes and prints.
  * Exit code 0 when `kdrop watch` can run, 1 when it cannot (no tracepoint, or neither bpftrace nor a
  * writable tracefs).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
-import { release as osRelease } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { isKdropError } from '../errors.js';
 import type { HostPaths } from '../host-paths.js';
+import type { TracepointFormat } from '../kernel/types.js';
 import { capabilityNames, hasCapability, parseCapEff } from '../kernel/capabilities.js';
-import { hasField, parseFormat } from '../kernel/format.js';
-import { findTracefs } from '../kernel/tracefs.js';
+import { hasField } from '../kernel/format.js';
 import { parseKallsyms } from '../symbolize/kallsyms.js';
-import { readKptrRestrict } from '../symbolize/kallsyms-symbolizer.js';
-
-const run = promisify(execFile);
+import { MIN_BPFTRACE } from '../source/bpftrace/version.js';
+import { bpftraceCommand, probeHost, type HostFacts, type TracefsFacts, type TracerFacts } from '../host/facts.js';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 
@@ -66,16 +59,16 @@ export function checkPrivileges(euid: number | null, statusText: string | null, 
   const found = `${who}; CapEff ${mask.toString(16).padStart(16, '0')} (${capsText})`;
   const canTrace = hasCapability(mask, 'CAP_SYS_ADMIN') || (hasCapability(mask, 'CAP_BPF') && hasCapability(mask, 'CAP_PERFMON'));
   if (!canTrace) {
-    return check('privileges', 'fail', found, 'run as root, or grant CAP_SYS_ADMIN (or CAP_BPF + CAP_PERFMON) and CAP_SYSLOG; in Kubernetes use a privileged container');
+    return check('privileges', 'fail', found, 'run as root, or grant CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) and CAP_SYSLOG; in Kubernetes the chart grants exactly what is needed (CAP_BPF, CAP_PERFMON, CAP_SYSLOG, CAP_SYS_PTRACE: docs/security.md), no privileged container');
   }
   const memlockCharged = kernel === null || kernel[0] < 5 || (kernel[0] === 5 && kernel[1] < 11);
-  const wanted = memlockCharged ? (['CAP_SYSLOG', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_RESOURCE'] as const) : (['CAP_SYSLOG', 'CAP_DAC_READ_SEARCH'] as const);
+  const wanted = memlockCharged ? (['CAP_SYSLOG', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE'] as const) : (['CAP_SYSLOG', 'CAP_SYS_PTRACE'] as const);
   const missing = wanted.filter((c) => !hasCapability(mask, c));
   if (euid !== 0 || missing.length > 0) {
     const why: string[] = [];
     if (euid !== 0) why.push('bpftrace 0.17 needs euid 0');
     if (missing.includes('CAP_SYSLOG')) why.push('without CAP_SYSLOG /proc/kallsyms shows zero addresses');
-    if (missing.includes('CAP_DAC_READ_SEARCH')) why.push('without CAP_DAC_READ_SEARCH other processes\' /proc/<pid>/ns/net cannot be read');
+    if (missing.includes('CAP_SYS_PTRACE')) why.push('without CAP_SYS_PTRACE other processes\' /proc/<pid>/ns/net cannot be read (pod attribution)');
     if (missing.includes('CAP_SYS_RESOURCE')) why.push('without CAP_SYS_RESOURCE the BPF memlock limit cannot be raised (kernels before 5.11)');
     return check('privileges', 'warn', `${found}; missing ${missing.join(', ') || 'root'}`, `${why.join('; ')}: run as root with these capabilities`);
   }
@@ -102,35 +95,18 @@ export function checkKernelVersion(release: string | null): DoctorCheck {
   return check('kernel', 'ok', `Linux ${release.trim()} (${features})`);
 }
 
-export interface TracefsProbe {
-  /** Where tracefs is mounted, or null when not found. */
-  readonly path: string | null;
-  /** Why it was not found. */
-  readonly error: string | null;
-  /** Whether an instance could be made under instances/; null when not tried. */
-  readonly writable: boolean | null;
-  /** Why no instance could be made. */
-  readonly writeError: string | null;
+export function checkTracefs(t: TracefsFacts): DoctorCheck {
+  if (t.dir === null) {
+    return check('tracefs', 'fail', `not mounted${t.error === null ? '' : ` (${t.error.message})`}`, 'run as root: mount -t tracefs nodev /sys/kernel/tracing (in a container, mount the host\'s /sys/kernel/tracing)');
+  }
+  if (t.writable) return check('tracefs', 'ok', `mounted at ${t.dir} (writable)`);
+  return check('tracefs', 'warn', `mounted at ${t.dir} (instances/ not writable)`, 'the tracefs source needs to create instances: run as root with tracefs mounted read-write');
 }
 
-export function checkTracefs(p: TracefsProbe): DoctorCheck {
-  if (p.path === null) {
-    return check('tracefs', 'fail', `not mounted${p.error === null ? '' : ` (${p.error})`}`, 'run as root: mount -t tracefs nodev /sys/kernel/tracing (in a container, mount the host\'s /sys/kernel/tracing)');
-  }
-  if (p.writable === true) return check('tracefs', 'ok', `mounted at ${p.path} (writable)`);
-  return check('tracefs', 'warn', `mounted at ${p.path} (not writable: ${p.writeError ?? 'unknown'})`, 'the tracefs source needs to create instances: run as root with tracefs mounted read-write');
-}
-
-/** The skb:kfree_skb tracepoint, from the text of its format file (null with the error when unreadable). */
-export function checkTracepoint(formatText: string | null, error: string | null): DoctorCheck {
-  if (formatText === null) {
-    return check('tracepoint', 'fail', `skb:kfree_skb not available${error === null ? '' : ` (${error})`}`, 'kdrop needs the skb:kfree_skb tracepoint: a kernel with CONFIG_TRACEPOINTS and tracefs mounted');
-  }
-  let f;
-  try {
-    f = parseFormat(formatText);
-  } catch (err) {
-    return check('tracepoint', 'fail', `skb:kfree_skb format unreadable: ${(err as Error).message}`, 'report this kernel\'s format file (events/skb/kfree_skb/format) as a kdrop bug');
+/** The skb:kfree_skb tracepoint: its parsed format, or the error that says why it is unavailable. */
+export function checkTracepoint(f: TracepointFormat | null, error: string | null): DoctorCheck {
+  if (f === null) {
+    return check('tracepoint', 'fail', `skb:kfree_skb not available${error === null ? '' : ` (${error})`}`, 'kdrop needs the skb:kfree_skb tracepoint: a kernel with CONFIG_TRACEPOINTS and tracefs mounted; if the format file could not be parsed, report it as a kdrop bug');
   }
   const fields = f.fields.map((x) => x.name).join(', ');
   const reason = hasField(f, 'reason');
@@ -148,21 +124,16 @@ export function checkTracepoint(formatText: string | null, error: string | null)
   return check('tracepoint', 'ok', `${base}; ${f.reasons.size} reason names`);
 }
 
-export interface BpftraceProbe {
-  readonly path: string;
-  /** First line of `bpftrace --version`, or null when it could not run. */
-  readonly version: string | null;
-  readonly error: string | null;
-}
-
-export function checkBpftrace(p: BpftraceProbe, privileged: boolean): DoctorCheck {
-  if (p.version === null) {
-    return check('bpftrace', 'warn', `${p.path} not runnable${p.error === null ? '' : ` (${p.error})`}`, 'install bpftrace (apt-get install bpftrace) for in-kernel counting and per-pod attribution; without it the tracefs source is used');
+export function checkBpftrace(t: TracerFacts, privileged: boolean): DoctorCheck {
+  const cmd = t.command.join(' ');
+  if (t.version === null) {
+    return check('bpftrace', 'warn', `${cmd}: ${t.error ?? 'not runnable'}`, `install bpftrace ${MIN_BPFTRACE.major}.${MIN_BPFTRACE.minor} or newer (apt-get install bpftrace; KDROP_BPFTRACE names another command) for in-kernel counting and per-pod attribution; without it the tracefs source is used`);
   }
+  const v = `bpftrace ${t.version.major}.${t.version.minor}.${t.version.patch}`;
   if (!privileged) {
-    return check('bpftrace', 'warn', `${p.version} at ${p.path}, but this process cannot load BPF programs`, 'run as root (bpftrace 0.17 needs euid 0)');
+    return check('bpftrace', 'warn', `${v} (${cmd}), but this process cannot load BPF programs`, 'run as root (bpftrace 0.17 needs euid 0)');
   }
-  return check('bpftrace', 'ok', `${p.version} at ${p.path}`);
+  return check('bpftrace', 'ok', `${v} (${cmd}; ${t.dialect?.attach ?? 'unknown'} attach)`);
 }
 
 export function checkBtf(path: string, present: boolean): DoctorCheck {
@@ -212,103 +183,33 @@ export function renderHuman(report: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-// ---------------------------------------------------------------- probes (read the host)
-
-async function readText(path: string): Promise<{ text: string | null; error: string | null }> {
-  try {
-    return { text: await readFile(path, 'utf8'), error: null };
-  } catch (err) {
-    return { text: null, error: (err as NodeJS.ErrnoException).code ?? String(err) };
-  }
+/** Whether this process may load BPF programs: root, or CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN. */
+function canLoadBpf(facts: HostFacts): boolean {
+  if (facts.euid === 0) return true;
+  const m = facts.capEff;
+  return m !== null && (hasCapability(m, 'CAP_SYS_ADMIN') || (hasCapability(m, 'CAP_BPF') && hasCapability(m, 'CAP_PERFMON')));
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function probeTracefs(paths: HostPaths): Promise<TracefsProbe> {
-  let path: string;
-  try {
-    path = await findTracefs(paths);
-  } catch (err) {
-    return { path: null, error: isKdropError(err) ? err.message : String(err), writable: null, writeError: null };
-  }
-  const dir = join(path, 'instances', `kdrop-doctor-${process.pid}-${randomBytes(3).toString('hex')}`);
-  try {
-    await mkdir(dir);
-  } catch (err) {
-    return { path, error: null, writable: false, writeError: `cannot create an instance: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
-  }
-  try {
-    await rmdir(dir);
-  } catch (err) {
-    return { path, error: null, writable: true, writeError: `instance ${dir} created but not removed: ${String(err)}` };
-  }
-  return { path, error: null, writable: true, writeError: null };
-}
-
-async function probeBpftrace(bin: string): Promise<BpftraceProbe> {
-  try {
-    const { stdout, stderr } = await run(bin, ['--version'], { timeout: 10_000 });
-    const line = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).find((l) => l !== '');
-    return { path: bin, version: line ?? 'unknown version', error: null };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { killed?: boolean };
-    return { path: bin, version: null, error: e.killed === true ? 'timed out' : (e.code ?? e.message) };
-  }
-}
-
-/** Runs every check on this host and prints them. */
-export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: string }): Promise<number> {
-  const { paths } = opts;
-  const euid = process.geteuid?.() ?? null;
-  const status = await readText(join(paths.proc, 'self', 'status'));
-  const releaseFile = await readText(join(paths.proc, 'sys', 'kernel', 'osrelease'));
-  const releaseText = releaseFile.text ?? (paths.proc === '/proc' ? osRelease() : null);
-  const privileges = checkPrivileges(euid, status.text, releaseText === null ? null : parseKernelRelease(releaseText));
-  let privileged = euid === 0;
-  if (status.text !== null && !privileged) {
-    try {
-      const mask = parseCapEff(status.text);
-      privileged = hasCapability(mask, 'CAP_SYS_ADMIN') || (hasCapability(mask, 'CAP_BPF') && hasCapability(mask, 'CAP_PERFMON'));
-    } catch {
-      privileged = false;
-    }
-  }
-  const kernel = checkKernelVersion(releaseText);
-
-  const tf = await probeTracefs(paths);
-  const tracefs = checkTracefs(tf);
-  let tracepoint: DoctorCheck;
-  if (tf.path === null) {
-    tracepoint = checkTracepoint(null, 'tracefs not found');
-  } else {
-    const fmt = await readText(join(tf.path, 'events', 'skb', 'kfree_skb', 'format'));
-    tracepoint = checkTracepoint(fmt.text, fmt.error);
-  }
-  const [bp, btfPresent, kallsyms, kptrRestrict] = await Promise.all([
-    probeBpftrace(opts.bpftrace ?? 'bpftrace'),
-    exists(join(paths.sys, 'kernel', 'btf', 'vmlinux')),
-    readText(join(paths.proc, 'kallsyms')),
-    readKptrRestrict(paths.proc),
-  ]);
-  // The first lines tell whether addresses are real; parsing all of them would cost time for nothing.
-  const head = kallsyms.text === null ? null : kallsyms.text.split('\n', 2000).join('\n');
+/** Every check over the host's facts: pure. */
+export function doctorReport(facts: HostFacts): DoctorReport {
+  const privileged = canLoadBpf(facts);
+  const release = facts.kernelRelease;
   const checks = [
-    privileges,
-    kernel,
-    tracefs,
-    tracepoint,
-    checkBpftrace(bp, privileged),
-    checkBtf(join(paths.sys, 'kernel', 'btf', 'vmlinux'), btfPresent),
-    checkKallsyms(head, kptrRestrict, kallsyms.error),
+    checkPrivileges(facts.euid, facts.statusText, release === null ? null : parseKernelRelease(release)),
+    checkKernelVersion(release),
+    checkTracefs(facts.tracefs),
+    checkTracepoint(facts.tracepoint.format, facts.tracepoint.error?.message ?? null),
+    checkBpftrace(facts.tracer, privileged),
+    checkBtf(facts.btf.path, facts.btf.present),
+    checkKallsyms(facts.kallsyms.head, facts.kallsyms.kptrRestrict, facts.kallsyms.error),
   ];
-  const report = summarize(checks, privileged);
+  return summarize(checks, privileged);
+}
+
+/** Probes this host (as `watch` does, but never mounting anything) and prints every check. */
+export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[] }): Promise<number> {
+  const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand() });
+  const report = doctorReport(facts);
   opts.out.write(opts.json ? `${JSON.stringify(report)}\n` : renderHuman(report));
   return report.ready ? 0 : 1;
 }

@@ -1,31 +1,34 @@
 import type { HostPaths } from '../host-paths.js';
 import type { WatchConfig } from '../config/watch-config.js';
-import { openPipeline } from '../compose.js';
+import { openPipeline, probeForSource } from '../compose.js';
 import { unknownReasons } from '../aggregate/filter.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { runWatch } from './watch.js';
 import { watchResolver } from './watch-resolver.js';
 
 /**
- * `kdrop watch` put together: resolver (pods when the API is reachable), pipeline, filters checked
- * against the running kernel's reason names, the interval loop. Resolves with the exit code; rejects
- * with the source's error when it fails for good (restart budget spent, tracefs gone).
+ * `kdrop watch` put together: the host's facts, filters checked against the running kernel's reason names
+ * (before anything starts), resolver (pods when the API is reachable), pipeline, the interval loop.
+ * Resolves with the exit code; rejects with the source's error when it fails for good (restart budget
+ * spent, tracefs gone).
  */
 export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: AbortSignal): Promise<number> {
-  const { resolver, owner } = await watchResolver(paths, cfg.pod);
-  const opened = await openPipeline({ source: cfg.source, paths, resolver, map: cfg.map }).catch(async (err: unknown) => {
-    await resolver.close?.();
-    throw err;
-  });
+  const facts = await probeForSource(paths, cfg.source);
   // A typo in --reason would otherwise hide every drop without a word.
-  const unknown = opened.reasonNames === null ? [] : unknownReasons(cfg, opened.reasonNames);
+  const names = facts.tracepoint.reasonNames;
+  const unknown = names === null ? [] : unknownReasons(cfg, names);
   if (unknown.length > 0) {
-    await opened.close();
     throw new KdropError(ErrorCodes.CONFIG, `--reason / --exclude-reason: name${unknown.length === 1 ? '' : 's'} this kernel does not have`, {
-      expected: `names of this kernel's enum skb_drop_reason (${opened.reasonNames?.size ?? 0} of them, e.g. NO_SOCKET, NETFILTER_DROP)`,
+      expected: `names of this kernel's enum skb_drop_reason (${names?.size ?? 0} of them, e.g. NO_SOCKET, NETFILTER_DROP)`,
       found: unknown.join(', '),
     });
   }
+  // --pod needs pod names from the first interval on: wait for the pod list (default); otherwise count at once.
+  const { resolver, owner } = await watchResolver(paths, cfg.pod, process.env, cfg.pod ? undefined : 0);
+  const opened = await openPipeline({ source: cfg.source, paths, facts, resolver, map: cfg.map }).catch(async (err: unknown) => {
+    await resolver.close?.();
+    throw err;
+  });
   const fatal = new AbortController();
   let fatalErr: Error | undefined;
   opened.source.onFatal((err) => {

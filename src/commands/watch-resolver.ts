@@ -22,6 +22,7 @@ export async function watchResolver(
   paths: HostPaths,
   pod: PodRef | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  syncTimeoutMs?: number,
 ): Promise<{ resolver: NetnsResolver; owner: ((o: NetnsOwner) => boolean) | undefined }> {
   const kube = kubeAvailable(env);
   if (!kube) {
@@ -35,7 +36,13 @@ export async function watchResolver(
   }
   // Loaded only when an API may be reachable: @kubernetes/client-node costs ~50 MB of RSS.
   const { createResolver } = await import('../enrich/create-resolver.js');
-  const resolver = await createResolver({ paths, inCluster: kube.inCluster, ...(kube.kubeconfig ? { kubeconfig: kube.kubeconfig } : {}), ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}) });
+  const resolver = await createResolver({
+    paths,
+    inCluster: kube.inCluster,
+    ...(kube.kubeconfig ? { kubeconfig: kube.kubeconfig } : {}),
+    ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
+    ...(syncTimeoutMs === undefined ? {} : { syncTimeoutMs }),
+  });
   const owner = pod ? podFilter(pod) : undefined;
   return { resolver, owner };
 }

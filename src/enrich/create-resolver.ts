@@ -1,9 +1,9 @@
 /**
  * Picks the netns resolver for this node:
  * - Kubernetes config available (in-cluster, or a kubeconfig file) and a node name: PodNetnsResolver, pods from
- *   the API. When the API does not answer within `syncTimeoutMs`, it says so once (warn) and goes on with
- *   netns-only attribution (host / netns) while the watch keeps retrying in the background; pods are attributed
- *   from the moment the API answers.
+ *   the API. When the API does not answer within `syncTimeoutMs` (0: do not wait, the agent's choice, so that
+ *   counting never waits for the API), it goes on with netns-only attribution (host / netns) while the watch
+ *   keeps retrying in the background; pods are attributed from the moment the API answers.
  * - No Kubernetes config (or it cannot be loaded): HostNetnsResolver (host / netns), said once.
  * - No node name (NODE_NAME): the host name, lower case, as kubelet defaults to.
  */
@@ -24,7 +24,7 @@ export interface CreateResolverOptions {
   readonly kubeconfig?: string;
   readonly nodeName?: string;
   readonly inCluster: boolean;
-  /** How long to wait for the first pod list (default 10 s). */
+  /** How long to wait for the first pod list (default 10 s; 0 = not at all). */
   readonly syncTimeoutMs?: number;
 }
 
@@ -56,8 +56,11 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
   }
   const cache = new PodCache({ kubeConfig: kc, nodeName });
   cache.start();
-  const synced = await cache.waitForSync(opts.syncTimeoutMs ?? 10_000);
-  if (!synced) {
+  const syncTimeoutMs = opts.syncTimeoutMs ?? 10_000;
+  const synced = syncTimeoutMs > 0 && (await cache.waitForSync(syncTimeoutMs));
+  if (syncTimeoutMs === 0) {
+    void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));
+  } else if (!synced) {
     log.warn(
       { server: kc.getCurrentCluster()?.server, nodeName, err: String(cache.error() ?? 'timeout') },
       'Kubernetes API unreachable: attributing drops by network namespace only until it answers (retrying in the background)',

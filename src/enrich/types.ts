@@ -16,6 +16,11 @@ export interface NetnsResolver {
   resolve(inode: number | null, drops?: number): NetnsOwner;
   /** Drops whose netns could not be attributed so far (self-metric). */
   unattributed(): number;
+  /**
+   * Resolvers that know pods call the listener with the UID of each pod of this node that is deleted (the
+   * agent then expires its series). Returns an unsubscribe function.
+   */
+  onPodDeleted?(listener: (uid: string) => void): () => void;
   close?(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { ErrorCodes, KdropError, excerpt } from '../errors.js';
 /** Capability numbers kdrop cares about (linux/capability.h). */
 export const Capabilities = {
   CAP_DAC_READ_SEARCH: 2,
+  CAP_SYS_PTRACE: 19,
   CAP_SYS_ADMIN: 21,
   CAP_SYS_RESOURCE: 24,
   CAP_SYSLOG: 34,

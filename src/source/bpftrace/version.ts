@@ -35,6 +35,9 @@ export interface BpftraceDialect {
   readonly mapErrorFlags: readonly string[];
 }
 
+/** The oldest bpftrace kdrop's generated programs are tested with (Debian 12's). */
+export const MIN_BPFTRACE = { major: 0, minor: 17 } as const;
+
 const VERSION_RE = /\bv?(\d+)\.(\d+)(?:\.(\d+))?/;
 
 /** Parses `bpftrace --version` output: `bpftrace v0.17.0`, `bpftrace v0.23.5`, `bpftrace v0.21.2-1ubuntu`... */
@@ -92,5 +95,12 @@ export async function detectBpftrace(
     });
   }
   const version = parseBpftraceVersion(`${result.stdout}\n${result.stderr}`);
+  if (!atLeast(version, MIN_BPFTRACE.major, MIN_BPFTRACE.minor)) {
+    throw new KdropError(ErrorCodes.BPFTRACE_MISSING, `bpftrace ${version.major}.${version.minor}.${version.patch} is too old`, {
+      expected: `bpftrace ${MIN_BPFTRACE.major}.${MIN_BPFTRACE.minor} or newer`,
+      found: `${version.major}.${version.minor}.${version.patch} (${[file, ...args].join(' ')})`,
+      hint: 'upgrade bpftrace, or use --source bpf or tracefs',
+    });
+  }
   return { version, dialect: dialectForVersion(version) };
 }

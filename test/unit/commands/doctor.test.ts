@@ -18,6 +18,9 @@ import {
   summarize,
   type DoctorReport,
 } from '../../../src/commands/doctor.js';
+import { parseFormat } from '../../../src/kernel/format.js';
+import { ErrorCodes, KdropError } from '../../../src/errors.js';
+import { dialectForVersion } from '../../../src/source/bpftrace/version.js';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/kernel/', import.meta.url));
 const fixture = (name: string) => readFile(join(fixtures, name), 'utf8');
@@ -25,12 +28,12 @@ const fixture = (name: string) => readFile(join(fixtures, name), 'utf8');
 test('privileges: full root, CapEff 0, BPF+PERFMON only, missing CAP_SYSLOG', () => {
   const ok = checkPrivileges(0, 'CapEff:\t000001ffffffffff\n');
   assert.equal(ok.verdict, 'ok');
-  assert.match(ok.found, /root \(euid 0\); CapEff 000001ffffffffff \(CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_SYSLOG, CAP_PERFMON, CAP_BPF\)/);
+  assert.match(ok.found, /root \(euid 0\); CapEff 000001ffffffffff \(CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_SYSLOG, CAP_PERFMON, CAP_BPF\)/);
   const none = checkPrivileges(1000, 'CapEff:\t0000000000000000\n');
   assert.equal(none.verdict, 'fail');
   assert.match(none.found, /euid 1000 \(not root\).*none of the needed capabilities/);
   assert.match(none.fix ?? '', /run as root/);
-  const bpf = checkPrivileges(0, 'CapEff:\t000000c400000004\n'); // BPF, PERFMON, SYSLOG, DAC_READ_SEARCH
+  const bpf = checkPrivileges(0, 'CapEff:\t000000c400080000\n'); // BPF, PERFMON, SYSLOG, SYS_PTRACE: the chart's set
   assert.equal(bpf.verdict, 'warn');
   assert.match(bpf.found, /missing CAP_SYS_RESOURCE/);
   const noSyslog = checkPrivileges(0, 'CapEff:\t000001fbffffffff\n');
@@ -38,8 +41,13 @@ test('privileges: full root, CapEff 0, BPF+PERFMON only, missing CAP_SYSLOG', ()
   assert.match(noSyslog.fix ?? '', /CAP_SYSLOG \/proc\/kallsyms shows zero addresses/);
   assert.equal(checkPrivileges(0, 'garbage').verdict, 'warn');
   // Since 5.11 BPF memory is charged to the memory cgroup: CAP_SYS_RESOURCE is not needed there.
-  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400000004\n', [6, 18]).verdict, 'ok');
-  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400000004\n', [5, 10]).verdict, 'warn');
+  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400080000\n', [6, 18]).verdict, 'ok');
+  assert.equal(checkPrivileges(0, 'CapEff:\t000000c400080000\n', [5, 10]).verdict, 'warn');
+  // Without CAP_SYS_PTRACE other processes' netns links are unreadable: pod attribution suffers.
+  const noPtrace = checkPrivileges(0, 'CapEff:\t000000c400000004\n', [6, 18]);
+  assert.equal(noPtrace.verdict, 'warn');
+  assert.match(noPtrace.fix ?? '', /CAP_SYS_PTRACE/);
+  assert.doesNotMatch(none.fix ?? '', /use a privileged container/);
   assert.equal(checkPrivileges(1000, null).verdict, 'fail');
 });
 
@@ -55,37 +63,40 @@ test('kernel version', () => {
 });
 
 test('tracepoint: three kernel generations, missing and malformed', async () => {
-  const now = checkTracepoint(await fixture('kfree_skb-6.18.format'), null);
+  const now = checkTracepoint(parseFormat(await fixture('kfree_skb-6.18.format')), null);
   assert.equal(now.verdict, 'ok');
   assert.equal(now.found, 'skb:kfree_skb (id 2310) fields skbaddr, location, rx_sk, protocol, reason; reason: yes, rx_sk: yes; 127 reason names');
-  const mid = checkTracepoint(await fixture('kfree_skb-5.17.format'), null);
+  const mid = checkTracepoint(parseFormat(await fixture('kfree_skb-5.17.format')), null);
   assert.equal(mid.verdict, 'ok');
   assert.match(mid.found, /reason: yes, rx_sk: no; 13 reason names/);
-  const old = checkTracepoint(await fixture('kfree_skb-5.10.format'), null);
+  const old = checkTracepoint(parseFormat(await fixture('kfree_skb-5.10.format')), null);
   assert.equal(old.verdict, 'warn');
   assert.match(old.found, /reason: no, rx_sk: no; no drop reasons/);
-  const noTable = checkTracepoint((await fixture('kfree_skb-6.18.format')).replace(/, __print_symbolic\(.*\)$/m, ', REC->reason'), null);
+  const noTable = checkTracepoint(parseFormat((await fixture('kfree_skb-6.18.format')).replace(/, __print_symbolic\(.*\)$/m, ', REC->reason')), null);
   assert.equal(noTable.verdict, 'warn');
   assert.match(noTable.fix ?? '', /BTF/);
   const missing = checkTracepoint(null, 'ENOENT');
   assert.equal(missing.verdict, 'fail');
   assert.match(missing.found, /not available \(ENOENT\)/);
-  assert.equal(checkTracepoint('name: kfree_skb\nID: x\n', null).verdict, 'fail');
 });
 
 test('tracefs, bpftrace, btf, kallsyms checks', () => {
-  assert.equal(checkTracefs({ path: '/sys/kernel/tracing', error: null, writable: true, writeError: null }).found, 'mounted at /sys/kernel/tracing (writable)');
-  const ro = checkTracefs({ path: '/t', error: null, writable: false, writeError: 'cannot create an instance: EACCES' });
+  assert.equal(checkTracefs({ dir: '/sys/kernel/tracing', error: null, writable: true }).found, 'mounted at /sys/kernel/tracing (writable)');
+  const ro = checkTracefs({ dir: '/t', error: null, writable: false });
   assert.equal(ro.verdict, 'warn');
-  const none = checkTracefs({ path: null, error: 'tracefs is not mounted', writable: null, writeError: null });
+  const none = checkTracefs({ dir: null, error: new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs is not mounted'), writable: false });
   assert.equal(none.verdict, 'fail');
   assert.match(none.fix ?? '', /mount -t tracefs nodev \/sys\/kernel\/tracing/);
 
-  assert.equal(checkBpftrace({ path: 'bpftrace', version: 'bpftrace v0.17.0', error: null }, true).verdict, 'ok');
-  assert.equal(checkBpftrace({ path: 'bpftrace', version: 'bpftrace v0.17.0', error: null }, false).verdict, 'warn');
-  const missing = checkBpftrace({ path: '/nope/bpftrace', version: null, error: 'ENOENT' }, true);
+  const v017 = { major: 0, minor: 17, patch: 0 };
+  const bt = { command: ['bpftrace'], version: v017, dialect: dialectForVersion(v017), error: null };
+  assert.equal(checkBpftrace(bt, true).verdict, 'ok');
+  assert.match(checkBpftrace(bt, true).found, /^bpftrace 0\.17\.0 \(bpftrace; tracepoint-arrow attach\)$/);
+  assert.equal(checkBpftrace(bt, false).verdict, 'warn');
+  const missing = checkBpftrace({ command: ['/nope/bpftrace'], version: null, dialect: null, error: 'command not found' }, true);
   assert.equal(missing.verdict, 'warn');
-  assert.match(missing.found, /not runnable \(ENOENT\)/);
+  assert.match(missing.found, /^\/nope\/bpftrace: command not found$/);
+  assert.match(missing.fix ?? '', /bpftrace 0\.17 or newer/);
 
   assert.equal(checkBtf('/sys/kernel/btf/vmlinux', true).verdict, 'ok');
   assert.match(checkBtf('/sys/kernel/btf/vmlinux', false).fix ?? '', /CONFIG_DEBUG_INFO_BTF/);
@@ -136,20 +147,20 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     const paths = { proc, sys, tracefs: null };
 
     const out = capture();
-    const code = await runDoctor({ paths, out: out.stream, json: false, bpftrace: join(root, 'no-bpftrace') });
+    const code = await runDoctor({ paths, out: out.stream, json: false, bpftrace: [join(root, 'no-bpftrace')] });
     const text = out.text();
     assert.match(text, /^\[ ok \] kernel: Linux 5\.17\.0-test \(drop reasons\)$/m);
     assert.match(text, new RegExp(`^\\[ ok \\] tracefs: mounted at ${tracing} \\(writable\\)$`, 'm'));
     assert.match(text, /^\[ ok \] tracepoint: skb:kfree_skb \(id 1494\) .*13 reason names$/m);
-    assert.match(text, /^\[warn\] bpftrace: .*no-bpftrace not runnable \(ENOENT\)$/m);
+    assert.match(text, /^\[warn\] bpftrace: .*no-bpftrace: .*command not found/m);
     assert.match(text, /^\[warn\] btf: .*missing$/m);
     assert.match(text, /^\[warn\] kallsyms: .*kptr_restrict=2/m);
     assert.match(text, /kdrop watch can run \(sources: tracefs\)\n$/);
-    assert.deepEqual(await readdir(join(tracing, 'instances')), [], 'the probe instance is removed');
+    assert.deepEqual(await readdir(join(tracing, 'instances')), [], 'doctor creates nothing');
     assert.equal(code, 0);
 
     const json = capture();
-    assert.equal(await runDoctor({ paths, out: json.stream, json: true, bpftrace: join(root, 'no-bpftrace') }), 0);
+    assert.equal(await runDoctor({ paths, out: json.stream, json: true, bpftrace: [join(root, 'no-bpftrace')] }), 0);
     const doc = JSON.parse(json.text()) as DoctorReport;
     assert.equal(doc.ready, true);
     assert.deepEqual(doc.checks.map((x) => x.name), ['privileges', 'kernel', 'tracefs', 'tracepoint', 'bpftrace', 'btf', 'kallsyms']);
@@ -157,8 +168,8 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     // Without the tracepoint kdrop watch cannot run.
     await rm(join(tracing, 'events', 'skb'), { recursive: true });
     const out2 = capture();
-    assert.equal(await runDoctor({ paths, out: out2.stream, json: false, bpftrace: join(root, 'no-bpftrace') }), 1);
-    assert.match(out2.text(), /^\[FAIL\] tracepoint: skb:kfree_skb not available \(ENOENT\)$/m);
+    assert.equal(await runDoctor({ paths, out: out2.stream, json: false, bpftrace: [join(root, 'no-bpftrace')] }), 1);
+    assert.match(out2.text(), /^\[FAIL\] tracepoint: skb:kfree_skb not available \(.*\)$/m);
     assert.match(out2.text(), /kdrop watch cannot run/);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,0 +1,182 @@
+/**
+ * What kdrop learns about the host, once, before anything starts: tracefs, the skb:kfree_skb format and
+ * the running kernel's reason names, the tracer (bpftrace) and its version, BTF, kallsyms, privileges.
+ * `watch` and `agent` probe, validate their filters against the facts, then start a source
+ * (src/compose.ts); `doctor` runs pure checks over the same facts (src/commands/doctor.ts). A fact that
+ * cannot be learned carries the error in words instead of throwing: what it means is for the caller to say.
+ */
+import { access, constants, open, readFile, stat } from 'node:fs/promises';
+import { release as osRelease } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, KdropError, isKdropError } from '../errors.js';
+import type { HostPaths } from '../host-paths.js';
+import type { TracepointFormat } from '../kernel/types.js';
+import { findTracefs } from '../kernel/tracefs.js';
+import { hasField, readTracepointFormat } from '../kernel/format.js';
+import { reasonTableWithBtfFallback } from '../kernel/btf-reasons.js';
+import { parseCapEff } from '../kernel/capabilities.js';
+import { readKptrRestrict } from '../symbolize/kallsyms-symbolizer.js';
+import { detectBpftrace, type BpftraceDialect, type BpftraceVersion } from '../source/bpftrace/version.js';
+
+export interface TracefsFacts {
+  /** Where tracefs is mounted; null when not found (then `error` says why). */
+  readonly dir: string | null;
+  readonly error: KdropError | null;
+  /** Whether instances/ is writable (the tracefs source makes a private instance there). */
+  readonly writable: boolean;
+}
+
+export interface TracepointFacts {
+  /** skb:kfree_skb's parsed format; null when unreadable (then `error` says why). */
+  readonly format: TracepointFormat | null;
+  readonly error: KdropError | null;
+  /** The kernel has the reason field (5.17+). */
+  readonly hasReason: boolean;
+  /** The running kernel's reason names by code (format table, else BTF); null without a reason field. */
+  readonly reasonNames: ReadonlyMap<number, string> | null;
+}
+
+export interface TracerFacts {
+  /** How bpftrace is run (`bpftrace`, or KDROP_BPFTRACE split on spaces). */
+  readonly command: readonly string[];
+  /** Null when bpftrace is missing, not runnable or too old (then `error` says why). */
+  readonly version: BpftraceVersion | null;
+  readonly dialect: BpftraceDialect | null;
+  readonly error: string | null;
+}
+
+export interface HostFacts {
+  readonly paths: HostPaths;
+  readonly euid: number | null;
+  /** Text of /proc/self/status (capabilities), null when unreadable. */
+  readonly statusText: string | null;
+  /** Effective capability mask, null when unreadable. */
+  readonly capEff: bigint | null;
+  /** `uname -r` of the running kernel, null when unknown. */
+  readonly kernelRelease: string | null;
+  readonly tracefs: TracefsFacts;
+  readonly tracepoint: TracepointFacts;
+  readonly tracer: TracerFacts;
+  readonly btf: { readonly path: string; readonly present: boolean };
+  /** kptr_restrict, and the first 64 KB of /proc/kallsyms (enough to tell real addresses from zeros). */
+  readonly kallsyms: { readonly kptrRestrict: number | null; readonly head: string | null; readonly error: string | null };
+}
+
+export interface ProbeOptions {
+  /** Mount tracefs when it is not mounted (watch and agent do; doctor only looks). */
+  readonly mountTracefs?: boolean;
+  /** How to run bpftrace; default KDROP_BPFTRACE (split on spaces) or `bpftrace`. */
+  readonly bpftraceCommand?: readonly string[];
+  /** Skip running `bpftrace --version` (a source choice that does not use it). */
+  readonly tracer?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Keeps a KdropError (its code says what failed); wraps anything else under `code`. */
+const asKdropError = (err: unknown, code: KdropError['code'], what: string): KdropError =>
+  isKdropError(err) ? err : new KdropError(code, what, { found: message(err), cause: err });
+
+/** How bpftrace is run: `bpftrace`, or KDROP_BPFTRACE split on spaces (e.g. a wrapper or a chroot). */
+export function bpftraceCommand(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const v = env['KDROP_BPFTRACE']?.trim();
+  return v ? v.split(/\s+/) : ['bpftrace'];
+}
+
+async function readText(path: string): Promise<string | null> {
+  return readFile(path, 'utf8').catch(() => null);
+}
+
+/** The first `bytes` of a file, cut at the last full line; the error code when unreadable. */
+async function readHead(path: string, bytes = 65536): Promise<{ head: string | null; error: string | null }> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(bytes);
+      const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+      const text = buf.toString('utf8', 0, bytesRead);
+      return { head: bytesRead < bytes ? text : text.slice(0, text.lastIndexOf('\n') + 1), error: null };
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    return { head: null, error: (err as NodeJS.ErrnoException).code ?? message(err) };
+  }
+}
+
+async function probeTracefs(paths: HostPaths, mount: boolean): Promise<TracefsFacts> {
+  let dir: string;
+  try {
+    dir = await findTracefs(paths, { mount });
+  } catch (err) {
+    return { dir: null, error: asKdropError(err, ErrorCodes.TRACEFS_MISSING, 'tracefs not found'), writable: false };
+  }
+  const writable = await access(join(dir, 'instances'), constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+  return { dir, error: null, writable };
+}
+
+async function probeTracepoint(tracefs: TracefsFacts, sys: string): Promise<TracepointFacts> {
+  if (tracefs.dir === null) return { format: null, error: tracefs.error, hasReason: false, reasonNames: null };
+  let format: TracepointFormat;
+  try {
+    format = await readTracepointFormat(tracefs.dir);
+  } catch (err) {
+    return { format: null, error: asKdropError(err, ErrorCodes.TRACEPOINT_MISSING, 'cannot read skb:kfree_skb'), hasReason: false, reasonNames: null };
+  }
+  const hasReason = hasField(format, 'reason');
+  // Names come from the running kernel: the format's table, or BTF's enum skb_drop_reason when a kernel
+  // prints codes without a table.
+  const reasonNames = hasReason ? await reasonTableWithBtfFallback(format, join(sys, 'kernel', 'btf', 'vmlinux')) : null;
+  return { format, error: null, hasReason, reasonNames };
+}
+
+async function probeTracer(command: readonly string[]): Promise<TracerFacts> {
+  try {
+    const { version, dialect } = await detectBpftrace(command);
+    return { command, version, dialect, error: null };
+  } catch (err) {
+    return { command, version: null, dialect: null, error: message(err) };
+  }
+}
+
+/** Learns the host's facts once. Never throws for a missing piece: the facts say what is missing. */
+export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise<HostFacts> {
+  const env = o.env ?? process.env;
+  const command = o.bpftraceCommand ?? bpftraceCommand(env);
+  const statusText = await readText(join(paths.proc, 'self', 'status'));
+  let capEff: bigint | null = null;
+  try {
+    capEff = statusText === null ? null : parseCapEff(statusText);
+  } catch {
+    capEff = null;
+  }
+  const releaseText = (await readText(join(paths.proc, 'sys', 'kernel', 'osrelease')))?.trim() ?? (paths.proc === '/proc' ? osRelease() : null);
+  const btfPath = join(paths.sys, 'kernel', 'btf', 'vmlinux');
+  const [tracefs, tracer, btfPresent, kptrRestrict, kallsyms] = await Promise.all([
+    probeTracefs(paths, o.mountTracefs ?? false),
+    o.tracer === false ? Promise.resolve<TracerFacts>({ command, version: null, dialect: null, error: 'not probed' }) : probeTracer(command),
+    stat(btfPath).then(
+      () => true,
+      () => false,
+    ),
+    readKptrRestrict(paths.proc),
+    readHead(join(paths.proc, 'kallsyms')),
+  ]);
+  const tracepoint = await probeTracepoint(tracefs, paths.sys);
+  return {
+    paths,
+    euid: process.geteuid?.() ?? null,
+    statusText,
+    capEff,
+    kernelRelease: releaseText,
+    tracefs,
+    tracepoint,
+    tracer,
+    btf: { path: btfPath, present: btfPresent },
+    kallsyms: { kptrRestrict, ...kallsyms },
+  };
+}
