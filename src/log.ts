@@ -1,10 +1,16 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 /**
- * JSON-lines logging to stderr with a `component` field. Nothing per event is logged above debug.
+ * Logging to stderr with a `component` field. Nothing per event is logged above debug.
  * The level comes from KDROP_LOG_LEVEL (or --log-level, which sets it before the first logger is made).
+ * The format: JSON lines (the agent, and whenever stderr is not a terminal), or readable text lines for a
+ * person at a terminal running watch, doctor, symbolize, top; `--log-format text|json` or
+ * KDROP_LOG_FORMAT choose explicitly.
  */
 let root: Logger | undefined;
+
+export type LogFormat = 'text' | 'json';
 
 export function setLogLevel(level: LevelWithSilent): void {
   rootLogger().level = level;
@@ -12,13 +18,40 @@ export function setLogLevel(level: LevelWithSilent): void {
 
 const LEVELS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/**
+ * The format for this process, decided before any module makes its logger (so from argv and env, not from
+ * commander): an explicit --log-format / KDROP_LOG_FORMAT, else text on a terminal unless the command is
+ * the agent. An invalid value falls back to JSON here; the CLI reports it as a CONFIG error.
+ */
+export function logFormatFor(argv: readonly string[], env: NodeJS.ProcessEnv, stderrIsTty: boolean): LogFormat {
+  const i = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='));
+  const flag = i < 0 ? undefined : argv[i]?.includes('=') ? argv[i]?.slice('--log-format='.length) : argv[i + 1];
+  const explicit = flag ?? env['KDROP_LOG_FORMAT'];
+  if (explicit !== undefined && explicit !== '') return explicit === 'text' ? 'text' : 'json';
+  return stderrIsTty && !argv.slice(2).includes('agent') ? 'text' : 'json';
+}
+
+function destination(format: LogFormat): DestinationStream {
+  if (format === 'json') return pino.destination({ fd: 2, sync: true });
+  // Loaded only for a person at a terminal: the agent never pays for it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true && !('NO_COLOR' in process.env),
+    ignore: 'pid,hostname,component',
+    messageFormat: '{component}: {msg}',
+    translateTime: 'SYS:HH:MM:ss',
+  });
+}
+
 function rootLogger(): Logger {
   // An unknown KDROP_LOG_LEVEL must not throw here (pino does, at the first logger() of any module import):
   // the CLI validates it and reports a CONFIG error.
   const envLevel = process.env['KDROP_LOG_LEVEL'];
   root ??= pino(
     { level: envLevel !== undefined && LEVELS.has(envLevel) ? envLevel : 'info', base: { pid: process.pid } },
-    pino.destination({ fd: 2, sync: true }),
+    destination(logFormatFor(process.argv, process.env, process.stderr.isTTY === true)),
   );
   return root;
 }

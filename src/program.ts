@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { isKdropError, ErrorCodes } from './errors.js';
 import { setLogLevel } from './log.js';
-import { hostPathsFrom, logLevel, validate } from './config/common.js';
+import { hostPathsFrom, logFormat, logLevel, validate } from './config/common.js';
 import { watchConfig, type WatchFlags } from './config/watch-config.js';
 import { watchCommand } from './commands/watch-command.js';
 import { runDoctor } from './commands/doctor.js';
@@ -17,6 +17,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 interface GlobalFlags {
   logLevel?: string;
+  logFormat?: string;
   proc?: string;
   sys?: string;
   tracefs?: string;
@@ -43,10 +44,13 @@ export function buildProgram(): Command {
     .description('Where, why and for which pod the Linux kernel drops packets (skb:kfree_skb).')
     .version(pkg.version)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env KDROP_LOG_LEVEL)')
+    .option('--log-format <format>', 'text|json (env KDROP_LOG_FORMAT; default: text on a terminal, JSON otherwise and for the agent)')
     .option('--proc <dir>', 'procfs root to read (env KDROP_PROC_PATH, default /proc)')
     .option('--sys <dir>', 'sysfs root to read (env KDROP_SYS_PATH, default /sys)')
     .option('--tracefs <dir>', 'tracefs mount (env KDROP_TRACEFS_PATH, default: discovered)')
     .hook('preAction', (_this, action) => {
+      const format = globals(action).logFormat ?? process.env['KDROP_LOG_FORMAT'];
+      if (format !== undefined && format !== '') validate(logFormat, format, globals(action).logFormat === undefined ? 'KDROP_LOG_FORMAT' : '--log-format');
       const level = globals(action).logLevel;
       const envLevel = process.env['KDROP_LOG_LEVEL'];
       if (level !== undefined) setLogLevel(validate(logLevel, level, '--log-level'));

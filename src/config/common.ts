@@ -22,6 +22,10 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
   error: (iss) => `expected one of fatal, error, warn, info, debug, trace, silent, found ${JSON.stringify(iss.input)}`,
 });
 
+export const logFormat = z.enum(['text', 'json'], {
+  error: (iss) => `expected text or json, found ${JSON.stringify(iss.input)}`,
+});
+
 const dirPath = z.string().min(1, { message: 'expected a non-empty directory path' });
 export const hostPathsSchema = z.object({
   proc: dirPath,
