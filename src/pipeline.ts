@@ -1,20 +1,8 @@
-import type { DropSource, SourceStats } from './source/types.js';
+import type { DropSource } from './source/types.js';
+import type { IntervalReport } from './vocabulary/interval-report.js';
 import type { DropEntry } from './enrich/types.js';
 import { DeltaTracker } from './aggregate/delta.js';
 import { describe, type DescribeContext } from './enrich/describe.js';
-
-/** One interval's worth of drops, fully described, most drops first. */
-export interface IntervalReport {
-  readonly start: Date;
-  readonly end: Date;
-  readonly intervalS: number;
-  readonly entries: readonly DropEntry[];
-  readonly stats: SourceStats;
-  /** Drops whose netns could not be attributed, cumulative. */
-  readonly unattributed: number;
-  /** True for the last (possibly partial) interval read while stopping. */
-  readonly final: boolean;
-}
 
 export interface PipelineOptions extends DescribeContext {
   readonly source: DropSource;

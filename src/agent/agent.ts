@@ -1,5 +1,5 @@
 import type { HostPaths } from '../host-paths.js';
-import type { IntervalReport } from '../pipeline.js';
+import type { IntervalReport } from '../vocabulary/interval-report.js';
 import type { NetnsResolver } from '../enrich/types.js';
 import type { SourceName, SourceStats } from '../source/types.js';
 import type { SourceChoice } from '../config/common.js';

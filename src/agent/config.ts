@@ -4,7 +4,7 @@ import { KdropError, ErrorCodes, excerpt } from '../errors.js';
 import { durationMs, logLevel, sourceChoice, type SourceChoice } from '../config/common.js';
 import { parseLabels } from '../aggregate/label-policy.js';
 import { DEFAULT_RETIRE_GRACE_MS, DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../aggregate/series.js';
-import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../export/metric-names.js';
+import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
 import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
 
 /** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */

@@ -1,5 +1,5 @@
 import type { DropEntry } from '../enrich/types.js';
-import { ALL_LABELS, Attr, DEFAULT_LABELS, type DropAttributeName } from '../export/metric-names.js';
+import { ALL_LABELS, Attr, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
 
 /** Exported attributes of one series: attribute name -> value. Absent attributes are left out. */
 export type SeriesAttributes = Readonly<Record<string, string>>;

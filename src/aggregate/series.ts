@@ -1,5 +1,5 @@
 import type { SeriesAttributes } from './label-policy.js';
-import { Attr } from '../export/metric-names.js';
+import { Attr } from '../vocabulary/attributes.js';
 import { logger } from '../log.js';
 
 const log = logger('series');

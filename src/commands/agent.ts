@@ -5,7 +5,7 @@ import { setLogLevel } from '../log.js';
 import { logger } from '../log.js';
 import { agentConfig, DEFAULTS, type AgentConfig, type AgentFlags } from '../agent/config.js';
 import { Agent, type AgentDeps, type OpenPipeline } from '../agent/agent.js';
-import { DEFAULT_LABELS } from '../export/metric-names.js';
+import { DEFAULT_LABELS } from '../vocabulary/attributes.js';
 
 const log = logger('agent');
 

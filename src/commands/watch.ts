@@ -1,5 +1,6 @@
 import type { DropEntry } from '../enrich/types.js';
-import type { IntervalReport, Pipeline } from '../pipeline.js';
+import type { Pipeline } from '../pipeline.js';
+import type { IntervalReport } from '../vocabulary/interval-report.js';
 import type { SourceName } from '../source/types.js';
 import { buildFilter, type EntryFilterSpec } from '../aggregate/filter.js';
 import { formatNdjson } from '../export/ndjson.js';

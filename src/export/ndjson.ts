@@ -1,5 +1,5 @@
 import type { DropEntry } from '../enrich/types.js';
-import type { IntervalReport } from '../pipeline.js';
+import type { IntervalReport } from '../vocabulary/interval-report.js';
 
 /**
  * The `kdrop watch --json` record: snake_case, stable (fields may be added, never renamed or removed).

@@ -6,7 +6,8 @@ import { Agent, type AgentPipeline, type OpenPipeline } from '../../../src/agent
 import type { AgentConfig, ListenAddress } from '../../../src/agent/config.js';
 import { runAgent } from '../../../src/commands/agent.js';
 import { defaultHostPaths } from '../../../src/host-paths.js';
-import { DEFAULT_LABELS, DropMetric, SelfMetric } from '../../../src/export/metric-names.js';
+import { DropMetric, SelfMetric } from '../../../src/export/metric-names.js';
+import { DEFAULT_LABELS } from '../../../src/vocabulary/attributes.js';
 import { isKdropError, ErrorCodes } from '../../../src/errors.js';
 import { waitFor } from '../../helpers/netns.js';
 import { FakeResolver, FakeSource, fakePipeline } from './fakes.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentConfig, otlpUrl } from '../../../src/agent/config.js';
 import { isKdropError, ErrorCodes, KdropError } from '../../../src/errors.js';
-import { DEFAULT_LABELS } from '../../../src/export/metric-names.js';
+import { DEFAULT_LABELS } from '../../../src/vocabulary/attributes.js';
 
 async function configError(p: Promise<unknown>): Promise<KdropError> {
   try {

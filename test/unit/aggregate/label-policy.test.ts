@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labelPolicy, parseLabels } from '../../../src/aggregate/label-policy.js';
-import { DEFAULT_LABELS } from '../../../src/export/metric-names.js';
+import { DEFAULT_LABELS } from '../../../src/vocabulary/attributes.js';
 import type { DropEntry, NetnsOwner } from '../../../src/enrich/types.js';
 
 const pod: NetnsOwner = { scope: 'pod', namespace: 'default', pod: 'web-0', podUid: 'uid-1' };

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { ALL_LABELS, Attr, DEFAULT_LABELS, DropMetric, OPT_IN_LABELS, ResourceAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
+import { DropMetric, ResourceAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
+import { ALL_LABELS, Attr, DEFAULT_LABELS, OPT_IN_LABELS } from '../../../src/vocabulary/attributes.js';
 import { DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../../../src/aggregate/series.js';
 
 const doc = await readFile(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
