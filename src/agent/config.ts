@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { KdropError, ErrorCodes, excerpt } from '../errors.js';
-import { durationMs, logLevel, sourceChoice, type SourceChoice } from '../config/common.js';
+import { excerpt } from '../errors.js';
+import { durationMs, logLevel, type SourceChoice } from '../config/common.js';
+import { fileKeys, resolveSettings, SHARED, type SettingsTable } from '../config/settings.js';
 import { parseLabels } from '../aggregate/label-policy.js';
 import { DEFAULT_RETIRE_GRACE_MS, DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../aggregate/series.js';
 import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
@@ -51,51 +52,6 @@ export interface AgentConfig {
   /** Kubernetes node name from NODE_NAME. */
   readonly nodeName: string | undefined;
 }
-
-/** Keys accepted in the optional JSON config file (--config / KDROP_CONFIG). */
-const FILE_KEYS = [
-  'interval',
-  'metricsAddress',
-  'healthAddress',
-  'otlpEndpoint',
-  'otlpProtocol',
-  'labels',
-  'source',
-  'seriesLimit',
-  'seriesTtl',
-  'shutdownTimeout',
-  'finalScrapeWait',
-  'map',
-  'logLevel',
-] as const;
-type FileKey = (typeof FILE_KEYS)[number];
-
-/** Where each setting may come from, highest precedence first: flag, then env, then file. */
-const SOURCES: Record<FileKey, { flag: string; env: readonly string[] }> = {
-  interval: { flag: '--interval', env: ['KDROP_INTERVAL'] },
-  metricsAddress: { flag: '--metrics-address', env: ['KDROP_METRICS_ADDRESS'] },
-  healthAddress: { flag: '--health-address', env: ['KDROP_HEALTH_ADDRESS'] },
-  otlpEndpoint: { flag: '--otlp-endpoint', env: ['KDROP_OTLP_ENDPOINT'] },
-  otlpProtocol: { flag: '--otlp-protocol', env: ['KDROP_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] },
-  labels: { flag: '--labels', env: ['KDROP_LABELS'] },
-  source: { flag: '--source', env: ['KDROP_SOURCE'] },
-  seriesLimit: { flag: '--series-limit', env: ['KDROP_SERIES_LIMIT'] },
-  seriesTtl: { flag: '--series-ttl', env: ['KDROP_SERIES_TTL'] },
-  shutdownTimeout: { flag: '--shutdown-timeout', env: ['KDROP_SHUTDOWN_TIMEOUT'] },
-  finalScrapeWait: { flag: '--final-scrape-wait', env: ['KDROP_FINAL_SCRAPE_WAIT'] },
-  map: { flag: '--map', env: ['KDROP_MAP'] },
-  logLevel: { flag: '--log-level', env: ['KDROP_LOG_LEVEL'] },
-};
-
-export const DEFAULTS = {
-  interval: '5s',
-  metricsAddress: '0.0.0.0:9464',
-  source: 'auto',
-  seriesLimit: DEFAULT_SERIES_LIMIT,
-  seriesTtl: `${DEFAULT_SERIES_TTL_MS / 60_000}m`,
-  shutdownTimeout: '10s',
-  finalScrapeWait: '5s',
-} as const;
 
 const address = (allowOff: boolean) =>
   z.string().transform((v, ctx): ListenAddress | null => {
@@ -162,26 +118,37 @@ const durationOrZero = z.union([z.string(), z.number()]).transform((v, ctx): num
   return z.NEVER;
 });
 
-const schema = z.object({
-  interval: durationMs,
-  metricsAddress: address(true),
-  healthAddress: address(true).optional(),
-  otlpEndpoint: otlpEndpoint.optional(),
-  otlpProtocol: otlpProtocol.optional(),
-  labels: labels.optional(),
-  source: sourceChoice,
-  seriesLimit: positiveInt('a series limit'),
-  seriesTtl: durationOrZero,
-  shutdownTimeout: durationMs,
-  finalScrapeWait: durationOrZero,
-  map: z.string().min(1, { message: 'expected a System.map path' }).optional(),
-  logLevel: logLevel.optional(),
-  otelExportInterval: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional(),
-  otelExportTimeout: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional(),
-});
+/** `kdrop agent`'s settings (flag, env, config-file key, default, schema); the shared ones come from config/settings.ts. */
+const AGENT = {
+  ...SHARED,
+  metricsAddress: { flag: '--metrics-address', env: ['KDROP_METRICS_ADDRESS'], file: true, default: '0.0.0.0:9464', schema: address(true) },
+  healthAddress: { flag: '--health-address', env: ['KDROP_HEALTH_ADDRESS'], file: true, schema: address(true).optional() },
+  otlpEndpoint: { flag: '--otlp-endpoint', env: ['KDROP_OTLP_ENDPOINT'], file: true, schema: otlpEndpoint.optional() },
+  otlpProtocol: { flag: '--otlp-protocol', env: ['KDROP_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'], file: true, schema: otlpProtocol.optional() },
+  labels: { flag: '--labels', env: ['KDROP_LABELS'], file: true, schema: labels.optional() },
+  seriesLimit: { flag: '--series-limit', env: ['KDROP_SERIES_LIMIT'], file: true, default: DEFAULT_SERIES_LIMIT, schema: positiveInt('a series limit') },
+  seriesTtl: { flag: '--series-ttl', env: ['KDROP_SERIES_TTL'], file: true, default: `${DEFAULT_SERIES_TTL_MS / 60_000}m`, schema: durationOrZero },
+  shutdownTimeout: { flag: '--shutdown-timeout', env: ['KDROP_SHUTDOWN_TIMEOUT'], file: true, default: '10s', schema: durationMs },
+  finalScrapeWait: { flag: '--final-scrape-wait', env: ['KDROP_FINAL_SCRAPE_WAIT'], file: true, default: '5s', schema: durationOrZero },
+  logLevel: { flag: '--log-level', env: ['KDROP_LOG_LEVEL'], file: true, schema: logLevel.optional() },
+  // The standard OpenTelemetry variables (env only).
+  otelExportInterval: { flag: 'OTEL_METRIC_EXPORT_INTERVAL', env: ['OTEL_METRIC_EXPORT_INTERVAL'], schema: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional() },
+  otelExportTimeout: { flag: 'OTEL_METRIC_EXPORT_TIMEOUT', env: ['OTEL_METRIC_EXPORT_TIMEOUT'], schema: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional() },
+} as const satisfies SettingsTable;
+
+/** Defaults shown in `kdrop agent --help`. */
+export const DEFAULTS = {
+  interval: AGENT.interval.default,
+  metricsAddress: AGENT.metricsAddress.default,
+  source: AGENT.source.default,
+  seriesLimit: AGENT.seriesLimit.default,
+  seriesTtl: AGENT.seriesTtl.default,
+  shutdownTimeout: AGENT.shutdownTimeout.default,
+  finalScrapeWait: AGENT.finalScrapeWait.default,
+} as const;
 
 /** Reads and parses the JSON config file; problems are pushed to `problems`. */
-async function readConfigFile(path: string, origin: string, problems: string[]): Promise<Partial<Record<FileKey, unknown>>> {
+async function readConfigFile(path: string, origin: string, problems: string[]): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -200,10 +167,11 @@ async function readConfigFile(path: string, origin: string, problems: string[]):
     problems.push(`${origin} ${excerpt(path)}: expected a JSON object, found ${Array.isArray(data) ? 'an array' : typeof data}`);
     return {};
   }
-  const out: Partial<Record<FileKey, unknown>> = {};
+  const keys = fileKeys(AGENT);
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
-    if ((FILE_KEYS as readonly string[]).includes(k)) out[k as FileKey] = v;
-    else problems.push(`${path}: unknown key ${excerpt(k)}; expected one of ${FILE_KEYS.join(', ')}`);
+    if (keys.includes(k)) out[k] = v;
+    else problems.push(`${path}: unknown key ${excerpt(k)}; expected one of ${keys.join(', ')}`);
   }
   return out;
 }
@@ -217,61 +185,14 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
 export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Promise<AgentConfig> {
   const problems: string[] = [];
   const configPath = nonEmpty(flags.config) ?? nonEmpty(env['KDROP_CONFIG']);
-  const file = configPath === undefined ? {} : await readConfigFile(configPath, flags.config ? '--config' : 'KDROP_CONFIG', problems);
-
-  const input: Record<string, unknown> = {};
-  const origin: Record<string, string> = {};
-  for (const key of FILE_KEYS) {
-    const src = SOURCES[key];
-    const flagValue = flags[key];
-    if (flagValue !== undefined) {
-      input[key] = flagValue;
-      origin[key] = src.flag;
-      continue;
-    }
-    const envName = src.env.find((e) => nonEmpty(env[e]) !== undefined);
-    if (envName !== undefined) {
-      input[key] = env[envName];
-      origin[key] = envName;
-      continue;
-    }
-    if (file[key] !== undefined) {
-      input[key] = file[key];
-      origin[key] = `${configPath} (${key})`;
-      continue;
-    }
-    const d = (DEFAULTS as Record<string, unknown>)[key];
-    if (d !== undefined) {
-      input[key] = d;
-      origin[key] = `default ${key}`;
-    }
-  }
-  for (const [key, name] of [
-    ['otelExportInterval', 'OTEL_METRIC_EXPORT_INTERVAL'],
-    ['otelExportTimeout', 'OTEL_METRIC_EXPORT_TIMEOUT'],
-  ] as const) {
-    const v = nonEmpty(env[name]);
-    if (v !== undefined) {
-      input[key] = v;
-      origin[key] = name;
-    }
-  }
-
-  const r = schema.safeParse(input);
-  if (!r.success) {
-    for (const issue of r.error.issues) {
-      const key = String(issue.path[0] ?? '');
-      problems.push(`${origin[key] ?? key}: ${issue.message}`);
-    }
-  }
-  if (problems.length > 0 || !r.success) {
-    const list = problems.map((p) => `  ${p}`).join('\n');
-    throw new KdropError(
-      ErrorCodes.CONFIG,
-      `invalid agent configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${list}\n(see \`kdrop agent --help\` and docs/agent.md)`,
-    );
-  }
-  const v = r.data;
+  const values = configPath === undefined ? {} : await readConfigFile(configPath, flags.config ? '--config' : 'KDROP_CONFIG', problems);
+  const { config: _config, ...given } = flags;
+  const v = resolveSettings(
+    AGENT,
+    { flags: given, env, ...(configPath === undefined ? {} : { file: { path: configPath, values } }), problems },
+    'agent configuration',
+    '\n(see `kdrop agent --help` and docs/agent.md)',
+  );
 
   // OTLP is on when an endpoint is configured anywhere (kdrop's own setting, or the standard variables).
   const otelEndpointEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { durationMs, pick, sourceChoice, validate, type SourceChoice } from './common.js';
+import type { SourceChoice } from './common.js';
+import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
 import { KdropError } from '../errors.js';
 
@@ -32,66 +33,68 @@ export interface WatchConfig {
   readonly map: string | undefined;
 }
 
+/** Repeatable, comma-separated flag values -> one list. */
 const list = (items: string[] | undefined): string[] =>
   (items ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
 
-const schema = z.object({
-  intervalMs: durationMs,
-  source: sourceChoice,
-  json: z.boolean(),
-  count: z
-    .string()
-    .regex(/^[1-9]\d*$/, { message: 'expected a positive whole number of intervals' })
-    .transform(Number)
-    .optional(),
-  pod: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return parsePodRef(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: err instanceof KdropError ? `expected ${err.expected ?? 'NAMESPACE/NAME'}, found ${err.found ?? s}` : String(err) });
-        return z.NEVER;
-      }
-    })
-    .optional(),
-  all: z.boolean(),
-  reasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
-  excludeReasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
-  functions: z.array(z.string().regex(/^[A-Za-z0-9_.$]+$/, { message: 'expected a kernel function name' })),
-  netns: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)),
-  map: z.string().min(1).optional(),
+const names = (pattern: RegExp, message: string) => z.array(z.string().regex(pattern, { message }));
+
+/** NAMESPACE/NAME, validated by the enrich stage's parser (the one place that knows Kubernetes names). */
+const podRef = z.string().transform((s, ctx) => {
+  try {
+    return parsePodRef(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof KdropError ? `expected ${err.expected ?? 'NAMESPACE/NAME'}, found ${err.found ?? s}` : String(err) });
+    return z.NEVER;
+  }
 });
+
+/** `kdrop watch`'s settings: the shared ones, then its own (flags only). */
+const WATCH = {
+  ...SHARED,
+  json: { flag: '--json', default: false, schema: z.boolean() },
+  count: { flag: '--count', schema: z.string().regex(/^[1-9]\d*$/, { message: 'expected a positive whole number of intervals' }).transform(Number).optional() },
+  pod: { flag: '--pod', schema: podRef.optional() },
+  all: { flag: '--all', default: false, schema: z.boolean() },
+  reasons: { flag: '--reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
+  excludeReasons: { flag: '--exclude-reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
+  functions: { flag: '--function', schema: names(/^[A-Za-z0-9_.$]+$/, 'expected a kernel function name') },
+  netns: { flag: '--netns', schema: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)) },
+} as const satisfies SettingsTable;
 
 /** flags > env (KDROP_*) > defaults, validated once. Throws one KdropError CONFIG listing every problem. */
 export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchConfig {
-  const v = validate(
-    schema,
+  const v = resolveSettings(
+    WATCH,
     {
-      intervalMs: pick(flags.interval, env['KDROP_INTERVAL'], '5s'),
-      source: pick(flags.source, env['KDROP_SOURCE'], 'auto'),
-      json: flags.json ?? false,
-      count: flags.count,
-      pod: flags.pod,
-      all: flags.all ?? false,
-      reasons: list(flags.reason),
-      excludeReasons: list(flags.excludeReason),
-      functions: list(flags.function),
-      netns: list(flags.netns),
-      map: flags.map,
+      flags: {
+        interval: flags.interval,
+        source: flags.source,
+        json: flags.json,
+        count: flags.count,
+        pod: flags.pod,
+        all: flags.all,
+        reasons: list(flags.reason),
+        excludeReasons: list(flags.excludeReason),
+        functions: list(flags.function),
+        netns: list(flags.netns),
+        map: flags.map,
+      },
+      env,
     },
     'kdrop watch options',
-    {
-      intervalMs: '--interval / KDROP_INTERVAL',
-      source: '--source / KDROP_SOURCE',
-      count: '--count',
-      pod: '--pod',
-      reasons: '--reason',
-      excludeReasons: '--exclude-reason',
-      functions: '--function',
-      netns: '--netns',
-      map: '--map',
-    },
   );
-  return { ...v, count: v.count, pod: v.pod, map: v.map };
+  return {
+    intervalMs: v.interval,
+    source: v.source,
+    json: v.json,
+    count: v.count,
+    pod: v.pod,
+    all: v.all,
+    reasons: v.reasons,
+    excludeReasons: v.excludeReasons,
+    functions: v.functions,
+    netns: v.netns,
+    map: v.map,
+  };
 }
