@@ -6,7 +6,7 @@ import type { SourceChoice } from './config/common.js';
 import { Pipeline } from './pipeline.js';
 import { findTracefs } from './kernel/tracefs.js';
 import { hasField, readTracepointFormat } from './kernel/format.js';
-import { reasonTableWithBtfFallback } from './kernel/btf-reasons.js';
+import { readKernelReasons } from './kernel/btf-reasons.js';
 import { join } from 'node:path';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource, detectBpftrace } from './source/bpftrace/index.js';
@@ -48,8 +48,9 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const format = await readTracepointFormat(tracefsDir);
   const hasReason = hasField(format, 'reason');
   // Names come from the running kernel: the format's table, or BTF's enum skb_drop_reason when a kernel
-  // prints codes without a table.
-  const reasons = hasReason ? await reasonTableWithBtfFallback(format, join(o.paths.sys, 'kernel', 'btf', 'vmlinux')) : null;
+  // prints codes without a table; subsystem reasons (high 16 bits, since 6.4) from BTF enums.
+  const kernelReasons = await readKernelReasons(format, join(o.paths.sys, 'kernel', 'btf'));
+  const reasons = kernelReasons?.names ?? null;
   const symbolizer = await loadSymbolizer({ map: o.map, paths: o.paths });
   const source = await startSource(o, tracefsDir, format);
   let resolver: NetnsResolver;
@@ -59,7 +60,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     await source.stop();
     throw err;
   }
-  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver });
+  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver, ...(kernelReasons ? { reasonSubsystems: kernelReasons.subsystems } : {}) });
   let closed = false;
   return {
     pipeline,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REASON_CLASSES, type ReasonClass } from '../enrich/reason-catalog.js';
 import { durationMs, pick, sourceChoice, validate, type SourceChoice } from './common.js';
 
 /** Flags of `kdrop watch` as commander gives them (repeatable filters as arrays). */
@@ -11,6 +12,7 @@ export interface WatchFlags {
   all?: boolean;
   reason?: string[];
   excludeReason?: string[];
+  class?: string[];
   function?: string[];
   netns?: string[];
   map?: string;
@@ -25,6 +27,7 @@ export interface WatchConfig {
   readonly all: boolean;
   readonly reasons: string[];
   readonly excludeReasons: string[];
+  readonly classes: ReasonClass[];
   readonly functions: string[];
   readonly netns: number[];
   readonly map: string | undefined;
@@ -53,6 +56,7 @@ const schema = z.object({
   all: z.boolean(),
   reasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
   excludeReasons: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, { message: 'expected a reason name like NO_SOCKET' })),
+  classes: z.array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(REASON_CLASSES, { message: `expected one of ${REASON_CLASSES.join(', ')}` }))),
   functions: z.array(z.string().regex(/^[A-Za-z0-9_.$]+$/, { message: 'expected a kernel function name' })),
   netns: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)),
   map: z.string().min(1).optional(),
@@ -71,6 +75,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
       all: flags.all ?? false,
       reasons: list(flags.reason),
       excludeReasons: list(flags.excludeReason),
+      classes: list(flags.class),
       functions: list(flags.function),
       netns: list(flags.netns),
       map: flags.map,
@@ -83,6 +88,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
       pod: '--pod',
       reasons: '--reason',
       excludeReasons: '--exclude-reason',
+      classes: '--class',
       functions: '--function',
       netns: '--netns',
       map: '--map',
