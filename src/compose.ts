@@ -93,7 +93,12 @@ async function startSource(o: OpenPipelineOptions, tracefsDir: string, format: T
     return s;
   };
   const tryTracefs = async (): Promise<DropSource> => {
-    const s = new TracefsSource({ tracefsDir, format });
+    // qdisc:qdisc_drop (newer than 6.18) carries the qdisc's own drop reason: recorded too where it exists.
+    const qdiscDropFormat = await readTracepointFormat(tracefsDir, 'qdisc', 'qdisc_drop').catch((err: unknown) => {
+      if (!isKdropError(err, ErrorCodes.TRACEPOINT_MISSING)) log.info({ err }, 'qdisc:qdisc_drop format unreadable: qdisc reasons not joined');
+      return undefined;
+    });
+    const s = new TracefsSource({ tracefsDir, format, ...(qdiscDropFormat === undefined ? {} : { qdiscDropFormat }) });
     await s.start();
     return s;
   };

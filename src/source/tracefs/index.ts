@@ -26,3 +26,4 @@ export { recordLayout, type RecordLayout, type FieldSlot } from './record-layout
 export { parsePageHeader, checkEventHeader, splitPage, type PageLayout, type PageContents } from './ring-page.js';
 export { parseCpuStats, lostOf, type CpuStats } from './cpu-stats.js';
 export { DropCounter, type CountedDrop } from './drop-counter.js';
+export { QdiscReasonJoin, parseQdiscDropRecord, qdiscDropCode, qdiscDropLayout, type QdiscDropLayout, type QdiscDropRecord } from './qdisc-drop.js';

@@ -152,7 +152,7 @@ export function parseTraceLine(rawLine: string, ctx: TextContext): TraceLine | K
   return { kind: 'drop', address, reasonCode: reason.code, reasonName: reason.name, protocol };
 }
 
-function readUnsigned(view: DataView, at: FieldSlot, littleEndian: boolean): bigint {
+export function readUnsigned(view: DataView, at: FieldSlot, littleEndian: boolean): bigint {
   switch (at.size) {
     case 1:
       return BigInt(view.getUint8(at.offset));
