@@ -70,3 +70,15 @@ test('runExplain --json', async () => {
   assert.deepEqual(doc['codes'], []);
   assert.ok(Array.isArray(doc['check']));
 });
+
+test('the CLI: kdrop explain prints the notes (exit 0); an unknown reason exits 2 with KDROP_E_UNKNOWN_REASON', async () => {
+  const { startCli } = await import('../../helpers/cli.js');
+  // --tracefs to a missing directory: no kernel table, so the test does not depend on this host.
+  const ok = startCli(['--tracefs', '/nonexistent-kdrop-tracefs', 'explain', 'skb_drop_reason_socket_rcvbuff'], { KDROP_LOG_LEVEL: 'warn' });
+  assert.equal(await ok.exited, 0);
+  assert.equal(ok.stdoutLines[0], 'SOCKET_RCVBUFF');
+  assert.ok(ok.stdoutLines.includes('  class:      congestion'));
+  const bad = startCli(['--tracefs', '/nonexistent-kdrop-tracefs', 'explain', 'NO_SUCH_REASON'], { KDROP_LOG_LEVEL: 'warn' });
+  assert.equal(await bad.exited, 2);
+  assert.match(bad.stderrLines.join('\n'), /unknown drop reason "NO_SUCH_REASON".*\[KDROP_E_UNKNOWN_REASON\]/);
+});
