@@ -1,6 +1,9 @@
 /**
- * Reads an enum's enumerators from raw BTF (/sys/kernel/btf/vmlinux): the fallback for drop-reason names
- * when the kfree_skb print fmt carries no table. Only the type section is walked; no libbpf needed.
+ * Reads enums from raw BTF (/sys/kernel/btf/vmlinux and modules' split BTF): the fallback for core
+ * drop-reason names when the kfree_skb print fmt carries no table, and the subsystem drop reasons (since
+ * 6.4 the high 16 bits of a reason name a subsystem: enum skb_drop_reason_subsys, and each subsystem's
+ * own enum such as ovs_drop_reason, mac80211_drop_reason, qdisc_drop_reason). Only the type section is
+ * walked; no libbpf needed.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
