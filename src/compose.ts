@@ -61,6 +61,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const facts = o.facts ?? (await probeForSource(o.paths, o.source, o.bpftraceCommand));
   const format = requireTracepoint(facts);
   const reasons = facts.tracepoint.reasonNames;
+  const subsystems = facts.tracepoint.reasonSubsystems;
   const symbolizer = await loadSymbolizer({ map: o.map, paths: o.paths });
   const source = await startSource(facts, o.source);
   let resolver: NetnsResolver;
@@ -70,7 +71,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     await source.stop();
     throw err;
   }
-  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver });
+  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) });
   let closed = false;
   return {
     pipeline,
@@ -102,7 +103,9 @@ export async function startSource(facts: HostFacts, choice: SourceChoice): Promi
   };
   const tryTracefs = async (): Promise<DropSource> => {
     if (facts.tracefs.dir === null) throw facts.tracefs.error ?? new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs not found');
-    const s = new TracefsSource({ tracefsDir: facts.tracefs.dir, format });
+    // qdisc:qdisc_drop (newer than 6.18) carries the qdisc's own drop reason: recorded too where it exists.
+    const qdiscDropFormat = facts.tracepoint.qdiscDrop;
+    const s = new TracefsSource({ tracefsDir: facts.tracefs.dir, format, ...(qdiscDropFormat === null ? {} : { qdiscDropFormat }) });
     await s.start();
     return s;
   };

@@ -35,6 +35,8 @@ export const ErrorCodes = {
   NODE_VERSION: 'KDROP_E_NODE_VERSION',
   /** An exporter failed (OTLP push, Prometheus server). */
   EXPORT: 'KDROP_E_EXPORT',
+  /** `kdrop explain` was given a reason name or code that neither kdrop nor the running kernel knows. */
+  UNKNOWN_REASON: 'KDROP_E_UNKNOWN_REASON',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

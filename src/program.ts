@@ -8,6 +8,7 @@ import { watchConfig, type WatchFlags } from './config/watch-config.js';
 import { watchCommand } from './commands/watch-command.js';
 import { runDoctor } from './commands/doctor.js';
 import { runSymbolize } from './commands/symbolize.js';
+import { runExplain } from './commands/explain.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { watchResolver } from './commands/watch-resolver.js';
 
@@ -68,9 +69,10 @@ export function buildProgram(): Command {
     .option('--pod <namespace/name>', "only this pod's drops (needs Kubernetes API access)")
     .option('--reason <name>', 'only these reasons (repeatable, comma-separated)', collect)
     .option('--exclude-reason <name>', 'hide these reasons (repeatable, comma-separated)', collect)
+    .option('--class <class>', 'only these reason classes: policy|congestion|error|benign|unknown (repeatable, comma-separated)', collect)
     .option('--function <name>', 'only drops in these kernel functions (repeatable)', collect)
     .option('--netns <inode>', 'only these network namespaces (repeatable)', collect)
-    .option('-a, --all', 'also show routine drops hidden by default (SOCKET_CLOSE, QUEUE_PURGE)')
+    .option('-a, --all', 'also show routine drops (class benign: SOCKET_CLOSE, QUEUE_PURGE, ...) hidden by default')
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
     .action(async (flags: WatchFlags, cmd: Command) => {
       const cfg = watchConfig(flags, process.env);
@@ -98,6 +100,16 @@ export function buildProgram(): Command {
       process.exitCode = await runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
     });
 
+  program
+    .command('explain')
+    .description('what a drop reason means, its class, where the kernel raises it and what to check next')
+    .argument('<reason>', 'a reason name (NO_SOCKET, skb_drop_reason_no_socket) or a code of the running kernel (3, 0x30001)')
+    .option('--json', 'one JSON document')
+    .action(async (reason: string, flags: { json?: boolean }, cmd: Command) => {
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      process.exitCode = await runExplain({ query: reason, json: flags.json ?? false, paths, out: process.stdout });
+    });
+
   // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise. The
   // agent does not wait for the first pod list: it counts from the start and names pods once the list arrives.
   registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined, process.env, 0)).resolver });
@@ -119,7 +131,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (isKdropError(err)) {
       process.stderr.write(`kdrop: ${err.message} [${err.code}]\n`);
-      process.exitCode = err.code === ErrorCodes.CONFIG ? 2 : 1;
+      // Usage errors (a bad flag, an unknown reason for explain) exit 2, failures 1.
+      process.exitCode = err.code === ErrorCodes.CONFIG || err.code === ErrorCodes.UNKNOWN_REASON ? 2 : 1;
       return;
     }
     process.stderr.write(`kdrop: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,4 +1,5 @@
 import type { DropEntry } from '../enrich/types.js';
+import { reasonClassOf } from '../enrich/reason-catalog.js';
 import { ALL_LABELS, Attr, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
 
 /** Exported attributes of one series: attribute name -> value. Absent attributes are left out. */
@@ -52,6 +53,8 @@ function value(entry: DropEntry, name: DropAttributeName): string | null {
   switch (name) {
     case Attr.reason:
       return entry.reason;
+    case Attr.reasonClass:
+      return reasonClassOf(entry.reason);
     case Attr.function:
       // An address no symbol covers stays visible as its hex address rather than vanishing.
       return entry.function ?? entry.location;

@@ -41,7 +41,7 @@ export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: A
       intervalMs: cfg.intervalMs,
       json: cfg.json,
       count: cfg.count,
-      filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
+      filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, classes: cfg.classes, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
     },
     { out: process.stdout, signal: AbortSignal.any([signal, fatal.signal]) },
   );

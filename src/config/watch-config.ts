@@ -3,6 +3,7 @@ import type { SourceChoice } from './common.js';
 import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
 import { KdropError } from '../errors.js';
+import { REASON_CLASSES, type ReasonClass } from '../enrich/reason-catalog.js';
 
 /** Flags of `kdrop watch` as commander gives them (repeatable filters as arrays). */
 export interface WatchFlags {
@@ -14,6 +15,7 @@ export interface WatchFlags {
   all?: boolean;
   reason?: string[];
   excludeReason?: string[];
+  class?: string[];
   function?: string[];
   netns?: string[];
   map?: string;
@@ -28,6 +30,7 @@ export interface WatchConfig {
   readonly all: boolean;
   readonly reasons: string[];
   readonly excludeReasons: string[];
+  readonly classes: ReasonClass[];
   readonly functions: string[];
   readonly netns: number[];
   readonly map: string | undefined;
@@ -58,6 +61,7 @@ const WATCH = {
   all: { flag: '--all', default: false, schema: z.boolean() },
   reasons: { flag: '--reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
   excludeReasons: { flag: '--exclude-reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
+  classes: { flag: '--class', schema: z.array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(REASON_CLASSES, { message: `expected one of ${REASON_CLASSES.join(', ')}` }))) },
   functions: { flag: '--function', schema: names(/^[A-Za-z0-9_.$]+$/, 'expected a kernel function name') },
   netns: { flag: '--netns', schema: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)) },
 } as const satisfies SettingsTable;
@@ -76,6 +80,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
         all: flags.all,
         reasons: list(flags.reason),
         excludeReasons: list(flags.excludeReason),
+        classes: list(flags.class),
         functions: list(flags.function),
         netns: list(flags.netns),
         map: flags.map,
@@ -93,6 +98,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
     all: v.all,
     reasons: v.reasons,
     excludeReasons: v.excludeReasons,
+    classes: v.classes,
     functions: v.functions,
     netns: v.netns,
     map: v.map,

@@ -3,17 +3,23 @@ import type { Symbolizer } from '../symbolize/types.js';
 import { formatLocation } from '../symbolize/types.js';
 import type { DropEntry, NetnsResolver } from './types.js';
 import { networkType } from './network-type.js';
+import { unknownReasonName } from '../kernel/btf-reasons.js';
 
-/** Reason code -> kernel name, `UNKNOWN_<code>` when the running kernel does not name it. */
-export function describeReason(reasons: ReadonlyMap<number, string> | null, code: number | null): string | null {
+/**
+ * Reason code -> kernel name; for a code the running kernel does not name, `UNKNOWN_<code>` (core) or
+ * `UNKNOWN_<SUBSYSTEM>_<n>` / `UNKNOWN_SUBSYS<id>_<n>` (subsystem codes, high 16 bits set).
+ */
+export function describeReason(reasons: ReadonlyMap<number, string> | null, code: number | null, subsystems?: ReadonlyMap<number, string>): string | null {
   if (code === null || reasons === null) return null;
-  return reasons.get(code) ?? `UNKNOWN_${code}`;
+  return reasons.get(code) ?? unknownReasonName(code, subsystems);
 }
 
 export interface DescribeContext {
   readonly symbolizer: Symbolizer;
   /** null when the kernel's tracepoint has no reason field. */
   readonly reasons: ReadonlyMap<number, string> | null;
+  /** Subsystem id -> name (OPENVSWITCH), to name subsystem codes the kernel's tables lack. */
+  readonly reasonSubsystems?: ReadonlyMap<number, string>;
   readonly resolver: NetnsResolver;
 }
 
@@ -27,7 +33,7 @@ export function describe(ctx: DescribeContext, s: DropSample): DropEntry {
     module: sym?.module ?? null,
     location: formatLocation(s.address, sym),
     reasonCode: s.reasonCode,
-    reason: describeReason(ctx.reasons, s.reasonCode),
+    reason: describeReason(ctx.reasons, s.reasonCode, ctx.reasonSubsystems),
     protocol: s.protocol,
     networkType: networkType(s.protocol),
     netns: s.netns,

@@ -1,4 +1,5 @@
 import type { DropEntry, NetnsOwner } from '../enrich/types.js';
+import { reasonClassOf } from '../enrich/reason-catalog.js';
 
 /** The seed's words (dropwatch.stp), kept as watch's plain-text form. */
 export const HEADER = 'Monitoring for dropped packets';
@@ -15,10 +16,10 @@ function ownerText(owner: NetnsOwner, netns: number | null): string {
   }
 }
 
-/** `51 packets dropped at __udp4_lib_rcv+0x4bc (NO_SOCKET) [netns 4026531833]` */
+/** `51 packets dropped at __udp4_lib_rcv+0x4bc (NO_SOCKET, error) [netns 4026531833]`: reason and its class. */
 export function formatLine(e: DropEntry): string {
   const what = e.count === 1 ? 'packet' : 'packets';
-  const reason = e.reason === null ? '' : ` (${e.reason})`;
+  const reason = e.reason === null ? '' : ` (${e.reason}, ${reasonClassOf(e.reason) ?? 'unknown'})`;
   const mod = e.module === null ? '' : ` [${e.module}]`;
   return `${e.count} ${what} dropped at ${e.location}${mod}${reason} ${ownerText(e.owner, e.netns)}`;
 }

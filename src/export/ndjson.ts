@@ -1,5 +1,6 @@
 import type { DropEntry } from '../enrich/types.js';
 import type { IntervalReport } from '../vocabulary/interval-report.js';
+import { reasonClassOf, type ReasonClass } from '../enrich/reason-catalog.js';
 
 /**
  * The `kdrop watch --json` record: snake_case, stable (fields may be added, never renamed or removed).
@@ -17,6 +18,8 @@ export interface DropRecordJson {
   location: string;
   reason: string | null;
   reason_code: number | null;
+  /** policy | congestion | error | benign | unknown; null when reason is null. */
+  reason_class: ReasonClass | null;
   protocol: number;
   network_type: string;
   netns: number | null;
@@ -39,6 +42,7 @@ export function toRecord(report: IntervalReport, e: DropEntry): DropRecordJson {
     location: e.location,
     reason: e.reason,
     reason_code: e.reasonCode,
+    reason_class: reasonClassOf(e.reason),
     protocol: e.protocol,
     network_type: e.networkType,
     netns: e.netns,

@@ -13,7 +13,7 @@ import type { HostPaths } from '../host-paths.js';
 import type { TracepointFormat } from '../kernel/types.js';
 import { findTracefs } from '../kernel/tracefs.js';
 import { hasField, readTracepointFormat } from '../kernel/format.js';
-import { reasonTableWithBtfFallback } from '../kernel/btf-reasons.js';
+import { readKernelReasons } from '../kernel/btf-reasons.js';
 import { parseCapEff } from '../kernel/capabilities.js';
 import { readKptrRestrict } from '../symbolize/kallsyms-symbolizer.js';
 import { detectBpftrace, type BpftraceDialect, type BpftraceVersion } from '../source/bpftrace/version.js';
@@ -32,8 +32,15 @@ export interface TracepointFacts {
   readonly error: KdropError | null;
   /** The kernel has the reason field (5.17+). */
   readonly hasReason: boolean;
-  /** The running kernel's reason names by code (format table, else BTF); null without a reason field. */
+  /**
+   * The running kernel's reason names by code (format table, else BTF; subsystem reasons from BTF enums);
+   * null without a reason field.
+   */
   readonly reasonNames: ReadonlyMap<number, string> | null;
+  /** Subsystem id -> name (high 16 bits of a reason, since 6.4), for naming codes the kernel does not. */
+  readonly reasonSubsystems: ReadonlyMap<number, string> | null;
+  /** qdisc:qdisc_drop's format where the kernel has it (newer than 6.18): qdisc drops carry their own reason. */
+  readonly qdiscDrop: TracepointFormat | null;
 }
 
 export interface TracerFacts {
@@ -120,18 +127,26 @@ async function probeTracefs(paths: HostPaths, mount: boolean): Promise<TracefsFa
 }
 
 async function probeTracepoint(tracefs: TracefsFacts, sys: string): Promise<TracepointFacts> {
-  if (tracefs.dir === null) return { format: null, error: tracefs.error, hasReason: false, reasonNames: null };
+  const none = { hasReason: false, reasonNames: null, reasonSubsystems: null, qdiscDrop: null };
+  if (tracefs.dir === null) return { format: null, error: tracefs.error, ...none };
   let format: TracepointFormat;
   try {
     format = await readTracepointFormat(tracefs.dir);
   } catch (err) {
-    return { format: null, error: asKdropError(err, ErrorCodes.TRACEPOINT_MISSING, 'cannot read skb:kfree_skb'), hasReason: false, reasonNames: null };
+    return { format: null, error: asKdropError(err, ErrorCodes.TRACEPOINT_MISSING, 'cannot read skb:kfree_skb'), ...none };
   }
-  const hasReason = hasField(format, 'reason');
   // Names come from the running kernel: the format's table, or BTF's enum skb_drop_reason when a kernel
-  // prints codes without a table.
-  const reasonNames = hasReason ? await reasonTableWithBtfFallback(format, join(sys, 'kernel', 'btf', 'vmlinux')) : null;
-  return { format, error: null, hasReason, reasonNames };
+  // prints codes without a table; subsystem reasons (high 16 bits, since 6.4) from BTF enums.
+  const kernelReasons = await readKernelReasons(format, join(sys, 'kernel', 'btf'));
+  const qdiscDrop = await readTracepointFormat(tracefs.dir, 'qdisc', 'qdisc_drop').catch(() => null);
+  return {
+    format,
+    error: null,
+    hasReason: hasField(format, 'reason'),
+    reasonNames: kernelReasons?.names ?? null,
+    reasonSubsystems: kernelReasons?.subsystems ?? null,
+    qdiscDrop,
+  };
 }
 
 async function probeTracer(command: readonly string[]): Promise<TracerFacts> {

@@ -1,8 +1,12 @@
 /**
- * Reads an enum's enumerators from raw BTF (/sys/kernel/btf/vmlinux): the fallback for drop-reason names
- * when the kfree_skb print fmt carries no table. Only the type section is walked; no libbpf needed.
+ * Reads enums from raw BTF (/sys/kernel/btf/vmlinux and modules' split BTF): the fallback for core
+ * drop-reason names when the kfree_skb print fmt carries no table, and the subsystem drop reasons (since
+ * 6.4 the high 16 bits of a reason name a subsystem: enum skb_drop_reason_subsys, and each subsystem's
+ * own enum such as ovs_drop_reason, mac80211_drop_reason, qdisc_drop_reason). Only the type section is
+ * walked; no libbpf needed.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCodes, KdropError } from '../errors.js';
 import { logger } from '../log.js';
 import type { TracepointFormat } from './types.js';
@@ -39,11 +43,21 @@ function extraBytes(kind: number, vlen: number, at: number): number {
   }
 }
 
-/**
- * Enumerators of the enum (or enum64) named `enumName` in a raw BTF blob, value -> name. Empty when
- * the blob has no such enum. Throws FORMAT_PARSE for a blob that is not valid BTF.
- */
-export function parseBtfEnum(data: Uint8Array, enumName: string): Map<number, string> {
+/** The string section of a base BTF (vmlinux), for reading split BTF (modules) on top of it. */
+export interface BtfBase {
+  readonly strings: Uint8Array;
+}
+
+interface BtfLayout {
+  readonly view: DataView;
+  readonly le: boolean;
+  readonly typeStart: number;
+  readonly typeEnd: number;
+  readonly strStart: number;
+  readonly strLen: number;
+}
+
+function layout(data: Uint8Array): BtfLayout {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.byteLength < 24) throw btfError('file too short for a header', 'at least 24 bytes', `${data.byteLength} bytes`);
   let le = true;
@@ -64,14 +78,38 @@ export function parseBtfEnum(data: Uint8Array, enumName: string): Map<number, st
   if (typeEnd > data.byteLength || strStart + strLen > data.byteLength || hdrLen < 24) {
     throw btfError('sections outside the file', `type and string sections within ${data.byteLength} bytes`, `types ${typeStart}..${typeEnd}, strings ${strStart}..${strStart + strLen}`);
   }
+  return { view, le, typeStart, typeEnd, strStart, strLen };
+}
+
+/** The string section of a BTF blob: what a split BTF's string offsets below its own section refer to. */
+export function btfBase(data: Uint8Array): BtfBase {
+  const l = layout(data);
+  return { strings: data.subarray(l.strStart, l.strStart + l.strLen) };
+}
+
+/**
+ * Enumerators of every enum (or enum64) whose name `wanted` accepts, by enum name (value -> enumerator
+ * name, first name kept for a repeated value). With `base`, the blob is split BTF (a module's
+ * /sys/kernel/btf/<module>): its string offsets continue after the base's string section. Throws
+ * FORMAT_PARSE for a blob that is not valid BTF.
+ */
+export function parseBtfEnums(data: Uint8Array, wanted: (enumName: string) => boolean, base?: BtfBase): Map<string, Map<number, string>> {
+  const { view, le, typeStart, typeEnd, strStart, strLen } = layout(data);
+  const u32 = (off: number) => view.getUint32(off, le);
   const decoder = new TextDecoder();
-  const str = (off: number): string => {
-    if (off >= strLen) throw btfError('string offset outside the string section', `< ${strLen}`, String(off));
-    let end = strStart + off;
-    while (end < strStart + strLen && data[end] !== 0) end++;
-    return decoder.decode(data.subarray(strStart + off, end));
+  const baseLen = base?.strings.byteLength ?? 0;
+  const cstr = (bytes: Uint8Array, from: number, limit: number): string => {
+    let end = from;
+    while (end < limit && bytes[end] !== 0) end++;
+    return decoder.decode(bytes.subarray(from, end));
   };
-  const result = new Map<number, string>();
+  const str = (off: number): string => {
+    if (base !== undefined && off < baseLen) return cstr(base.strings, off, baseLen);
+    const local = off - baseLen;
+    if (local >= strLen) throw btfError('string offset outside the string section', `< ${baseLen + strLen}`, String(off));
+    return cstr(data, strStart + local, strStart + strLen);
+  };
+  const found = new Map<string, Map<number, string>>();
   let p = typeStart;
   while (p < typeEnd) {
     if (p + 12 > typeEnd) throw btfError(`truncated type at byte ${p}`, '12 bytes of btf_type', `${typeEnd - p} bytes`);
@@ -83,24 +121,36 @@ export function parseBtfEnum(data: Uint8Array, enumName: string): Map<number, st
     const extra = extraBytes(kind, vlen, p);
     const body = p + 12;
     if (body + extra > typeEnd) throw btfError(`truncated type at byte ${p}`, `${extra} bytes of members`, `${typeEnd - body} bytes`);
-    if ((kind === KIND.ENUM || kind === KIND.ENUM64) && nameOff !== 0 && str(nameOff) === enumName) {
-      const width = kind === KIND.ENUM ? 8 : 12;
-      for (let i = 0; i < vlen; i++) {
-        const m = body + i * width;
-        const name = str(u32(m));
-        let value: number;
-        if (kind === KIND.ENUM) value = signed ? view.getInt32(m + 4, le) : u32(m + 4);
-        else {
-          const v = (BigInt(u32(m + 8)) << 32n) | BigInt(u32(m + 4));
-          value = Number(signed ? BigInt.asIntN(64, v) : v);
+    if ((kind === KIND.ENUM || kind === KIND.ENUM64) && nameOff !== 0) {
+      const enumName = str(nameOff);
+      if (!found.has(enumName) && wanted(enumName)) {
+        const result = new Map<number, string>();
+        const width = kind === KIND.ENUM ? 8 : 12;
+        for (let i = 0; i < vlen; i++) {
+          const m = body + i * width;
+          const name = str(u32(m));
+          let value: number;
+          if (kind === KIND.ENUM) value = signed ? view.getInt32(m + 4, le) : u32(m + 4);
+          else {
+            const v = (BigInt(u32(m + 8)) << 32n) | BigInt(u32(m + 4));
+            value = Number(signed ? BigInt.asIntN(64, v) : v);
+          }
+          if (!result.has(value)) result.set(value, name);
         }
-        if (!result.has(value)) result.set(value, name);
+        found.set(enumName, result);
       }
-      return result;
     }
     p = body + extra;
   }
-  return result;
+  return found;
+}
+
+/**
+ * Enumerators of the enum (or enum64) named `enumName` in a raw BTF blob, value -> name. Empty when
+ * the blob has no such enum. Throws FORMAT_PARSE for a blob that is not valid BTF.
+ */
+export function parseBtfEnum(data: Uint8Array, enumName: string, base?: BtfBase): Map<number, string> {
+  return parseBtfEnums(data, (n) => n === enumName, base).get(enumName) ?? new Map();
 }
 
 /** Reads a raw BTF file and returns the enumerators of `enumName` (value -> name), empty when absent. */
@@ -138,4 +188,149 @@ export async function reasonTableWithBtfFallback(
     log.debug({ err, btfPath }, 'no drop reason names from BTF');
     return new Map();
   }
+}
+
+/** Since 6.4 a reason's high 16 bits name its subsystem (SKB_DROP_REASON_SUBSYS_SHIFT). */
+export const SUBSYS_SHIFT = 16;
+const SUBSYS_PREFIX = 'SKB_DROP_REASON_SUBSYS_';
+
+/** The subsystem id of a reason code (0 = core). */
+export function subsystemOf(code: number): number {
+  return Math.floor(code / 2 ** SUBSYS_SHIFT);
+}
+
+/**
+ * Subsystem ids -> names from `enum skb_drop_reason_subsys` (MAC80211_UNUSABLE, OPENVSWITCH, QDISC, ...):
+ * prefix stripped; CORE (0), the NUM count and MASK left out.
+ */
+export function subsystemNames(subsysEnum: ReadonlyMap<number, string>): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [value, name] of subsysEnum) {
+    if (!name.startsWith(SUBSYS_PREFIX)) continue;
+    const short = name.slice(SUBSYS_PREFIX.length);
+    if (value <= 0 || value >= 2 ** SUBSYS_SHIFT || short === 'NUM' || short === 'MASK' || short === 'CORE') continue;
+    out.set(value, short);
+  }
+  return out;
+}
+
+/**
+ * The kernel module that by convention holds a subsystem's enum: the subsystem name's first word in lower
+ * case (MAC80211_UNUSABLE -> mac80211, OPENVSWITCH -> openvswitch, QDISC -> qdisc).
+ */
+export function subsystemModule(subsystem: string): string {
+  return (subsystem.split('_')[0] ?? subsystem).toLowerCase();
+}
+
+/** Subsystem enums are named `<something>_drop_reason` (ovs_drop_reason, mac80211_drop_reason, qdisc_drop_reason). */
+export function isSubsystemEnumName(enumName: string): boolean {
+  return enumName.endsWith('_drop_reason') && enumName !== 'skb_drop_reason';
+}
+
+export interface SubsystemReasons {
+  /** Subsystem id -> name (OPENVSWITCH); empty on kernels before 6.4. */
+  readonly subsystems: ReadonlyMap<number, string>;
+  /** Full reason code (subsystem << 16 | n) -> the enumerator's name as the kernel spells it (OVS_DROP_LAST_ACTION). */
+  readonly reasons: ReadonlyMap<number, string>;
+  /** Subsystem id -> the enum its names came from (ovs_drop_reason). */
+  readonly enums: ReadonlyMap<number, string>;
+}
+
+/**
+ * Assigns the enumerators of subsystem enums to subsystems by value: each enumerator's high 16 bits are
+ * its subsystem id on the kernel that was built with it, so renumbered subsystems (Open vSwitch went
+ * from 3 to 2 around 6.15) decode correctly. Markers (`__OVS_DROP_REASON`, `*_MAX`, `*_NUM`) and values
+ * of subsystem 0 (mac80211's RX_CONTINUE, RX_QUEUED) are not reasons and are left out.
+ */
+export function decodeSubsystemReasons(
+  subsysEnum: ReadonlyMap<number, string>,
+  enums: ReadonlyMap<string, ReadonlyMap<number, string>>,
+): SubsystemReasons {
+  const subsystems = subsystemNames(subsysEnum);
+  const reasons = new Map<number, string>();
+  const from = new Map<number, string>();
+  for (const [enumName, values] of enums) {
+    if (!isSubsystemEnumName(enumName)) continue;
+    for (const [value, name] of values) {
+      const id = subsystemOf(value);
+      if (value < 0 || !subsystems.has(id) || name.startsWith('__') || /_(MAX|NUM)$/.test(name)) continue;
+      if (!reasons.has(value)) reasons.set(value, name);
+      if (!from.has(id)) from.set(id, enumName);
+    }
+  }
+  return { subsystems, reasons, enums: from };
+}
+
+/**
+ * The name kdrop gives a code the running kernel does not name: `UNKNOWN_<code>` for a core code,
+ * `UNKNOWN_<SUBSYSTEM>_<n>` for a subsystem it knows with an unnamed reason n, `UNKNOWN_SUBSYS<id>_<n>`
+ * for a subsystem it does not know. The raw code is always kept beside the name.
+ */
+export function unknownReasonName(code: number, subsystems: ReadonlyMap<number, string> = new Map()): string {
+  const id = subsystemOf(code);
+  if (id === 0 || code < 0) return `UNKNOWN_${code}`;
+  const n = code % 2 ** SUBSYS_SHIFT;
+  const name = subsystems.get(id);
+  return name === undefined ? `UNKNOWN_SUBSYS${id}_${n}` : `UNKNOWN_${name}_${n}`;
+}
+
+/**
+ * Reads the subsystem reasons of the running kernel from BTF: `enum skb_drop_reason_subsys` and the
+ * `*_drop_reason` enums of vmlinux, plus, for each subsystem, the module named by convention
+ * (`${btfDir}/openvswitch`, split BTF on top of vmlinux) when it is loaded. Empty when the kernel has
+ * no subsystems (before 6.4) or no BTF; a module that cannot be read is skipped (logged at debug).
+ */
+export async function readSubsystemReasons(btfDir = '/sys/kernel/btf'): Promise<SubsystemReasons> {
+  const empty: SubsystemReasons = { subsystems: new Map(), reasons: new Map(), enums: new Map() };
+  let vmlinux: Uint8Array;
+  try {
+    vmlinux = await readFile(join(btfDir, 'vmlinux'));
+  } catch (err) {
+    log.debug({ err, btfDir }, 'no vmlinux BTF: no subsystem drop reasons');
+    return empty;
+  }
+  const wanted = (n: string) => n === 'skb_drop_reason_subsys' || isSubsystemEnumName(n);
+  const enums = parseBtfEnums(vmlinux, wanted);
+  const subsysEnum = enums.get('skb_drop_reason_subsys');
+  if (subsysEnum === undefined) return empty;
+  const base = btfBase(vmlinux);
+  const modules = new Set([...subsystemNames(subsysEnum).values()].map(subsystemModule));
+  for (const mod of modules) {
+    let data: Uint8Array;
+    try {
+      data = await readFile(join(btfDir, mod));
+    } catch {
+      continue; // not a module, or not loaded
+    }
+    try {
+      for (const [name, values] of parseBtfEnums(data, isSubsystemEnumName, base)) if (!enums.has(name)) enums.set(name, values);
+    } catch (err) {
+      log.debug({ err, module: mod }, 'module BTF unreadable: its drop reasons stay unnamed');
+    }
+  }
+  const decoded = decodeSubsystemReasons(subsysEnum, enums);
+  log.debug({ subsystems: [...decoded.subsystems.values()], reasons: decoded.reasons.size }, 'subsystem drop reasons from BTF');
+  return decoded;
+}
+
+/** The running kernel's reason names: core names by code plus subsystem names by full code. */
+export interface KernelReasons {
+  /** Every named code: core (from the format or BTF) and subsystem reasons. */
+  readonly names: ReadonlyMap<number, string>;
+  /** Subsystem id -> name, for naming unknown codes (unknownReasonName). */
+  readonly subsystems: ReadonlyMap<number, string>;
+}
+
+/**
+ * Everything the running kernel says about reason codes: the core table (format, or BTF fallback) and
+ * the subsystem reasons from BTF. Null when the tracepoint has no reason field.
+ */
+export async function readKernelReasons(format: TracepointFormat, btfDir = '/sys/kernel/btf'): Promise<KernelReasons | null> {
+  if (!format.fields.some((f) => f.name === 'reason')) return null;
+  const core = await reasonTableWithBtfFallback(format, join(btfDir, 'vmlinux'));
+  const sub = await readSubsystemReasons(btfDir);
+  if (sub.reasons.size === 0) return { names: core, subsystems: sub.subsystems };
+  const names = new Map(core);
+  for (const [code, name] of sub.reasons) if (!names.has(code)) names.set(code, name);
+  return { names, subsystems: sub.subsystems };
 }

@@ -8,6 +8,8 @@
 export const Attr = {
   /** Kernel drop reason without the SKB_DROP_REASON_ prefix, or UNKNOWN_<code>. */
   reason: 'kdrop.reason',
+  /** The reason's class: policy | congestion | error | benign | unknown (src/enrich/reason-catalog.ts). */
+  reasonClass: 'kdrop.reason.class',
   /** Kernel function that freed the skb, without offset (the hex address when it cannot be symbolized). */
   function: 'kdrop.function',
   /** ipv4, ipv6, arp, or the ethertype in hex (0x88cc style). */
@@ -28,6 +30,7 @@ export const Attr = {
 
 export type DropAttributeName =
   | typeof Attr.reason
+  | typeof Attr.reasonClass
   | typeof Attr.function
   | typeof Attr.networkType
   | typeof Attr.scope
@@ -40,6 +43,7 @@ export type DropAttributeName =
 /** Exported when --labels is not given. */
 export const DEFAULT_LABELS: readonly DropAttributeName[] = [
   Attr.reason,
+  Attr.reasonClass,
   Attr.function,
   Attr.networkType,
   Attr.scope,
@@ -51,4 +55,3 @@ export const DEFAULT_LABELS: readonly DropAttributeName[] = [
 export const OPT_IN_LABELS: readonly DropAttributeName[] = [Attr.location, Attr.podUid, Attr.netnsInode];
 
 export const ALL_LABELS: readonly DropAttributeName[] = [...DEFAULT_LABELS, ...OPT_IN_LABELS];
-

@@ -178,7 +178,7 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.equal(sc['readOnlyRootFilesystem'], true);
   });
 
-  it('ci/full-values.yaml: OTLP, pinned digest, read-only tracefs for the bpftrace source, ServiceMonitor and dashboard', async () => {
+  it('ci/full-values.yaml: OTLP, pinned digest, read-only tracefs for the bpftrace source, ServiceMonitor, PrometheusRule and dashboard', async () => {
     const { objects } = await render({ valuesFiles: [`${chartDir}/ci/full-values.yaml`] });
     const c = agentContainer(objects);
     assert.ok(c.args?.includes('--otlp-endpoint=http://otel-collector.observability.svc:4317'), String(c.args));
@@ -193,13 +193,18 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.equal(path(sm, 'spec.endpoints.0.port'), 'metrics');
     assert.equal(sm.metadata.labels?.['release'], 'prometheus');
 
+    const rule = one(objects, 'PrometheusRule');
+    assert.equal(rule.metadata.labels?.['release'], 'prometheus');
+    const alerts = (path(rule, 'spec.groups.0.rules') as { alert: string; expr: string }[]);
+    assert.match(alerts.find((a) => a.alert === 'KdropPodErrorDrops')?.expr ?? '', /kdrop_reason_class="error".*> 0\.5$/);
+
     const dash = one(objects, 'ConfigMap', 'kdrop-dashboard');
     assert.equal(dash.metadata.labels?.['grafana_dashboard'], '1');
     assert.equal(dash.metadata.namespace, 'monitoring');
     const json = JSON.parse((dash['data'] as Record<string, string>)['kdrop.json'] ?? '') as { panels: { targets: { expr: string }[] }[] };
     const exprs = json.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
     assert.match(exprs, /kdrop_packet_drops_total/);
-    for (const label of ['kdrop_reason', 'kdrop_function', 'k8s_namespace_name', 'k8s_pod_name']) {
+    for (const label of ['kdrop_reason', 'kdrop_reason_class', 'kdrop_function', 'k8s_namespace_name', 'k8s_pod_name']) {
       assert.match(exprs, new RegExp(`sum by \\([^)]*${label}`), `a panel grouped by ${label}`);
     }
   });
@@ -217,6 +222,9 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.match(await renderError({ set: ['capabilities.add[0]=all'] }), /add/);
     assert.match(await renderError({ set: ['agent.metricsPort=70000'] }), /metricsPort/);
     assert.match(await renderError({ set: ['nosuchkey=1'] }), /nosuchkey/);
+    assert.match(await renderError({ set: ['prometheusRule.pod.errorDropsPerSecond=0'] }), /errorDropsPerSecond/);
+    assert.match(await renderError({ set: ['prometheusRule.notSpecified.growthFactor=1'] }), /growthFactor/);
+    assert.match(await renderError({ set: ['prometheusRule.rateWindow=5 minutes'] }), /rateWindow/);
   });
 
   it('documents every key of values.yaml with a `# --` comment (itself or an ancestor)', () => {

@@ -82,7 +82,7 @@ test('watch text output keeps the seed format and closes cleanly on Ctrl-C', { s
   assert.equal(out[0], 'Monitoring for dropped packets');
   assert.equal(out.at(-1), 'Stopping dropped packet monitor');
   const total = out
-    .map((l) => /^(\d+) packets? dropped at __udp4_lib_rcv\+0x[0-9a-f]+ \(NO_SOCKET\) \[netns (\d+)\]$/.exec(l))
+    .map((l) => /^(\d+) packets? dropped at __udp4_lib_rcv\+0x[0-9a-f]+ \(NO_SOCKET, error\) \[netns (\d+)\]$/.exec(l))
     .filter((m) => m !== null && Number(m[2]) === ns.inode)
     .reduce((a, m) => a + Number(m![1]), 0);
   assert.equal(total, 51);

@@ -16,3 +16,9 @@ test('excerpt truncates long input', () => {
   assert.equal(s.length, 20);
   assert.ok(s.endsWith('..."'));
 });
+
+test('docs/troubleshooting.md lists every error code', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../../docs/troubleshooting.md', import.meta.url), 'utf8');
+  for (const code of Object.values(ErrorCodes)) assert.ok(doc.includes(`| \`${code}\` |`), `${code} missing from docs/troubleshooting.md`);
+});

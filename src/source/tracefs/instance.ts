@@ -28,6 +28,8 @@ export interface InstanceOptions {
   /** Event to enable, default skb/kfree_skb. */
   readonly system?: string;
   readonly event?: string;
+  /** More events recorded in the same buffer (e.g. qdisc/qdisc_drop), enabled and disabled with it. */
+  readonly extraEvents?: readonly { readonly system: string; readonly event: string }[];
 }
 
 export interface TracefsInstance {
@@ -197,8 +199,10 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
   }
   ownInstances.add(name);
   let removed = false;
+  const extraDirs = (opts.extraEvents ?? []).map((e) => join(dir, 'events', e.system, e.event));
   const remove = async (): Promise<void> => {
     if (removed) return;
+    for (const d of extraDirs) await writeControl(join(d, 'enable'), '0').catch(() => undefined);
     await removeInstance(tracefsDir, name, { system, event });
     removed = true;
     ownInstances.delete(name);
@@ -236,14 +240,28 @@ export async function createInstance(tracefsDir: string, opts: InstanceOptions =
         });
       }
     }
+    for (const d of extraDirs) {
+      if (!(await exists(join(d, 'enable')))) {
+        throw new KdropError(ErrorCodes.TRACEPOINT_MISSING, `the tracepoint ${d.split('/').slice(-2).join(':')} does not exist on this kernel`, {
+          expected: `${d}/enable`,
+          found: 'no such file',
+        });
+      }
+    }
     const cpus = await readCpus(dir);
+    const setAll = async (value: '0' | '1'): Promise<void> => {
+      // The drop event last on enable and first on disable: the extra events only annotate it.
+      if (value === '1') for (const d of extraDirs) await writeControl(join(d, 'enable'), value);
+      await writeControl(join(eventDir, 'enable'), value);
+      if (value === '0') for (const d of extraDirs) await writeControl(join(d, 'enable'), value);
+    };
     const instance: TracefsInstance = {
       name,
       dir,
       eventDir,
       cpus,
-      enable: () => writeControl(join(eventDir, 'enable'), '1'),
-      disable: () => writeControl(join(eventDir, 'enable'), '0'),
+      enable: () => setAll('1'),
+      disable: () => setAll('0'),
       async lostEvents() {
         let lost = 0;
         for (const cpu of cpus) {

@@ -15,7 +15,7 @@ export interface ParsedDrop {
   readonly protocol: number;
 }
 
-function readUnsigned(view: DataView, at: FieldSlot, littleEndian: boolean): bigint {
+export function readUnsigned(view: DataView, at: FieldSlot, littleEndian: boolean): bigint {
   switch (at.size) {
     case 1:
       return BigInt(view.getUint8(at.offset));

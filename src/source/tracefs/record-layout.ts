@@ -17,6 +17,8 @@ export interface RecordLayout {
   readonly protocol: FieldSlot;
   /** Null on kernels before 5.17, which have no reason field. */
   readonly reason: FieldSlot | null;
+  /** The skb's address: only read to join a qdisc:qdisc_drop record with its kfree_skb (qdisc-drop.ts). */
+  readonly skbaddr: FieldSlot | null;
   /** The smallest record that holds every field read. */
   readonly minSize: number;
 }
@@ -47,6 +49,7 @@ export function recordLayout(format: TracepointFormat): RecordLayout {
   const location = slot(format, 'location', true);
   const protocol = slot(format, 'protocol', true);
   const reason = slot(format, 'reason', false);
+  const skbaddr = slot(format, 'skbaddr', false);
   const ends = [location, protocol, reason].filter((s): s is FieldSlot => s !== null).map((s) => s.offset + s.size);
-  return { eventId: format.id, location, protocol, reason, minSize: Math.max(2, ...ends) };
+  return { eventId: format.id, location, protocol, reason, skbaddr, minSize: Math.max(2, ...ends) };
 }

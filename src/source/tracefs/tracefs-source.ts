@@ -32,8 +32,9 @@ import { logger } from '../../log.js';
 import type { DropSample, DropSource, SourceFeatures, SourceStats } from '../types.js';
 import { DropCounter } from './drop-counter.js';
 import { createInstance, removeStaleInstances, type TracefsInstance } from './instance.js';
-import { parseRawRecord } from './parse.js';
+import { parseRawRecord, readUnsigned, type ParsedDrop } from './parse.js';
 import { recordLayout, type RecordLayout } from './record-layout.js';
+import { QdiscReasonJoin, parseQdiscDropRecord, qdiscDropCode, qdiscDropLayout, type QdiscDropLayout } from './qdisc-drop.js';
 import { checkEventHeader, parsePageHeader, splitPage, type PageLayout } from './ring-page.js';
 
 const log = logger('source.tracefs');
@@ -44,6 +45,11 @@ export interface TracefsSourceOptions {
   readonly format: TracepointFormat;
   /** In-kernel event filter, e.g. `reason != 104`. */
   readonly filter?: string;
+  /**
+   * The running kernel's events/qdisc/qdisc_drop/format when it has that event (not in 6.18): recorded
+   * too, so qdisc drops are counted with the qdisc's own reason (qdisc-drop.ts).
+   */
+  readonly qdiscDropFormat?: TracepointFormat;
   /** Per-CPU ring buffer size in KiB (default 2048). */
   readonly bufferSizeKb?: number;
   /** Instance name; default kdrop-<pid>-<random>. Keep the kdrop-<pid>- prefix for stale removal. */
@@ -87,10 +93,32 @@ export class TracefsSource implements DropSource {
   #passes = 0;
   #kernelLost = 0;
   #badRecords = 0;
+  readonly #qdisc: { readonly layout: QdiscDropLayout; readonly join: QdiscReasonJoin } | null;
 
   constructor(opts: TracefsSourceOptions) {
     this.#opts = opts;
     this.#layout = recordLayout(opts.format);
+    this.#qdisc = TracefsSource.#qdiscJoin(opts, this.#layout);
+  }
+
+  static #qdiscJoin(opts: TracefsSourceOptions, layout: RecordLayout): { layout: QdiscDropLayout; join: QdiscReasonJoin } | null {
+    if (opts.qdiscDropFormat === undefined) return null;
+    const code = qdiscDropCode(opts.format.reasons);
+    if (layout.skbaddr === null || layout.reason === null || code === null) {
+      log.info('qdisc:qdisc_drop exists but skb:kfree_skb has no skbaddr/reason or no QDISC_DROP reason: qdisc reasons not joined');
+      return null;
+    }
+    try {
+      return { layout: qdiscDropLayout(opts.qdiscDropFormat), join: new QdiscReasonJoin(code) };
+    } catch (err) {
+      log.info({ err }, 'qdisc:qdisc_drop has an unexpected format: qdisc reasons not joined');
+      return null;
+    }
+  }
+
+  /** Whether qdisc:qdisc_drop is recorded and joined (the running kernel has it). */
+  get qdiscReasons(): boolean {
+    return this.#qdisc !== null;
   }
 
   get features(): SourceFeatures {
@@ -142,6 +170,7 @@ export class TracefsSource implements DropSource {
         ...(this.#opts.filter === undefined ? {} : { filter: this.#opts.filter }),
         bufferSizeKb: this.#opts.bufferSizeKb ?? DEFAULT_BUFFER_KB,
         enable: false,
+        ...(this.#qdisc === null ? {} : { extraEvents: [{ system: 'qdisc', event: 'qdisc_drop' }] }),
       });
       const subbufKb = await readFile(join(this.#instance.dir, 'buffer_subbuf_size_kb'), 'utf8').then(
         (t) => Number.parseInt(t, 10),
@@ -163,7 +192,7 @@ export class TracefsSource implements DropSource {
       await this.#instance.enable();
       this.#state = 'running';
       log.info(
-        { instance: this.#instance.name, cpus: this.#instance.cpus.length, filter: this.#opts.filter, bufferSizeKb: this.#opts.bufferSizeKb ?? DEFAULT_BUFFER_KB },
+        { instance: this.#instance.name, cpus: this.#instance.cpus.length, filter: this.#opts.filter, bufferSizeKb: this.#opts.bufferSizeKb ?? DEFAULT_BUFFER_KB, qdiscReasons: this.#qdisc !== null },
         'tracefs source started',
       );
       this.#schedule(this.#opts.pollIntervalMs ?? DEFAULT_POLL_MS);
@@ -327,13 +356,41 @@ export class TracefsSource implements DropSource {
       log.debug({ cpu, length }, 'malformed ring-buffer page');
     }
     for (const record of page.records) {
-      const parsed = parseRawRecord(record, this.#layout, this.#littleEndian);
+      const parsed = readRecord(record, cpu, this.#layout, this.#qdisc, this.#littleEndian);
       if (parsed instanceof KdropError) {
         this.#badRecords++;
         log.debug({ err: parsed, cpu }, 'bad trace record');
         continue;
       }
-      this.#counter.add(parsed);
+      if (parsed !== null) this.#counter.add(parsed);
     }
   }
+}
+
+/**
+ * One binary record read on `cpu`: a kfree_skb drop (with its qdisc reason when a qdisc_drop record of
+ * the same skb came just before it on this CPU), or null for a qdisc_drop record (remembered for the join).
+ */
+export function readRecord(
+  record: Uint8Array,
+  cpu: number,
+  layout: RecordLayout,
+  qdisc: { readonly layout: QdiscDropLayout; readonly join: QdiscReasonJoin } | null,
+  littleEndian: boolean,
+): ParsedDrop | null | KdropError {
+  if (qdisc !== null && record.byteLength >= 2) {
+    const type = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint16(0, littleEndian);
+    if (type === qdisc.layout.eventId) {
+      const q = parseQdiscDropRecord(record, qdisc.layout, littleEndian);
+      if (q instanceof KdropError) return q;
+      qdisc.join.noteQdiscDrop(cpu, q);
+      return null;
+    }
+  }
+  const parsed = parseRawRecord(record, layout, littleEndian);
+  if (parsed instanceof KdropError || qdisc === null || layout.skbaddr === null) return parsed;
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const skbaddr = record.byteLength >= layout.skbaddr.offset + layout.skbaddr.size ? readUnsigned(view, layout.skbaddr, littleEndian) : null;
+  const reasonCode = qdisc.join.reasonFor(cpu, skbaddr, parsed.reasonCode);
+  return reasonCode === parsed.reasonCode ? parsed : { ...parsed, reasonCode };
 }

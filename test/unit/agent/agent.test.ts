@@ -95,6 +95,7 @@ test('instrument set, units, attributes and resource reach the push exporter; fi
     assert.equal(byNetns.get('1001')?.value, 8, 'all 8 pod drops, including the 3 read while stopping');
     assert.deepEqual(byNetns.get('1001')?.attributes, {
       'kdrop.reason': 'NO_SOCKET',
+      'kdrop.reason.class': 'error',
       'kdrop.function': 'fake_rcv',
       'network.type': 'ipv4',
       'kdrop.scope': 'pod',

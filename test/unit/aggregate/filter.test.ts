@@ -20,6 +20,23 @@ test('routine reasons are hidden by default and shown with --all or when asked f
   assert.equal(buildFilter({ ...base, reasons: ['queue_purge'] })(entry('QUEUE_PURGE', 'f', 1)), true);
 });
 
+test('--class keeps only those classes; benign stays hidden unless asked for by class, by name or --all', () => {
+  const errors = buildFilter({ ...base, classes: ['error'] });
+  assert.equal(errors(entry('NO_SOCKET', 'f', 1)), true);
+  assert.equal(errors(entry('NETFILTER_DROP', 'f', 1)), false);
+  assert.equal(errors(entry(null, 'f', 1)), false, 'an entry without reason has no class');
+  const policyOrCongestion = buildFilter({ ...base, classes: ['policy', 'congestion'] });
+  assert.equal(policyOrCongestion(entry('NETFILTER_DROP', 'f', 1)), true);
+  assert.equal(policyOrCongestion(entry('SOCKET_RCVBUFF', 'f', 1)), true);
+  assert.equal(policyOrCongestion(entry('TCP_CSUM', 'f', 1)), false);
+  assert.equal(buildFilter({ ...base, classes: ['benign'] })(entry('SOCKET_CLOSE', 'f', 1)), true);
+  assert.equal(buildFilter({ ...base, classes: ['benign'] })(entry('TCP_OLD_DATA', 'f', 1)), true);
+  assert.equal(buildFilter(base)(entry('TCP_OLD_DATA', 'f', 1)), false, 'every benign reason is hidden by default, not just two names');
+  assert.equal(buildFilter({ ...base, reasons: ['TCP_OLD_DATA'] })(entry('TCP_OLD_DATA', 'f', 1)), true);
+  assert.equal(buildFilter({ ...base, classes: ['unknown'] })(entry('UNKNOWN_999', 'f', 1)), true);
+  assert.equal(buildFilter(base)(entry('UNKNOWN_999', 'f', 1)), true, 'unknown is not hidden');
+});
+
 test('reason, exclude, function, netns and owner filters', () => {
   const f = buildFilter({ ...base, reasons: ['SKB_DROP_REASON_NO_SOCKET', 'NETFILTER_DROP'] });
   assert.equal(f(entry('NO_SOCKET', 'a', 1)), true);
@@ -51,4 +68,5 @@ test('unknownReasons: names the kernel does not have, in the user\'s spelling no
   const kernel = new Map([[3, 'NO_SOCKET'], [12, 'NETFILTER_DROP']]);
   assert.deepEqual(unknownReasons({ reasons: ['no_socket', 'NO_SOKET'], excludeReasons: ['SKB_DROP_REASON_NETFILTER_DROP', 'bogus'] }, kernel), ['NO_SOKET', 'BOGUS']);
   assert.deepEqual(unknownReasons({ reasons: ['UNKNOWN_999'], excludeReasons: [] }, kernel), [], 'UNKNOWN_<code> is what kdrop prints for unnamed codes');
+  assert.deepEqual(unknownReasons({ reasons: ['UNKNOWN_OPENVSWITCH_7', 'unknown_subsys9_1', 'UNKNOWN_X'], excludeReasons: [] }, kernel), ['UNKNOWN_X']);
 });

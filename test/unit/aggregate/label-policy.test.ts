@@ -26,9 +26,10 @@ function entry(over: Partial<DropEntry> = {}): DropEntry {
   };
 }
 
-test('default labels: reason, function, network.type, scope, namespace and pod for pods', () => {
+test('default labels: reason, reason class, function, network.type, scope, namespace and pod for pods', () => {
   assert.deepEqual(labelPolicy().attributesOf(entry()), {
     'kdrop.reason': 'NO_SOCKET',
+    'kdrop.reason.class': 'error',
     'kdrop.function': '__udp4_lib_rcv',
     'network.type': 'ipv4',
     'kdrop.scope': 'pod',
@@ -55,6 +56,7 @@ test('parseLabels: a plain list replaces the defaults; +/- edit them; unknown na
   assert.deepEqual(parseLabels(['-kdrop.function', '+kdrop.netns.inode']).labels, [...DEFAULT_LABELS.filter((l) => l !== 'kdrop.function'), 'kdrop.netns.inode']);
   assert.deepEqual(parseLabels(['default', 'kdrop.location']).labels, [...DEFAULT_LABELS, 'kdrop.location']);
   assert.deepEqual(parseLabels(['kdrop.reason', 'pod', 'kdrop.bogus']).unknown, ['pod', 'kdrop.bogus']);
+  assert.equal(labelPolicy(parseLabels(['-kdrop.reason.class']).labels).attributesOf(entry())['kdrop.reason.class'], undefined);
 });
 
 test('dropping labels merges series (fewer attributes)', () => {

@@ -44,12 +44,12 @@ function recorded(): { source: ReplaySource; opened: OpenedPipeline } {
   return { source, opened: { pipeline, sourceName: 'bpftrace', reasons: true, close: () => source.stop() } };
 }
 
-async function render(json: boolean, all: boolean): Promise<string> {
+async function render(json: boolean, all: boolean, classes: ('policy' | 'error' | 'benign')[] = []): Promise<string> {
   const { opened } = recorded();
   const out = new PassThrough();
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));
-  const code = await runWatch(opened, { intervalMs: 5, json, count: 2, filter: { reasons: [], excludeReasons: [], functions: [], netns: [], all } }, { out, signal: new AbortController().signal });
+  const code = await runWatch(opened, { intervalMs: 5, json, count: 2, filter: { reasons: [], excludeReasons: [], classes, functions: [], netns: [], all } }, { out, signal: new AbortController().signal });
   assert.equal(code, 0);
   return text;
 }
@@ -66,13 +66,13 @@ test('watch text output matches the golden file', async () => {
 test('watch --all text output shows the routine reasons too', async () => {
   const text = await render(false, true);
   await compare('watch-all.txt', text);
-  assert.match(text, /4 packets dropped at unix_stream_recvmsg\+0x3ef \(QUEUE_PURGE\) \[netns 4026532300\]/);
+  assert.match(text, /4 packets dropped at unix_stream_recvmsg\+0x3ef \(QUEUE_PURGE, benign\) \[netns 4026532300\]/);
 });
 
 test('watch --json output matches the golden file and every record has the contract fields', async () => {
   const text = await render(true, false);
   await compare('watch.ndjson', text);
-  const fields = ['time', 'interval_s', 'count', 'bytes', 'address', 'function', 'offset', 'module', 'location', 'reason', 'reason_code', 'protocol', 'network_type', 'netns', 'scope', 'namespace', 'pod'];
+  const fields = ['time', 'interval_s', 'count', 'bytes', 'address', 'function', 'offset', 'module', 'location', 'reason', 'reason_code', 'reason_class', 'protocol', 'network_type', 'netns', 'scope', 'namespace', 'pod'];
   const lines = text.trim().split('\n');
   assert.ok(lines.length >= 4);
   for (const line of lines) {
@@ -86,5 +86,14 @@ test('the final partial interval is printed before the closing line', async () =
   const lines = text.trim().split('\n');
   assert.equal(lines[0], 'Monitoring for dropped packets');
   assert.equal(lines.at(-1), 'Stopping dropped packet monitor');
-  assert.equal(lines.at(-2), '1 packet dropped at arp_rcv+0x112 (UNKNOWN_999) [host]');
+  assert.equal(lines.at(-2), '1 packet dropped at arp_rcv+0x112 (UNKNOWN_999, unknown) [host]');
+});
+
+test('watch --class keeps only those classes (benign only when named)', async () => {
+  const policy = (await render(false, false, ['policy'])).split('\n').filter((l) => l.includes('dropped at'));
+  assert.deepEqual(policy, ['2 packets dropped at arp_rcv+0x112 (NETFILTER_DROP, policy) [host]', '7 packets dropped at arp_rcv+0x112 (NETFILTER_DROP, policy) [host]']);
+  const benign = (await render(false, false, ['benign'])).split('\n').filter((l) => l.includes('dropped at'));
+  assert.deepEqual(benign, ['4 packets dropped at unix_stream_recvmsg+0x3ef (QUEUE_PURGE, benign) [netns 4026532300]']);
+  const json = (await render(true, false, ['error'])).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(json.length > 0 && json.every((r) => r['reason_class'] === 'error' && r['reason'] === 'NO_SOCKET'));
 });

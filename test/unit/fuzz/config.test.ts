@@ -34,6 +34,7 @@ const flagsArb: fc.Arbitrary<WatchFlags> = fc.record(
     all: opt(fc.boolean()),
     reason: opt(fc.array(text, { maxLength: 3 })),
     excludeReason: opt(fc.array(text, { maxLength: 3 })),
+    class: opt(fc.array(fc.oneof(text, fc.constantFrom('error', 'Policy', 'benign,congestion', 'unknown')), { maxLength: 3 })),
     function: opt(fc.array(text, { maxLength: 3 })),
     netns: opt(fc.array(text, { maxLength: 3 })),
     map: opt(text),
@@ -56,6 +57,7 @@ test('watch config: any flags and env give a config or one CONFIG error naming e
         assert.ok(Number.isSafeInteger(r.intervalMs) && r.intervalMs > 0);
         assert.ok(['auto', 'bpftrace', 'tracefs'].includes(r.source));
         for (const n of r.netns) assert.ok(Number.isSafeInteger(n));
+        for (const c of r.classes) assert.ok(['policy', 'congestion', 'error', 'benign', 'unknown'].includes(c));
       }
       onlyKdropError(() => hostPathsFrom({ proc: flags.map, sys: flags.source }, { KDROP_TRACEFS_PATH: envSource }), [ErrorCodes.CONFIG]);
     }),

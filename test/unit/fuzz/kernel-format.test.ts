@@ -167,3 +167,26 @@ test('BTF enum reader: random bytes and corrupted blobs give a table or FORMAT_P
     }),
   );
 });
+
+test('split BTF (a module on top of vmlinux): mutated module blobs give subsystem enums or FORMAT_PARSE; any code gets a name', async () => {
+  const { buildBtf } = await import('../../helpers/btf.js');
+  const { btfBase, isSubsystemEnumName, parseBtfEnums, unknownReasonName } = await import('../../../src/kernel/btf-reasons.js');
+  const vmlinux = buildBtf({ enums: [{ name: 'skb_drop_reason_subsys', values: [['SKB_DROP_REASON_SUBSYS_CORE', 0], ['SKB_DROP_REASON_SUBSYS_OPENVSWITCH', 2]] }] });
+  const module = buildBtf({ enums: [{ name: 'ovs_drop_reason', values: [['OVS_DROP_LAST_ACTION', 0x20001], ['OVS_DROP_EXPLICIT', 0x20003]] }], base: vmlinux });
+  const base = btfBase(vmlinux);
+  assert.equal(parseBtfEnums(module, isSubsystemEnumName, base).get('ovs_drop_reason')?.get(0x20001), 'OVS_DROP_LAST_ACTION');
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(module.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
+      const b = new Uint8Array(module);
+      for (const [at, v] of edits) b[at] = v;
+      onlyKdropError(() => parseBtfEnums(b, isSubsystemEnumName, base), [ErrorCodes.FORMAT_PARSE]);
+    }),
+    { numRuns: RUNS },
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }), (code) => {
+      assert.match(unknownReasonName(code, new Map([[2, 'OPENVSWITCH']])), /^UNKNOWN_(?:(?:OPENVSWITCH|SUBSYS\d+)_\d+|-?\d+)$/);
+    }),
+    { numRuns: RUNS },
+  );
+});
