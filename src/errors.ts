@@ -33,6 +33,8 @@ export const ErrorCodes = {
   ENRICH_PARSE: 'KDROP_E_ENRICH_PARSE',
   /** An exporter failed (OTLP push, Prometheus server). */
   EXPORT: 'KDROP_E_EXPORT',
+  /** `kdrop top --agent`: the agent's drops API could not be reached or answered something else. */
+  AGENT_API: 'KDROP_E_AGENT_API',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
