@@ -1,5 +1,5 @@
 /** The interactive `kdrop top`: ink on the alternate screen, keys through the reducer in keys.ts. */
-import { createElement as h, useEffect, useState, useSyncExternalStore, type ReactElement } from 'react';
+import { createElement as h, useEffect, useRef, useState, useSyncExternalStore, type ReactElement } from 'react';
 import { render, useApp, useInput, useWindowSize } from 'ink';
 import type { TopController } from './controller.js';
 import { initialUi, reduceKey, type UiState } from './keys.js';
@@ -31,6 +31,8 @@ export function TopApp(p: TopAppProps): ReactElement {
     () => c.version(),
   );
   const [ui, setUi] = useState<UiState>(() => initialUi(p.groupBy, p.sortBy));
+  // Keys typed faster than React renders must see each other's effect: the reducer reads this ref.
+  const current = useRef(ui);
   const rows = c.model.rows({ groupBy: ui.groupBy, sortBy: ui.sortBy, filter: ui.filter });
   const height = Math.max(5, size.rows);
   const pageSize = Math.max(1, height - 4);
@@ -38,12 +40,15 @@ export function TopApp(p: TopAppProps): ReactElement {
   useEffect(() => c.setPaused(ui.paused), [c, ui.paused]);
 
   useInput((input, key) => {
-    const r = reduceKey(ui, input, key, { rowKeys: rows.map((row) => row.key), pageSize });
+    const now = current.current;
+    const shown = c.model.rows({ groupBy: now.groupBy, sortBy: now.sortBy, filter: now.filter });
+    const r = reduceKey(now, input, key, { rowKeys: shown.map((row) => row.key), pageSize });
     if (r.quit) {
       p.onQuit();
       exit();
       return;
     }
+    current.current = r.ui;
     setUi(r.ui);
   });
 

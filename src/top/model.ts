@@ -91,7 +91,8 @@ export class TopModel {
           example: null,
           stack: null,
           exampleAt: 0,
-          lastActive: this.intervals,
+          // A series that never had drops is the first to be forgotten.
+          lastActive: 0,
         };
         this.series.set(key, s);
       }
