@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this host for kdrop. Idempotent.
 #   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
-#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, and the
+#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, tmux, and the
 #                             Go-built tools (OpenTelemetry Collector, Helm, ...) cached outside the clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates)
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates tmux)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

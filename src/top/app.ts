@@ -2,7 +2,7 @@
 import { createElement as h, useEffect, useRef, useState, useSyncExternalStore, type ReactElement } from 'react';
 import { render, useApp, useInput, useWindowSize } from 'ink';
 import type { TopController } from './controller.js';
-import { initialUi, reduceKey, type UiState } from './keys.js';
+import { initialUi, reduceInput, type UiState } from './keys.js';
 import { TopScreen } from './view.js';
 import type { GroupBy, SortBy } from './types.js';
 
@@ -42,7 +42,7 @@ export function TopApp(p: TopAppProps): ReactElement {
   useInput((input, key) => {
     const now = current.current;
     const shown = c.model.rows({ groupBy: now.groupBy, sortBy: now.sortBy, filter: now.filter });
-    const r = reduceKey(now, input, key, { rowKeys: shown.map((row) => row.key), pageSize });
+    const r = reduceInput(now, input, key, { rowKeys: shown.map((row) => row.key), pageSize });
     if (r.quit) {
       p.onQuit();
       exit();

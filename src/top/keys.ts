@@ -94,7 +94,23 @@ export function reduceKey(ui: UiState, input: string, key: KeyInfo, ctx: KeyCont
   if (input === 'g' || input === 'G') return same({ ...ui, groupBy: cycle(ui.groupBy, input === 'g' ? 1 : -1), selected: 0 });
   if (/^[1-5]$/.test(input)) return same({ ...ui, groupBy: GROUP_BYS[Number(input) - 1]!, selected: 0 });
   if (input === 's') return same({ ...ui, sortBy: ui.sortBy === 'rate' ? 'total' : 'rate', selected: 0 });
-  if (input === '/') return same({ ...ui, filterEditing: true });
+  // A new filter replaces the one kept before (as a search in less does).
+  if (input === '/') return same({ ...ui, filterEditing: true, filter: '', selected: 0 });
   if (key.escape === true && ui.filter !== '') return same({ ...ui, filter: '', selected: 0 });
   return same(ui);
+}
+
+/**
+ * Input as it arrives: a terminal (or tmux, or a paste) can deliver several typed characters in one read,
+ * e.g. `/web` right after each other; each printable character then counts as its own key press.
+ */
+export function reduceInput(ui: UiState, input: string, key: KeyInfo, ctx: KeyContext): KeyResult {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl === true || key.meta === true || chars.some((ch) => ch < ' ' || ch === '\u007f')) return reduceKey(ui, input, key, ctx);
+  let r: KeyResult = { ui, quit: false };
+  for (const ch of chars) {
+    r = reduceKey(r.ui, ch, {}, ctx);
+    if (r.quit) break;
+  }
+  return r;
 }

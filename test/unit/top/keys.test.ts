@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialUi, reduceKey, type KeyInfo, type UiState } from '../../../src/top/keys.js';
+import { initialUi, reduceInput, reduceKey, type KeyInfo, type UiState } from '../../../src/top/keys.js';
 
 const ctx = { rowKeys: ['a', 'b', 'c'], pageSize: 2 };
 function press(ui: UiState, ...keys: (string | KeyInfo)[]): { ui: UiState; quit: boolean } {
@@ -49,6 +49,7 @@ test('/ starts a filter: text, backspace, Enter keeps it, Esc clears it', () => 
   ui = press(ui, { return: true }).ui;
   assert.deepEqual([ui.filterEditing, ui.filter], [false, 'web']);
   assert.equal(press(ui, { escape: true }).ui.filter, '', 'Esc clears a kept filter');
+  assert.equal(press(ui, '/', 'x').ui.filter, 'x', '/ starts a new filter');
   ui = press(initialUi(), '/', 'x', { escape: true }).ui;
   assert.deepEqual([ui.filterEditing, ui.filter], [false, '']);
   assert.equal(press(initialUi(), '/', '\u001b[A').ui.filter, '[A', 'control characters are dropped');
@@ -69,4 +70,13 @@ test('Enter opens the selected row, Esc/Enter/← close; space and p pause; ? to
   assert.equal(press(ui, '?').ui.help, false);
   assert.equal(press(ui, { escape: true }).ui.help, false);
   assert.equal(reduceKey(initialUi(), '', { return: true }, { rowKeys: [], pageSize: 1 }).ui.detailKey, null, 'Enter without rows');
+});
+
+test('several characters in one read count as key presses one by one (fast typing, tmux, paste)', () => {
+  let r = reduceInput(initialUi(), '/web', {}, ctx);
+  assert.deepEqual([r.ui.filterEditing, r.ui.filter], [true, 'web']);
+  r = reduceInput(r.ui, 'q-x', {}, ctx);
+  assert.deepEqual([r.quit, r.ui.filter], [false, 'webq-x'], 'q is text while typing a filter');
+  assert.equal(reduceInput(initialUi(), 'gq', {}, ctx).quit, true);
+  assert.equal(reduceInput(initialUi(), 'gg', {}, ctx).ui.groupBy, 'reason');
 });
