@@ -94,7 +94,10 @@ export function buildProgram(): Command {
       const interactive = !cfg.plain && process.stdout.isTTY === true && process.stdin.isTTY === true;
       // Log lines on stderr would draw over the full-screen view: only --log-level turns them on there.
       if (interactive && globals(cmd).logLevel === undefined) setLogLevel('silent');
-      const signal = stopSignal();
+      // A closed terminal (SIGHUP) stops top cleanly too: the tracer must not outlive it.
+      const hangup = new AbortController();
+      process.once('SIGHUP', () => hangup.abort());
+      const signal = AbortSignal.any([stopSignal(), hangup.signal]);
       process.exitCode = await topCommand(cfg, paths, { out: process.stdout, signal, interactive });
     });
 

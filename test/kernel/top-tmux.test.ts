@@ -7,6 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { cliPath } from '../helpers/cli.js';
@@ -56,6 +57,17 @@ function totalOf(text: string, key: string, groupBy: 'netns' | 'pod'): number | 
 
 const made: TestNetns[] = [];
 after(async () => {
+  // Stop a kdrop left running by a failed assertion (it stops its tracer on SIGINT), then tmux.
+  const pane = Number((await tmux('display-message', '-p', '-t', SESSION, '#{pane_pid}').catch(() => '')).trim());
+  const kids = pane > 0 ? (await run('pgrep', ['-P', String(pane)]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((p) => /^\d+$/.test(p)).map(Number) : [];
+  for (const pid of kids) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      /* gone */
+    }
+  }
+  await waitFor(() => kids.every((pid) => !existsSync(`/proc/${pid}`)), 20_000);
   await tmux('kill-server').catch(() => undefined);
   for (const ns of made) await ns.remove();
 });
