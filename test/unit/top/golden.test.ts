@@ -13,6 +13,9 @@ import { TopScreen, type TopScreenProps } from '../../../src/top/view.js';
 import { formatSnapshot } from '../../../src/top/snapshot-text.js';
 import { initialUi, type UiState } from '../../../src/top/keys.js';
 import { recordedIntervals, T0 } from './recorded.js';
+import { Pipeline } from '../../../src/pipeline.js';
+import { fromReport } from '../../../src/top/from-report.js';
+import { ReplaySource, mapResolver, sample, tableSymbolizer } from '../../helpers/fake-source.js';
 
 const golden = (name: string) => fileURLToPath(new URL(`../../../../test/fixtures/golden/${name}`, import.meta.url));
 
@@ -109,4 +112,41 @@ test('NO_COLOR: no style props at all; with colors, lines are styled', () => {
   const m = recordedModel();
   assert.equal(styled(props(m, 80, 24)), false);
   assert.equal(styled({ ...props(m, 80, 24), colors: true }), true);
+});
+
+test('from the pipeline (replayed source totals -> IntervalReport -> rows): 80x24 by function', async () => {
+  const HOST = 4026531833;
+  const POD = 4026532177;
+  const OTHER = 4026532300;
+  const a = 0xffffffff8024cd0fn; // unix_stream_recvmsg+0x3ef (seed example)
+  const b = 0xffffffff8044b472n; // arp_rcv+0x112 (seed example)
+  const c = 0xffffffffc0a01234n; // outside every symbol: shown as its address
+  const source = new ReplaySource(
+    [
+      [sample(a, 3, POD, 51), sample(b, 12, HOST, 2)],
+      [sample(a, 3, POD, 51), sample(b, 12, HOST, 9), sample(a, 104, OTHER, 4), sample(c, 2, OTHER, 1)],
+      [sample(a, 3, POD, 70), sample(b, 12, HOST, 9), sample(a, 104, OTHER, 4), sample(c, 2, OTHER, 1)],
+    ],
+    [],
+  );
+  const symbolizer = tableSymbolizer([
+    [0xffffffff8024c920n, 'unix_stream_recvmsg', 0xffffffff8024cea1 - 0xffffffff8024c920, null],
+    [0xffffffff8044b360n, 'arp_rcv', 0xffffffff8044b487 - 0xffffffff8044b360, null],
+  ]);
+  const reasons = new Map([[2, 'NOT_SPECIFIED'], [3, 'NO_SOCKET'], [12, 'NETFILTER_DROP'], [104, 'QUEUE_PURGE']]);
+  let t = T0;
+  const now = () => new Date((t += 2000));
+  const resolver = mapResolver(HOST, new Map([[POD, { namespace: 'default', pod: 'web-0', uid: 'uid-web-0' }]]));
+  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver, now });
+  const m = new TopModel({ historyLength: 40 });
+  for (let i = 0; i < 3; i++) m.ingest(fromReport(await pipeline.tick(), 'bpftrace'));
+  assert.deepEqual(
+    m.rows({ groupBy: 'function', sortBy: 'total', filter: '' }).map((r) => [r.key, r.total, r.rate]),
+    [
+      ['unix_stream_recvmsg', 74, 9.5],
+      ['arp_rcv', 9, 0],
+      ['0xffffffffc0a01234', 1, 0],
+    ],
+  );
+  await compare('top-80x24-function-pipeline.txt', frame(props(m, 80, 24, { groupBy: 'function', sortBy: 'total' })));
 });
