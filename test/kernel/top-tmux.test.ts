@@ -1,7 +1,7 @@
 /**
  * `kdrop top` in a real terminal: tmux runs it full-screen (120x40) as root, drops are made in a fresh
  * netns, and the screen is read back with `tmux capture-pane`. The netns row shows the exact total; the
- * grouping and filter keys change the screen; `q` leaves the alternate screen and gives the shell back.
+ * grouping and filter keys change the screen; `q` (and Ctrl-C) leave the alternate screen and give the shell back.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,7 +72,7 @@ after(async () => {
   for (const ns of made) await ns.remove();
 });
 
-test('kdrop top in tmux: exact netns total, grouping and filter keys, q restores the terminal', { skip: skipReason() ?? false }, async () => {
+test('kdrop top in tmux: exact netns total, grouping, filter and detail keys; q and Ctrl-C restore the terminal', { skip: skipReason() ?? false }, async () => {
   const ns = await createNetns('kdroptop');
   made.push(ns);
   const N = 73;
@@ -135,4 +135,13 @@ test('kdrop top in tmux: exact netns total, grouping and filter keys, q restores
   await type('echo AFTER-$((40+2))');
   await keys('Enter');
   await until('the shell runs commands again', (t) => t.includes('AFTER-42'));
+
+  // Ctrl-C (a key in raw mode) quits the same way.
+  await type(`clear; ${process.execPath} ${cliPath} top --interval 1s --group-by reason; echo TOP-EXIT2:$?`);
+  await keys('Enter');
+  await until('top runs again', (t) => /kdrop top {2}group reason/.test(t), 90_000);
+  await keys('C-c');
+  s = await until('top exited on Ctrl-C', (t) => t.includes('TOP-EXIT2:'), 30_000);
+  assert.match(s, /TOP-EXIT2:0/);
+  assert.equal((await tmux('display-message', '-p', '-t', SESSION, '#{alternate_on}')).trim(), '0', 'alternate screen left');
 });
