@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up this host for kdrop. Idempotent.
 #   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
-#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, and the
+#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, tmux, and the
 #                             Go-built tools (OpenTelemetry Collector, Helm, ...) cached outside the clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
 if [ "$want_test" = 1 ]; then
   # curl + unzip fetch a Go toolchain when none is installed (scripts/go-toolchain.sh); gcc/libc6-dev for cgo
   # builds and bench/dropgen.c.
-  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev)
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev tmux)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

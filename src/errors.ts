@@ -37,6 +37,8 @@ export const ErrorCodes = {
   EXPORT: 'KDROP_E_EXPORT',
   /** `kdrop explain` was given a reason name or code that neither kdrop nor the running kernel knows. */
   UNKNOWN_REASON: 'KDROP_E_UNKNOWN_REASON',
+  /** `kdrop top --agent`: the agent's drops API could not be reached or answered something else. */
+  AGENT_API: 'KDROP_E_AGENT_API',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

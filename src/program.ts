@@ -11,6 +11,8 @@ import { runSymbolize } from './commands/symbolize.js';
 import { runExplain } from './commands/explain.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { watchResolver } from './commands/watch-resolver.js';
+import { topConfig, type TopFlags } from './config/top-config.js';
+import { topCommand } from './commands/top-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -79,6 +81,30 @@ export function buildProgram(): Command {
       const paths = hostPathsFrom(globals(cmd), process.env);
       const signal = stopSignal();
       process.exitCode = await watchCommand(cfg, paths, signal);
+    });
+
+  program
+    .command('top')
+    .description('live view of drops per pod, namespace, reason, function or netns (this host, or an agent with --agent)')
+    .option('-i, --interval <duration>', 'refresh interval, e.g. 2s, 500ms (env KDROP_INTERVAL, default 2s)')
+    .option('-g, --group-by <group>', 'pod|namespace|reason|function|netns (default pod; the g key cycles)')
+    .option('--sort <by>', 'rate|total (default rate; the s key toggles)')
+    .option('--agent <url>', "read a running agent's API (its metrics address, e.g. http://127.0.0.1:9464) instead of this host's kernel")
+    .option('-s, --source <name>', 'auto|bpftrace|tracefs, without --agent (env KDROP_SOURCE)')
+    .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
+    .option('--plain', 'print a plain snapshot per interval even on a terminal (the default when stdout is not one)')
+    .option('-c, --count <n>', 'stop after n intervals (plain output)')
+    .action(async (flags: TopFlags, cmd: Command) => {
+      const cfg = topConfig(flags, process.env);
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      const interactive = !cfg.plain && process.stdout.isTTY === true && process.stdin.isTTY === true;
+      // Log lines on stderr would draw over the full-screen view: only --log-level turns them on there.
+      if (interactive && globals(cmd).logLevel === undefined) setLogLevel('silent');
+      // A closed terminal (SIGHUP) stops top cleanly too: the tracer must not outlive it.
+      const hangup = new AbortController();
+      process.once('SIGHUP', () => hangup.abort());
+      const signal = AbortSignal.any([stopSignal(), hangup.signal]);
+      process.exitCode = await topCommand(cfg, paths, { out: process.stdout, signal, interactive });
     });
 
   program

@@ -12,6 +12,7 @@ import { logger } from '../log.js';
 import { nextDeadline, sleepUntil } from '../schedule.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
 import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
+import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
 
 const log = logger('agent');
 
@@ -64,6 +65,9 @@ export class Agent {
   /** Aborted by requestStop(): ends the read loop's sleep at once. */
   private readonly stopping = new AbortController();
   private tickErrors = 0;
+  /** Per-series drops of the latest interval, for the drops API. */
+  private readonly deltas = new IntervalDeltas();
+  private lastInterval: { end: Date; seconds: number } | null = null;
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -98,6 +102,7 @@ export class Agent {
         this.metricsServer = new AgentHttpServer({
           address: this.cfg.metrics,
           metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
+          json: { [DROPS_API_PATH]: () => this.dropsApi() },
           ...(shared ? { health } : {}),
         });
         this.servers.push(this.metricsServer);
@@ -238,11 +243,31 @@ export class Agent {
   ingest(report: IntervalReport): void {
     for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes, e.owner.scope === 'pod' ? e.owner.podUid : null);
     this.store.sweep();
+    this.deltas.update(this.store.snapshot());
+    this.lastInterval = { end: report.end, seconds: report.intervalS };
     this.stats = report.stats;
     this.unattributed = report.unattributed;
     this.intervals++;
     this.lastReadMs = Date.now();
     if (this.intervals === 1) log.info('first interval read: ready');
+  }
+
+  /** The document of GET /api/v1/drops (docs/agent.md): series totals and latest-interval deltas. */
+  dropsApi(): DropsApiDocument {
+    return dropsApiBody({
+      node: this.cfg.nodeName ?? null,
+      source: this.opened?.source.name ?? null,
+      intervalS: this.cfg.intervalMs / 1000,
+      intervals: this.intervals,
+      intervalEnd: this.lastInterval?.end ?? null,
+      lastIntervalS: this.lastInterval?.seconds ?? 0,
+      lostEvents: this.stats.lostEvents,
+      restarts: this.stats.restarts,
+      unattributed: this.unattributed,
+      labels: this.policy.labels,
+      series: this.store.snapshot(),
+      deltas: this.deltas,
+    });
   }
 
   live(): Check {

@@ -21,11 +21,13 @@ export interface AgentHttpServerOptions {
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Serves GET /healthz and /readyz when set. */
   readonly health?: HealthChecks;
+  /** Read-only JSON documents by path (the drops API for `kdrop top --agent`), served with the metrics. */
+  readonly json?: Readonly<Record<string, () => unknown>>;
 }
 
 /**
- * The agent's HTTP listener: /metrics (Prometheus exposition from the SDK's PrometheusExporter), /healthz
- * and /readyz, on one port or split over two instances of this class.
+ * The agent's HTTP listener: /metrics (Prometheus exposition from the SDK's PrometheusExporter), the
+ * read-only JSON API (/api/v1/drops), /healthz and /readyz, on one port or split over two instances of this class.
  */
 export class AgentHttpServer {
   private readonly server: Server;
@@ -102,6 +104,12 @@ export class AgentHttpServer {
         for (const w of waiters) w();
       });
       this.opts.metrics(req, res);
+      return;
+    }
+    const doc = path === undefined ? undefined : this.opts.json?.[path];
+    if (doc !== undefined) {
+      const body = JSON.stringify(doc());
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
       return;
     }
     const health = this.opts.health;

@@ -1,0 +1,22 @@
+import type { IntervalReport } from '../vocabulary/interval-report.js';
+import type { TopInterval, TopSample } from './types.js';
+
+/** The local pipeline's interval as top ingests it: one sample per described drop entry. */
+export function fromReport(report: IntervalReport, sourceName: string): TopInterval {
+  const samples: TopSample[] = report.entries.map((e) => ({
+    reason: e.reason,
+    // An address no symbol covers stays visible as its hex address (as in the metrics).
+    function: e.function ?? e.location,
+    scope: e.owner.scope,
+    namespace: e.owner.scope === 'pod' ? e.owner.namespace : null,
+    pod: e.owner.scope === 'pod' ? e.owner.pod : null,
+    netns: e.netns,
+    delta: e.count,
+  }));
+  return {
+    endMs: report.end.getTime(),
+    intervalS: report.intervalS,
+    samples,
+    status: { source: sourceName, lostEvents: report.stats.lostEvents, unattributed: report.unattributed, error: null },
+  };
+}

@@ -1,0 +1,83 @@
+/** `kdrop top`: the data the view shows, independent of where it came from (local pipeline or agent API). */
+import type { Scope } from '../enrich/types.js';
+
+export const GROUP_BYS = ['pod', 'namespace', 'reason', 'function', 'netns'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+export const SORT_BYS = ['rate', 'total'] as const;
+export type SortBy = (typeof SORT_BYS)[number];
+
+/**
+ * One counted series in one interval: the finest grain top keeps. Fields the source does not know are
+ * null (an agent exports only its --labels; the local pipeline knows all of them).
+ */
+export interface TopSample {
+  readonly reason: string | null;
+  readonly function: string | null;
+  readonly scope: Scope | null;
+  /** Kubernetes namespace and pod (scope pod only). */
+  readonly namespace: string | null;
+  readonly pod: string | null;
+  readonly netns: number | null;
+  /** Drops in this interval. */
+  readonly delta: number;
+  /** Drops since the series started, when the source counts them (the agent does); else top sums deltas. */
+  readonly total?: number;
+  /** The latest example flow of this series (sampled drops, when the probe provides them). */
+  readonly example?: string;
+  /** A kernel stack of that example, innermost first (function+offset). */
+  readonly stack?: readonly string[];
+}
+
+/** Where the data comes from and how healthy it is: the status line. */
+export interface TopStatus {
+  /** bpftrace | tracefs | bpf, or `agent <url>: bpftrace` for a remote source. */
+  readonly source: string;
+  /** Events the tracer lost since it started (counts are short by that much). */
+  readonly lostEvents: number;
+  /** Drops whose netns could not be attributed, cumulative. */
+  readonly unattributed: number;
+  /** A problem reaching the data (agent unreachable), shown instead of being fatal; null when fine. */
+  readonly error: string | null;
+}
+
+/** One interval as top ingests it. */
+export interface TopInterval {
+  /** Interval end, ms since the epoch. */
+  readonly endMs: number;
+  readonly intervalS: number;
+  readonly samples: readonly TopSample[];
+  readonly status: TopStatus;
+}
+
+/** One row of the view: a group (pod, namespace, reason, function or netns). */
+export interface TopRow {
+  /** The group's key as shown (default/web-0, NO_SOCKET, 4026532301, ...). */
+  readonly key: string;
+  /** Extra words about the group (for netns: its owner), or null. */
+  readonly detail: string | null;
+  /** Drops per second over the last interval. */
+  readonly rate: number;
+  /** Drops since top started (local) or since the agent's series started (remote). */
+  readonly total: number;
+  /** Drops per interval, oldest first, the last `historyLength` intervals. */
+  readonly history: readonly number[];
+  /** The latest example flow in this group, or null when none was sampled. */
+  readonly example: string | null;
+}
+
+/** A row's breakdown: reasons x functions, and the examples the group has. */
+export interface TopBreakdown {
+  readonly key: string;
+  readonly cells: readonly { readonly reason: string; readonly function: string; readonly rate: number; readonly total: number }[];
+  readonly examples: readonly string[];
+  /** The latest example's kernel stack, or null. */
+  readonly stack: readonly string[] | null;
+}
+
+export interface RowQuery {
+  readonly groupBy: GroupBy;
+  readonly sortBy: SortBy;
+  /** Case-insensitive substring of the group key or detail; empty = all. */
+  readonly filter: string;
+}
