@@ -9,7 +9,8 @@ import type { HostPaths } from '../host-paths.js';
 import { join } from 'node:path';
 import { findTracefs } from '../kernel/tracefs.js';
 import { readTracepointFormat } from '../kernel/format.js';
-import { readKernelReasons, subsystemOf, unknownReasonName, type KernelReasons } from '../kernel/btf-reasons.js';
+import { readKernelReasons, type KernelReasons } from '../kernel/btf-reasons.js';
+import { subsystemOf, unknownReasonName } from '../kernel/subsystem-reasons.js';
 import { lookupReason, normalizeReasonName, type ReasonClass, type ReasonInfo } from '../enrich/reason-catalog.js';
 import { logger } from '../log.js';
 

@@ -3,7 +3,7 @@ import type { Symbolizer } from '../symbolize/types.js';
 import { formatLocation } from '../symbolize/types.js';
 import type { DropEntry, NetnsResolver } from './types.js';
 import { networkType } from './network-type.js';
-import { unknownReasonName } from '../kernel/btf-reasons.js';
+import { unknownReasonName } from '../kernel/subsystem-reasons.js';
 
 /**
  * Reason code -> kernel name; for a code the running kernel does not name, `UNKNOWN_<code>` (core) or

@@ -9,12 +9,8 @@
  * down (V8 keeps the high-water mark of its heap: loading from one big string cost ~45 MB of RSS).
  */
 import type { KernelSymbol, Resolved, Symbolizer } from './types.js';
-import { open } from 'node:fs/promises';
-import { restrictedError, type KallsymsContext } from './kallsyms.js';
-import { SymbolLineScanner } from './symbol-line-scanner.js';
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import { SymbolColumns, rankOf } from './symbol-columns.js';
+import { columnsFromFile, columnsFromText, type LoadContext } from './symbol-table-builder.js';
 
 const TEXT_TYPES = new Set(['t', 'T', 'w', 'W']);
 
@@ -30,175 +26,6 @@ export function preferSymbol(a: KernelSymbol, ai: number, b: KernelSymbol, bi: n
   return rankOf(a.type, a.name) - rankOf(b.type, b.name) || ai - bi;
 }
 
-/** preferSymbol's order as one number: weak after non-weak, then fewer leading underscores. */
-function rankOf(type: string, name: string): number {
-  let u = 0;
-  while (u < name.length && u < 127 && name.charCodeAt(u) === 95) u++;
-  return (type === 'w' || type === 'W' ? 128 : 0) + u;
-}
-
-/** Bytes per name block: names go into fixed blocks that are never copied or regrown. */
-const NAME_BLOCK = 256 * 1024;
-
-/** A copy of a typed array with room for `cap` elements. */
-function grown<T extends Uint8Array | Uint16Array | Uint32Array>(a: T, cap: number): T {
-  const b = new (a.constructor as new (n: number) => T)(cap);
-  b.set(a);
-  return b;
-}
-
-/**
- * Growable columns of candidate symbols, in file order. Names are UTF-8 bytes in a list of fixed
- * blocks (a name never spans two): growing by doubling one buffer left ~8 MB of garbage buffers per
- * kallsyms load, which stayed resident until the next major GC.
- */
-class Columns {
-  n = 0;
-  hi = new Uint32Array(1024);
-  lo = new Uint32Array(1024);
-  rank = new Uint8Array(1024);
-  module = new Uint16Array(1024);
-  /** Candidate i's name: global byte range [nameOff[i], nameEnd[i]) of the blocks, block = offset / NAME_BLOCK. */
-  nameOff = new Uint32Array(1024);
-  nameEnd = new Uint32Array(1024);
-  readonly nameBlocks: Uint8Array[] = [];
-  /** Next free global name offset. */
-  #nameTop = 0;
-  readonly modules: (string | null)[] = [null];
-  readonly #moduleIds = new Map<string | null, number>([[null, 0]]);
-
-  moduleId(module: string | null): number {
-    let id = this.#moduleIds.get(module);
-    if (id === undefined) {
-      id = this.modules.length;
-      this.modules.push(module);
-      this.#moduleIds.set(module, id);
-    }
-    return id;
-  }
-
-  push(hi: number, lo: number, type: string, name: string, module: string | null): void {
-    const bytes = encoder.encode(name);
-    this.#add(hi, lo, rankOf(type, name), this.moduleId(module), bytes, 0, bytes.length);
-  }
-
-  /** Same as push, with the name as bytes (rank from the bytes: '_' is one byte in UTF-8). */
-  pushBytes(hi: number, lo: number, type: number, buf: Uint8Array, nameStart: number, nameEnd: number, moduleId: number): void {
-    const len = nameEnd - nameStart;
-    let u = 0;
-    while (u < len && u < 127 && buf[nameStart + u] === 95) u++;
-    this.#add(hi, lo, (type === 119 || type === 87 ? 128 : 0) + u, moduleId, buf, nameStart, nameEnd);
-  }
-
-  /** The name of candidate i as a view into its block. */
-  name(i: number): Uint8Array {
-    const off = this.nameOff[i]!;
-    const block = Math.floor(off / NAME_BLOCK);
-    const start = off - block * NAME_BLOCK;
-    return this.nameBlocks[block]!.subarray(start, start + (this.nameEnd[i]! - off));
-  }
-
-  #add(hi: number, lo: number, rank: number, moduleId: number, buf: Uint8Array, nameStart: number, nameEnd: number): void {
-    if (this.n === this.hi.length) this.#grow();
-    const len = nameEnd - nameStart;
-    let off = this.#nameTop;
-    const used = off % NAME_BLOCK;
-    let top = off + len;
-    if (this.nameBlocks.length === 0 || (off > 0 && used === 0) || used + len > NAME_BLOCK) {
-      // A new block; a name longer than a block gets one buffer over several block slots, and the
-      // next name starts a new block.
-      off = this.nameBlocks.length * NAME_BLOCK;
-      const slots = Math.max(1, Math.ceil(len / NAME_BLOCK));
-      this.nameBlocks.push(new Uint8Array(slots * NAME_BLOCK));
-      for (let k = 1; k < slots; k++) this.nameBlocks.push(new Uint8Array(0));
-      top = slots > 1 ? this.nameBlocks.length * NAME_BLOCK : off + len;
-    }
-    const block = Math.floor(off / NAME_BLOCK);
-    this.nameBlocks[block]!.set(buf.subarray(nameStart, nameEnd), off - block * NAME_BLOCK);
-    this.#nameTop = top;
-    const i = this.n++;
-    this.hi[i] = hi;
-    this.lo[i] = lo;
-    this.rank[i] = rank;
-    this.module[i] = moduleId;
-    this.nameOff[i] = off;
-    this.nameEnd[i] = off + len;
-  }
-
-  #grow(): void {
-    const cap = this.hi.length * 2;
-    this.hi = grown(this.hi, cap);
-    this.lo = grown(this.lo, cap);
-    this.rank = grown(this.rank, cap);
-    this.module = grown(this.module, cap);
-    this.nameOff = grown(this.nameOff, cap);
-    this.nameEnd = grown(this.nameEnd, cap);
-  }
-
-}
-
-/**
- * Collects the text symbols of kallsyms/System.map lines from a SymbolLineScanner, and checks for the
- * all-zero (restricted) kallsyms.
- */
-class TableBuilder {
-  readonly columns = new Columns();
-  readonly scanner: SymbolLineScanner;
-  #nonZero = false;
-  /** The last module's name as bytes and its id: module lines come in runs. */
-  #lastModule = new Uint8Array(64);
-  #lastModuleLength = -1;
-  #lastModuleId = 0;
-
-  constructor(
-    readonly source: string,
-    readonly allowModules: boolean,
-    readonly kptrRestrict: number | null | undefined,
-  ) {
-    this.scanner = new SymbolLineScanner(source, allowModules, (buf, hi, lo, type, nameStart, nameEnd, modStart, modEnd) => {
-      if (hi !== 0 || lo !== 0) this.#nonZero = true;
-      // t T w W
-      if (type !== 116 && type !== 84 && type !== 119 && type !== 87) return;
-      const moduleId = modStart < 0 ? 0 : this.#moduleId(buf, modStart, modEnd);
-      this.columns.pushBytes(hi, lo, type, buf, nameStart, nameEnd, moduleId);
-    });
-  }
-
-  #moduleId(buf: Uint8Array, start: number, end: number): number {
-    const len = end - start;
-    if (len === this.#lastModuleLength) {
-      let same = true;
-      for (let k = 0; k < len; k++) {
-        if (this.#lastModule[k] !== buf[start + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.#lastModuleId;
-    }
-    if (len > this.#lastModule.length) this.#lastModule = new Uint8Array(len);
-    this.#lastModule.set(buf.subarray(start, end));
-    this.#lastModuleLength = len;
-    this.#lastModuleId = this.columns.moduleId(decoder.decode(buf.subarray(start, end)));
-    return this.#lastModuleId;
-  }
-
-  finish(): SymbolTable {
-    const total = this.scanner.end();
-    if (this.allowModules && total > 0 && !this.#nonZero) throw restrictedError(this.source, total, this.kptrRestrict);
-    return SymbolTable.fromColumns(this.columns);
-  }
-}
-
-type LoadContext = KallsymsContext & { allowModules?: boolean };
-
-function builderFor(ctx: LoadContext): TableBuilder {
-  return new TableBuilder(ctx.source ?? '/proc/kallsyms', ctx.allowModules ?? true, ctx.kptrRestrict);
-}
-
-/** Read size: one 64 KB buffer per load, reused for every read. */
-const READ_SIZE = 64 * 1024;
-
 export class SymbolTable implements Symbolizer {
   readonly #addresses: BigUint64Array;
   /** Names as UTF-8 bytes; symbol k's name is #names[#nameStart[k], #nameStart[k + 1]). */
@@ -209,7 +36,7 @@ export class SymbolTable implements Symbolizer {
   readonly #modules: readonly (string | null)[];
 
   /** Sorts the candidates, keeps the preferred symbol per address and lays out the columns. */
-  private constructor(c: Columns) {
+  private constructor(c: SymbolColumns) {
     const { hi: chi, lo: clo, rank: crank } = c;
     const order = new Uint32Array(c.n);
     for (let i = 0; i < c.n; i++) order[i] = i;
@@ -247,13 +74,8 @@ export class SymbolTable implements Symbolizer {
     this.#modules = c.modules;
   }
 
-  /** @internal The table of a finished TableBuilder. */
-  static fromColumns(c: Columns): SymbolTable {
-    return new SymbolTable(c);
-  }
-
   static from(symbols: readonly KernelSymbol[]): SymbolTable {
-    const c = new Columns();
+    const c = new SymbolColumns();
     for (const s of symbols) {
       if (!isTextSymbol(s)) continue;
       c.push(Number(s.address >> 32n), Number(s.address & 0xffffffffn), s.type, s.name, s.module);
@@ -266,9 +88,7 @@ export class SymbolTable implements Symbolizer {
    * symbols. Same errors as parseKallsyms.
    */
   static fromText(text: string, ctx: LoadContext = {}): SymbolTable {
-    const b = builderFor(ctx);
-    b.scanner.push(encoder.encode(text));
-    return b.finish();
+    return new SymbolTable(columnsFromText(text, ctx));
   }
 
   /**
@@ -277,19 +97,7 @@ export class SymbolTable implements Symbolizer {
    * the fs error.
    */
   static async fromFile(file: string, ctx: LoadContext = {}): Promise<SymbolTable> {
-    const b = builderFor({ source: file, ...ctx });
-    const buf = new Uint8Array(READ_SIZE);
-    const fh = await open(file, 'r');
-    try {
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        b.scanner.push(buf, bytesRead);
-      }
-    } finally {
-      await fh.close();
-    }
-    return b.finish();
+    return new SymbolTable(await columnsFromFile(file, ctx));
   }
 
   /** Number of distinct text symbol addresses. */

@@ -10,6 +10,8 @@
  *          29: padding (time_delta 0: rest of page is empty, else u32 length);  30: time extend (8 bytes);
  *          31: absolute time stamp (8 bytes).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 
 export interface PageLayout {
@@ -122,4 +124,22 @@ export function splitPage(page: Uint8Array, length: number, layout: PageLayout, 
     off = start + ((size + 3) & ~3);
   }
   return { records, missedEvents, missedCount, malformed };
+}
+
+/** Reads and checks the ring-buffer format of the tracefs mounted at tracefsDir (TRACEFS_MISSING when unreadable). */
+export async function readPageLayout(tracefsDir: string): Promise<PageLayout> {
+  const [headerPage, headerEvent] = await Promise.all([
+    readFile(join(tracefsDir, 'events', 'header_page'), 'utf8'),
+    readFile(join(tracefsDir, 'events', 'header_event'), 'utf8'),
+  ]).catch((err: unknown) => {
+    throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'cannot read the ring-buffer format from tracefs', {
+      expected: `${tracefsDir}/events/header_page and header_event`,
+      found: String((err as Error).message),
+      hint: 'mount tracefs: mount -t tracefs nodev /sys/kernel/tracing',
+      cause: err,
+    });
+  });
+  const layout = parsePageHeader(headerPage);
+  checkEventHeader(headerEvent);
+  return layout;
 }

@@ -22,20 +22,17 @@
  *   report the same overruns: adding both double counts; this reader uses the stats only.
  * The text parser (parse.ts) stays for diagnostics and other kernels' output.
  */
-import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { join } from 'node:path';
 import { ErrorCodes, KdropError } from '../../errors.js';
 import type { TracepointFormat } from '../../kernel/types.js';
 import { logger } from '../../log.js';
 import type { DropSample, DropSource, SourceFeatures, SourceStats } from '../types.js';
+import { CpuReaders } from './cpu-readers.js';
 import { DropCounter } from './drop-counter.js';
 import { createInstance, removeStaleInstances, type TracefsInstance } from './instance.js';
-import { parseRawRecord, readUnsigned, type ParsedDrop } from './parse.js';
+import { qdiscJoinFor, readRecord, type QdiscJoin } from './read-record.js';
 import { recordLayout, type RecordLayout } from './record-layout.js';
-import { QdiscReasonJoin, parseQdiscDropRecord, qdiscDropCode, qdiscDropLayout, type QdiscDropLayout } from './qdisc-drop.js';
-import { checkEventHeader, parsePageHeader, splitPage, type PageLayout } from './ring-page.js';
+import { readPageLayout, splitPage, type PageLayout } from './ring-page.js';
 
 const log = logger('source.tracefs');
 
@@ -65,11 +62,6 @@ const PAGES_PER_PASS = 1024;
 /** How many passes between refreshes of the per-CPU stats (lost events). */
 const STATS_EVERY = 10;
 
-interface CpuReader {
-  readonly cpu: number;
-  readonly file: FileHandle;
-}
-
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export class TracefsSource implements DropSource {
@@ -81,11 +73,9 @@ export class TracefsSource implements DropSource {
   readonly #fatalListeners: ((err: Error) => void)[] = [];
   #state: State = 'new';
   #instance: TracefsInstance | null = null;
-  #readers: CpuReader[] = [];
-  #page: Buffer = Buffer.alloc(0);
+  #readers: CpuReaders | null = null;
   #pageLayout: PageLayout | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #draining: Promise<boolean> | null = null;
   #stopping: Promise<void> | null = null;
   #starting: Promise<void> | null = null;
   /** Pages per CPU that collect() and stop() read at most: twice what a full buffer holds. */
@@ -93,27 +83,12 @@ export class TracefsSource implements DropSource {
   #passes = 0;
   #kernelLost = 0;
   #badRecords = 0;
-  readonly #qdisc: { readonly layout: QdiscDropLayout; readonly join: QdiscReasonJoin } | null;
+  readonly #qdisc: QdiscJoin;
 
   constructor(opts: TracefsSourceOptions) {
     this.#opts = opts;
     this.#layout = recordLayout(opts.format);
-    this.#qdisc = TracefsSource.#qdiscJoin(opts, this.#layout);
-  }
-
-  static #qdiscJoin(opts: TracefsSourceOptions, layout: RecordLayout): { layout: QdiscDropLayout; join: QdiscReasonJoin } | null {
-    if (opts.qdiscDropFormat === undefined) return null;
-    const code = qdiscDropCode(opts.format.reasons);
-    if (layout.skbaddr === null || layout.reason === null || code === null) {
-      log.info('qdisc:qdisc_drop exists but skb:kfree_skb has no skbaddr/reason or no QDISC_DROP reason: qdisc reasons not joined');
-      return null;
-    }
-    try {
-      return { layout: qdiscDropLayout(opts.qdiscDropFormat), join: new QdiscReasonJoin(code) };
-    } catch (err) {
-      log.info({ err }, 'qdisc:qdisc_drop has an unexpected format: qdisc reasons not joined');
-      return null;
-    }
+    this.#qdisc = qdiscJoinFor(opts.format, opts.qdiscDropFormat, this.#layout);
   }
 
   /** Whether qdisc:qdisc_drop is recorded and joined (the running kernel has it). */
@@ -150,19 +125,7 @@ export class TracefsSource implements DropSource {
     this.#state = 'starting';
     const { tracefsDir } = this.#opts;
     try {
-      const [headerPage, headerEvent] = await Promise.all([
-        readFile(join(tracefsDir, 'events', 'header_page'), 'utf8'),
-        readFile(join(tracefsDir, 'events', 'header_event'), 'utf8'),
-      ]).catch((err: unknown) => {
-        throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'cannot read the ring-buffer format from tracefs', {
-          expected: `${tracefsDir}/events/header_page and header_event`,
-          found: String((err as Error).message),
-          hint: 'mount tracefs: mount -t tracefs nodev /sys/kernel/tracing',
-          cause: err,
-        });
-      });
-      this.#pageLayout = parsePageHeader(headerPage);
-      checkEventHeader(headerEvent);
+      this.#pageLayout = await readPageLayout(tracefsDir);
       const stale = await removeStaleInstances(tracefsDir);
       if (stale.length > 0) log.info({ removed: stale }, 'removed stale kdrop tracefs instances');
       this.#instance = await createInstance(tracefsDir, {
@@ -172,18 +135,11 @@ export class TracefsSource implements DropSource {
         enable: false,
         ...(this.#qdisc === null ? {} : { extraEvents: [{ system: 'qdisc', event: 'qdisc_drop' }] }),
       });
-      const subbufKb = await readFile(join(this.#instance.dir, 'buffer_subbuf_size_kb'), 'utf8').then(
-        (t) => Number.parseInt(t, 10),
-        () => 4,
-      );
-      this.#page = Buffer.alloc(Math.max(4096, (Number.isFinite(subbufKb) ? subbufKb : 4) * 1024));
-      this.#drainCap = 2 * Math.ceil(((this.#opts.bufferSizeKb ?? DEFAULT_BUFFER_KB) * 1024) / this.#page.byteLength) + 16;
-      for (const cpu of this.#instance.cpus) {
-        const path = join(this.#instance.dir, 'per_cpu', `cpu${cpu}`, 'trace_pipe_raw');
-        const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-        this.#readers.push({ cpu, file });
-      }
-      if (this.#readers.length === 0) {
+      const readers = new CpuReaders((page, length, cpu) => this.#consumePage(page, length, cpu));
+      this.#readers = readers;
+      await readers.open(this.#instance.dir, this.#instance.cpus);
+      this.#drainCap = 2 * Math.ceil(((this.#opts.bufferSizeKb ?? DEFAULT_BUFFER_KB) * 1024) / readers.pageBytes) + 16;
+      if (readers.size === 0) {
         throw new KdropError(ErrorCodes.TRACEFS_MISSING, 'the tracefs instance has no per-CPU buffers', {
           expected: `${this.#instance.dir}/per_cpu/cpuN/trace_pipe_raw`,
           found: 'no per_cpu/cpuN directories',
@@ -231,7 +187,7 @@ export class TracefsSource implements DropSource {
     this.#state = 'stopping';
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#draining !== null) await this.#draining.catch(() => undefined);
+    await this.#readers?.idle();
     if (wasRunning && this.#instance !== null) {
       try {
         // Nothing new is recorded after this; what is buffered is read below, so no counted event is lost.
@@ -253,8 +209,8 @@ export class TracefsSource implements DropSource {
   /** Closes the per-CPU files and removes the instance (also a half-made one). */
   async #teardown(): Promise<void> {
     const readers = this.#readers;
-    this.#readers = [];
-    await Promise.all(readers.map((r) => r.file.close().catch((err: unknown) => log.debug({ err, cpu: r.cpu }, 'close failed'))));
+    this.#readers = null;
+    await readers?.close();
     // When createInstance itself failed it already removed what it made; #instance is null then.
     await this.#instance?.remove();
     this.#instance = null;
@@ -312,44 +268,12 @@ export class TracefsSource implements DropSource {
 
   /** Reads every CPU until EAGAIN (or pagesPerCpu pages). Returns true when a CPU had more to read. */
   #drain(pagesPerCpu: number): Promise<boolean> {
-    if (this.#draining !== null) {
-      // Chain so a caller always sees what was in the buffers when it asked.
-      const previous = this.#draining;
-      this.#draining = previous.catch(() => false).then(() => this.#drainOnce(pagesPerCpu));
-    } else {
-      this.#draining = this.#drainOnce(pagesPerCpu);
-    }
-    const current = this.#draining;
-    return current.finally(() => {
-      if (this.#draining === current) this.#draining = null;
-    });
+    return this.#readers?.drain(pagesPerCpu) ?? Promise.resolve(false);
   }
 
-  async #drainOnce(pagesPerCpu: number): Promise<boolean> {
-    let more = false;
-    for (const reader of this.#readers) {
-      for (let pages = 0; ; pages++) {
-        if (pages >= pagesPerCpu) {
-          more = true;
-          break;
-        }
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await reader.file.read(this.#page, 0, this.#page.byteLength, null));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-          throw err;
-        }
-        if (bytesRead === 0) break;
-        this.#consumePage(bytesRead, reader.cpu);
-      }
-    }
-    return more;
-  }
-
-  #consumePage(length: number, cpu: number): void {
+  #consumePage(buffer: Buffer, length: number, cpu: number): void {
     if (this.#pageLayout === null) return;
-    const page = splitPage(this.#page, length, this.#pageLayout, this.#littleEndian);
+    const page = splitPage(buffer, length, this.#pageLayout, this.#littleEndian);
     if (page.missedEvents) log.debug({ cpu, missed: page.missedCount }, 'the kernel lost events before this page (counted from per-CPU stats)');
     if (page.malformed > 0) {
       this.#badRecords += page.malformed;
@@ -367,30 +291,3 @@ export class TracefsSource implements DropSource {
   }
 }
 
-/**
- * One binary record read on `cpu`: a kfree_skb drop (with its qdisc reason when a qdisc_drop record of
- * the same skb came just before it on this CPU), or null for a qdisc_drop record (remembered for the join).
- */
-export function readRecord(
-  record: Uint8Array,
-  cpu: number,
-  layout: RecordLayout,
-  qdisc: { readonly layout: QdiscDropLayout; readonly join: QdiscReasonJoin } | null,
-  littleEndian: boolean,
-): ParsedDrop | null | KdropError {
-  if (qdisc !== null && record.byteLength >= 2) {
-    const type = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint16(0, littleEndian);
-    if (type === qdisc.layout.eventId) {
-      const q = parseQdiscDropRecord(record, qdisc.layout, littleEndian);
-      if (q instanceof KdropError) return q;
-      qdisc.join.noteQdiscDrop(cpu, q);
-      return null;
-    }
-  }
-  const parsed = parseRawRecord(record, layout, littleEndian);
-  if (parsed instanceof KdropError || qdisc === null || layout.skbaddr === null) return parsed;
-  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  const skbaddr = record.byteLength >= layout.skbaddr.offset + layout.skbaddr.size ? readUnsigned(view, layout.skbaddr, littleEndian) : null;
-  const reasonCode = qdisc.join.reasonFor(cpu, skbaddr, parsed.reasonCode);
-  return reasonCode === parsed.reasonCode ? parsed : { ...parsed, reasonCode };
-}

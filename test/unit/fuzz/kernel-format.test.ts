@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { ErrorCodes } from '../../../src/errors.js';
 import { parseFormat, parseReasonTable } from '../../../src/kernel/format.js';
 import { parseMounts, tracefsCandidates } from '../../../src/kernel/tracefs.js';
-import { parseBtfEnum } from '../../../src/kernel/btf-reasons.js';
+import { parseBtfEnum } from '../../../src/kernel/btf-enums.js';
 import { checkEventHeader, parsePageHeader } from '../../../src/source/tracefs/index.js';
 import { finishesQuickly, mutated, onlyKdropError, RUNS, tokenLines } from './fuzz-helpers.js';
 import { fixtureText } from './fixtures.js';
@@ -170,7 +170,8 @@ test('BTF enum reader: random bytes and corrupted blobs give a table or FORMAT_P
 
 test('split BTF (a module on top of vmlinux): mutated module blobs give subsystem enums or FORMAT_PARSE; any code gets a name', async () => {
   const { buildBtf } = await import('../../helpers/btf.js');
-  const { btfBase, isSubsystemEnumName, parseBtfEnums, unknownReasonName } = await import('../../../src/kernel/btf-reasons.js');
+  const { btfBase, parseBtfEnums } = await import('../../../src/kernel/btf-enums.js');
+  const { isSubsystemEnumName, unknownReasonName } = await import('../../../src/kernel/subsystem-reasons.js');
   const vmlinux = buildBtf({ enums: [{ name: 'skb_drop_reason_subsys', values: [['SKB_DROP_REASON_SUBSYS_CORE', 0], ['SKB_DROP_REASON_SUBSYS_OPENVSWITCH', 2]] }] });
   const module = buildBtf({ enums: [{ name: 'ovs_drop_reason', values: [['OVS_DROP_LAST_ACTION', 0x20001], ['OVS_DROP_EXPLICIT', 0x20003]] }], base: vmlinux });
   const base = btfBase(vmlinux);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, isKdropError } from '../../../src/errors.js';
-import { dropReasonNames, parseBtfEnum, readBtfEnum, reasonTableWithBtfFallback } from '../../../src/kernel/btf-reasons.js';
+import { parseBtfEnum, readBtfEnum } from '../../../src/kernel/btf-enums.js';
+import { dropReasonNames, reasonTableWithBtfFallback } from '../../../src/kernel/btf-reasons.js';
 import { parseFormat } from '../../../src/kernel/format.js';
 
 /** A minimal little-endian BTF blob: an int, a struct with one member, the enum, an enum64. */

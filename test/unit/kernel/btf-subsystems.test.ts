@@ -10,10 +10,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { btfBase, parseBtfEnum, parseBtfEnums } from '../../../src/kernel/btf-enums.js';
+import { readKernelReasons } from '../../../src/kernel/btf-reasons.js';
 import {
-  btfBase, decodeSubsystemReasons, parseBtfEnum, parseBtfEnums, readKernelReasons, readSubsystemReasons,
-  subsystemModule, subsystemNames, unknownReasonName,
-} from '../../../src/kernel/btf-reasons.js';
+  decodeSubsystemReasons, readSubsystemReasons, subsystemModule, subsystemNames, unknownReasonName,
+} from '../../../src/kernel/subsystem-reasons.js';
 import { parseFormat } from '../../../src/kernel/format.js';
 import { describeReason } from '../../../src/enrich/describe.js';
 import { reasonClass } from '../../../src/enrich/reason-catalog.js';

@@ -40,6 +40,7 @@ interface Run {
   dieAfter?: number;
   startStderr?: string;
   startExitCode?: number;
+  ignoreSigint?: boolean;
 }
 
 function setup(runs: Run[]): { dir: string; env: () => void; cleanup: () => void } {
@@ -186,6 +187,40 @@ test('exit during start: BPFTRACE_START carrying stderr', async () => {
   const src = source();
   try {
     await assert.rejects(src.start(), (e) => isKdropError(e, ErrorCodes.BPFTRACE_START) && /does not contain a field named/.test(e.message));
+  } finally {
+    await src.stop();
+    t.cleanup();
+  }
+});
+
+test('stop: a bpftrace that ignores SIGINT is killed after stopTimeoutMs; the last snapshot stays', async () => {
+  const t = setup([{ start: START, snapshots: [snap({ [K4]: 4 })], ignoreSigint: true }]);
+  t.env();
+  const src = source({ stopTimeoutMs: 300 });
+  try {
+    await src.start();
+    const pid = src.pid as number;
+    assert.equal(count(await src.collect(), 0xffffffff82046f4cn, 0x0800), 4);
+    const began = Date.now();
+    await src.stop();
+    const took = Date.now() - began;
+    assert.ok(took >= 250 && took < 5000, `stop took ${took} ms (SIGKILL after 300 ms)`);
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+    assert.equal(src.pid, undefined);
+    assert.equal(count(await src.collect(), 0xffffffff82046f4cn, 0x0800), 4);
+  } finally {
+    await src.stop();
+    t.cleanup();
+  }
+});
+
+test('start: a bpftrace that never attaches is killed after startTimeoutMs, BPFTRACE_START', async () => {
+  const t = setup([{ start: ['{"type": "attached_probes", "data": {"probes": 2}}'] }]);
+  t.env();
+  const src = source({ startTimeoutMs: 300 });
+  try {
+    await assert.rejects(src.start(), (e) => isKdropError(e, ErrorCodes.BPFTRACE_START) && /did not attach within 300 ms/.test(e.message));
+    assert.equal(src.pid, undefined);
   } finally {
     await src.stop();
     t.cleanup();

@@ -7,7 +7,8 @@
  *
  * A scenario run: `start` lines are printed at once; each SIGUSR1 prints the next of `snapshots` (the last
  * one repeats); after `dieAfter` snapshots the process exits 1 without printing; SIGINT prints `exit` and
- * exits 0. `startStderr` + `startExitCode` make it fail at start instead.
+ * exits 0 (with `ignoreSigint`, SIGINT is ignored). `startStderr` + `startExitCode` make it fail at start
+ * instead.
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
@@ -18,6 +19,7 @@ interface Run {
   dieAfter?: number;
   startStderr?: string;
   startExitCode?: number;
+  ignoreSigint?: boolean;
 }
 
 const args = process.argv.slice(2);
@@ -49,6 +51,7 @@ process.on('SIGUSR1', () => {
   if (s) out(s);
 });
 process.on('SIGINT', () => {
+  if (run.ignoreSigint === true) return;
   out(run.exit ?? []);
   process.exit(0);
 });

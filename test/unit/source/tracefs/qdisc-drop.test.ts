@@ -9,7 +9,8 @@ import { ErrorCodes, isKdropError, KdropError } from '../../../../src/errors.js'
 import { parseFormat } from '../../../../src/kernel/format.js';
 import { QdiscReasonJoin, qdiscDropCode, qdiscDropLayout } from '../../../../src/source/tracefs/qdisc-drop.js';
 import { recordLayout } from '../../../../src/source/tracefs/record-layout.js';
-import { TracefsSource, readRecord } from '../../../../src/source/tracefs/tracefs-source.js';
+import { TracefsSource } from '../../../../src/source/tracefs/tracefs-source.js';
+import { readRecord } from '../../../../src/source/tracefs/read-record.js';
 import { describeReason } from '../../../../src/enrich/describe.js';
 import { reasonClass } from '../../../../src/enrich/reason-catalog.js';
 import { fixtureText } from './local-format.js';
