@@ -54,6 +54,7 @@ export class BpftraceSource implements DropSource {
   private program = '';
   private pollTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
+  private startPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
 
   constructor(private readonly opts: BpftraceSourceOptions) {
@@ -82,9 +83,14 @@ export class BpftraceSource implements DropSource {
     return { lostEvents: this.counters.lost, restarts: this.supervisor?.restarts ?? 0, badLines: this.counters.badLines };
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'new') return;
+  start(): Promise<void> {
+    if (this.state !== 'new') return this.startPromise ?? Promise.resolve();
     this.state = 'starting';
+    this.startPromise = this.doStart();
+    return this.startPromise;
+  }
+
+  private async doStart(): Promise<void> {
     try {
       const dialect = this.opts.dialect ?? (await detectBpftrace(this.opts.command ?? ['bpftrace'])).dialect;
       this.program = generateProgram({ format: this.opts.format, dialect, netns: this._features.netns });
@@ -115,6 +121,8 @@ export class BpftraceSource implements DropSource {
         },
       });
       const pid = await this.supervisor.start();
+      // stop() called while starting: it stops what just started (it waits for this start to end).
+      if (this.state !== 'starting') return;
       this.state = 'running';
       const interval = this.opts.readIntervalMs ?? 1000;
       if (interval > 0) {
@@ -125,7 +133,7 @@ export class BpftraceSource implements DropSource {
       }
       log.info({ tracerPid: pid, attach: dialect.attach }, 'bpftrace attached to skb:kfree_skb');
     } catch (err) {
-      this.state = 'failed';
+      if (this.state === 'starting') this.state = 'failed';
       throw err;
     }
   }
@@ -145,6 +153,14 @@ export class BpftraceSource implements DropSource {
     const prev = this.state;
     this.state = 'stopping';
     clearInterval(this.pollTimer);
+    if (prev === 'starting') {
+      // A start in flight: stop the bpftrace it spawned (its start then fails), wait for the start to end,
+      // and stop whatever it may still have started, so that nothing is left behind.
+      const stopping = this.supervisor?.stop();
+      await this.startPromise?.catch(() => undefined);
+      await stopping;
+      clearInterval(this.pollTimer);
+    }
     if (prev !== 'new') await this.supervisor?.stop();
     this.state = 'stopped';
     this.totals.samples(this.supervisor?.current);

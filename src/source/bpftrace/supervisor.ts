@@ -71,6 +71,8 @@ type State = 'idle' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'faile
 export class BpftraceSupervisor {
   #state: State = 'idle';
   #instance: TracerProcess | null = null;
+  /** The bpftrace being started (spawned, not attached yet). */
+  #pending: TracerProcess | null = null;
   #restarts = 0;
   /** Restarts since the last healthy instance: sets the backoff delay. */
   #consecutiveRestarts = 0;
@@ -103,6 +105,11 @@ export class BpftraceSupervisor {
   async start(): Promise<number | undefined> {
     await this.#killStale();
     const inst = await this.#spawn();
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      // stop() came while it attached: stop it here, nothing is left running.
+      await inst.stop();
+      return undefined;
+    }
     this.#instance = inst;
     this.#state = 'running';
     return inst.pid;
@@ -112,6 +119,8 @@ export class BpftraceSupervisor {
   async stop(): Promise<void> {
     this.#state = 'stopping';
     clearTimeout(this.#restartTimer);
+    // A bpftrace still starting (not attached yet) is stopped too: its start then fails, nothing is left.
+    await this.#pending?.stop();
     if (this.#spawning) await this.#spawning;
     const inst = this.#instance;
     if (inst) await inst.stop();
@@ -140,13 +149,16 @@ export class BpftraceSupervisor {
     const inst = new TracerProcess(bin, argv, env, this.opts.stopTimeoutMs, this.opts.channel);
     const timeoutMs = this.opts.startTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    this.#pending = inst;
     const outcome = await Promise.race([
       inst.channel.attached.then(() => 'attached' as const),
       inst.done.then(() => 'exited' as const),
       new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       }),
-    ]);
+    ]).finally(() => {
+      this.#pending = null;
+    });
     clearTimeout(timer);
     if (outcome === 'attached') {
       void inst.done.then((r) => this.#onExit(inst, r));

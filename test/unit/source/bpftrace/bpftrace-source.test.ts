@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,6 +220,27 @@ test('start: a bpftrace that never attaches is killed after startTimeoutMs, BPFT
   const src = source({ startTimeoutMs: 300 });
   try {
     await assert.rejects(src.start(), (e) => isKdropError(e, ErrorCodes.BPFTRACE_START) && /did not attach within 300 ms/.test(e.message));
+    assert.equal(src.pid, undefined);
+  } finally {
+    await src.stop();
+    t.cleanup();
+  }
+});
+
+test('stop() while start() is still waiting for the probe to attach: the spawned bpftrace is stopped, none is left', async () => {
+  const t = setup([{ start: ['{"type": "attached_probes", "data": {"probes": 2}}'] }]);
+  t.env();
+  const src = source({ startTimeoutMs: 60_000, stopTimeoutMs: 2000 });
+  try {
+    const started = src.start();
+    const pidFile = join(t.dir, 'args.0.pid');
+    await until(() => existsSync(pidFile));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const began = Date.now();
+    await src.stop();
+    assert.ok(Date.now() - began < 10_000, 'stop did not wait for the 60 s start timeout');
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the bpftrace spawned by start() is gone');
+    await started.catch(() => undefined);
     assert.equal(src.pid, undefined);
   } finally {
     await src.stop();

@@ -32,7 +32,10 @@ const stateFile = process.env['FAKE_BPFTRACE_STATE'] ?? '';
 const n = existsSync(stateFile) ? Number(readFileSync(stateFile, 'utf8')) : 0;
 writeFileSync(stateFile, String(n + 1));
 const run = scenario.runs[Math.min(n, scenario.runs.length - 1)] ?? {};
-if (process.env['FAKE_BPFTRACE_ARGS']) writeFileSync(`${process.env['FAKE_BPFTRACE_ARGS']}.${n}`, JSON.stringify(args));
+if (process.env['FAKE_BPFTRACE_ARGS']) {
+  writeFileSync(`${process.env['FAKE_BPFTRACE_ARGS']}.${n}`, JSON.stringify(args));
+  writeFileSync(`${process.env['FAKE_BPFTRACE_ARGS']}.${n}.pid`, String(process.pid));
+}
 
 if (run.startExitCode !== undefined) {
   process.stderr.write(run.startStderr ?? '');
