@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up this host for kdrop. Idempotent.
 #   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
-#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, and the
-#                             Go-built tools (OpenTelemetry Collector, Helm, ...) cached outside the clone
+#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, etcd, and the
+#                             Go-built tools (OpenTelemetry Collector, Helm, the test cluster's Kubernetes
+#                             components, containerd, runc, CNI plugins, actionlint; pins in
+#                             scripts/tools/versions.env) cached outside the clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -13,7 +15,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates)
+  # libseccomp-dev, pkg-config: runc with seccomp (scripts/tools/runc.sh). openssl, curl, conntrack: the test
+  # cluster (scripts/cluster.sh: certificates, API checks; kube-proxy's conntrack cleanup).
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates libseccomp-dev pkg-config openssl curl conntrack)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
