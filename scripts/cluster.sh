@@ -337,12 +337,12 @@ cluster_up() {
   for c in nft ip openssl curl; do command -v "$c" >/dev/null || die "$c not installed"; done
   [[ -d /sys/fs/cgroup/memory || -f /sys/fs/cgroup/cgroup.controllers ]] || die "no memory cgroup controller mounted"
 
-  local t0=$SECONDS runc ctd cni pause apiserver cm sched kubelet proxy
-  runc="$(tool runc)"; ctd="$(tool containerd)"; cni="$(tool cni-plugins)"; pause="$(tool pause)"
+  local t0=$SECONDS runc ctd cni images apiserver cm sched kubelet proxy
+  runc="$(tool runc)"; ctd="$(tool containerd)"; cni="$(tool cni-plugins)"; images="$(tool cluster-images)"
   apiserver="$(tool kube-apiserver)"; cm="$(tool kube-controller-manager)"; sched="$(tool kube-scheduler)"
   kubelet="$(tool kubelet)"; proxy="$(tool kube-proxy)"
   local pause_image
-  pause_image="localhost/kdrop-pause:$(basename "$(dirname "$pause")" | sed 's/^pause-//')"
+  pause_image="localhost/kdrop-pause:$(basename "$images" | sed 's/^cluster-images-//')"
   say "tools ready ($((SECONDS - t0))s)"
 
   mkdir -p "$STATE" "$RUN"
@@ -373,7 +373,9 @@ cluster_up() {
     --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC \
     --enable-admission-plugins=NodeRestriction --allow-privileged=true --profiling=false --v=1
   wait_for containerd 60 test -S "$CTD_SOCK"
-  "$ctd/ctr" --address "$CTD_SOCK" -n k8s.io images import "$pause" >/dev/null
+  # The sandbox image and the test workload image (scripts/tools/cluster-images.sh).
+  "$ctd/ctr" --address "$CTD_SOCK" -n k8s.io images import "$images/pause.oci.tar" >/dev/null
+  "$ctd/ctr" --address "$CTD_SOCK" -n k8s.io images import "$images/udp-burst.oci.tar" >/dev/null
   wait_for kube-apiserver 120 api GET /api/v1/namespaces/default
   start kube-controller-manager "$cm" --kubeconfig="$STATE/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \

@@ -52,6 +52,6 @@ kdrop_build_kube_component() {
       -o "$bin.tmp" "k8s.io/kubernetes/cmd/$name" >&2
   )
   mv "$bin.tmp" "$bin"
-  "$bin" --version >&2
+  if [[ "$name" == kubectl ]]; then "$bin" version --client >&2; else "$bin" --version >&2; fi
   echo "$bin"
 }
