@@ -377,6 +377,11 @@ cluster_up() {
   "$ctd/ctr" --address "$CTD_SOCK" -n k8s.io images import "$images/pause.oci.tar" >/dev/null
   "$ctd/ctr" --address "$CTD_SOCK" -n k8s.io images import "$images/udp-burst.oci.tar" >/dev/null
   wait_for kube-apiserver 120 api GET /api/v1/namespaces/default
+  # The controller-manager and the scheduler exit when their first requests are refused: wait for the RBAC
+  # bootstrap roles and the authentication ConfigMap they read. (Not /readyz as a whole: Debian's etcd 3.4.23
+  # is older than the 3.4.29 Kubernetes >= 1.31 assumes, and some of its etcd checks may fail.)
+  wait_for "RBAC bootstrap" 120 api GET /readyz/poststarthook/rbac/bootstrap-roles
+  wait_for "extension-apiserver-authentication" 60 api GET /api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication
   start kube-controller-manager "$cm" --kubeconfig="$STATE/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
     --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \

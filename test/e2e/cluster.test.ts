@@ -36,8 +36,15 @@ const WORKLOAD_NS = `kdrop-e2e-${process.pid}`;
 const WORKLOAD = 'udp-burst';
 /** Datagrams the workload sends to a closed port: exactly this many NO_SOCKET drops. */
 const N = 37;
-/** Linux capability numbers (include/uapi/linux/capability.h) of the names the chart adds. */
-const CAP_NUMBERS: Record<string, number> = { SYS_PTRACE: 19, SYS_ADMIN: 21, SYS_RESOURCE: 24, SYSLOG: 34, PERFMON: 38, BPF: 39, NET_ADMIN: 12 };
+/** Linux capability numbers (include/uapi/linux/capability.h), by name without CAP_. */
+const CAP_NUMBERS: Record<string, number> = Object.fromEntries(
+  ('CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+    'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT ' +
+    'SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL ' +
+    'SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE')
+    .split(' ')
+    .map((name, i) => [name, i]),
+);
 
 interface PodJson {
   metadata: { name: string; namespace: string; uid: string };
@@ -69,7 +76,7 @@ function dropsFor(metrics: string, want: Record<string, string>): { total: numbe
     if (!line.startsWith('kdrop_packet_drops_total{')) continue;
     const m = /^kdrop_packet_drops_total\{(.*)\} (\S+)/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    const labels = Object.fromEntries([...m[1]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
     if (Object.entries(want).every(([k, v]) => labels[k] === v)) {
       total += Number(m[2]);
       series++;
@@ -178,6 +185,8 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
       '--wait', '--timeout', '5m',
     ]);
     installed = true;
+    // helm's --wait does not wait for the DaemonSet's pods to be Ready: rollout status does.
+    await kubectl(['-n', NS, 'rollout', 'status', `daemonset/${RELEASE}`, '--timeout=180s'], 190_000);
     const ds = JSON.parse(await kubectl(['-n', NS, 'get', 'daemonset', RELEASE, '-o', 'json'])) as { status: Record<string, number> };
     assert.equal(ds.status['desiredNumberScheduled'], 1, JSON.stringify(ds.status));
     assert.equal(ds.status['numberReady'], 1, JSON.stringify(ds.status));
@@ -242,9 +251,15 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const want = { k8s_namespace_name: WORKLOAD_NS, k8s_pod_name: WORKLOAD, kdrop_reason: 'NO_SOCKET' };
     assert.equal(dropsFor(await agentMetrics(), want).total, 0, 'no drops of the pod before it sends');
     assert.equal(await trigger(podIP, N), `sent ${N}`);
+    let lastMetrics = '';
     const got = await until('the pod series', 60_000, async () => {
-      const d = dropsFor(await agentMetrics(), want);
+      lastMetrics = await agentMetrics();
+      const d = dropsFor(lastMetrics, want);
       return d.total >= N ? d : null;
+    }).catch(async (err: Error) => {
+      const logs = await kubectl(['-n', NS, 'logs', `pod/${agentPod!.metadata.name}`, '--tail=30']).catch((e: Error) => e.message);
+      const drops = lastMetrics.split('\n').filter((l) => l.startsWith('kdrop_packet_drops_total{') && l.includes('NO_SOCKET'));
+      throw new Error(`${err.message}\nNO_SOCKET series:\n${drops.join('\n')}\nagent log:\n${logs}`);
     });
     assert.equal(got.total, N, `exactly ${N} drops`);
     // Still exactly N after two more read intervals (nothing counted twice, nothing late).
@@ -256,6 +271,7 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
 
   it("deleting the pod expires its series (after the agent's grace period)", async () => {
     assert.ok(agentPod, 'installed');
+    assert.ok(dropsFor(await agentMetrics(), { k8s_pod_name: WORKLOAD, k8s_namespace_name: WORKLOAD_NS }).series > 0, 'the pod has series before');
     await kubectl(['-n', WORKLOAD_NS, 'delete', 'pod', WORKLOAD, '--wait=true', '--timeout=60s'], 70_000);
     await until('the series of the deleted pod to expire', 180_000, async () =>
       dropsFor(await agentMetrics(), { k8s_pod_name: WORKLOAD, k8s_namespace_name: WORKLOAD_NS }).series === 0,
@@ -265,9 +281,9 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
 
   it('helm test passes (without cluster DNS)', async () => {
     assert.ok(installed, 'installed');
-    const out = await helmRun(['test', RELEASE, '-n', NS, '--logs', '--timeout', '3m']);
-    assert.match(out, /Phase:\s+Succeeded/);
-    assert.match(out, /ok: \/readyz and \/metrics/);
+    // No --logs: the hook pod is deleted when it succeeds (hook-delete-policy hook-succeeded).
+    const out = await helmRun(['test', RELEASE, '-n', NS, '--timeout', '3m']);
+    assert.match(out, /TEST SUITE:\s+kdrop-test-metrics[\s\S]*Phase:\s+Succeeded/);
   });
 
   it('helm uninstall leaves no processes, tracefs instances or BPF pins of the agent', async () => {
