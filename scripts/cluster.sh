@@ -199,10 +199,10 @@ restore_host_state() {
     if grep -qxF "$d" "$s/dirs"; then
       while read -r e; do
         [[ -n "$e" ]] || continue
-        grep -qxF "$e" "$s/entries$(echo "$d" | tr / _)" || rm -rf "${d:?}/$e"
+        grep -qxF "$e" "$s/entries$(echo "$d" | tr / _)" || rm -rf --one-file-system "${d:?}/$e"
       done < <(ls -A "$d")
     else
-      rm -rf "$d"
+      rm -rf --one-file-system "$d"
     fi
   done
   # sysctls last: the bridge and the forwarding it needed are gone.
@@ -346,7 +346,7 @@ cluster_up() {
   say "tools ready ($((SECONDS - t0))s)"
 
   mkdir -p "$STATE" "$RUN"
-  rm -rf "$STATE/etcd" "$STATE/containerd" "$STATE/logs" "$STATE/cni"
+  rm -rf --one-file-system "$STATE/etcd" "$STATE/containerd" "$STATE/logs" "$STATE/cni"
   save_host_state
   up_done=0
   trap 'if [[ $up_done = 0 ]]; then say "up failed: taking it down again"; cluster_down || true; fi' EXIT
@@ -462,7 +462,7 @@ cluster_down() {
   nft list table inet "$GUARD_TABLE" >/dev/null 2>&1 && nft delete table inet "$GUARD_TABLE"
   # 5. Host settings and directories as they were before `up`.
   restore_host_state
-  rm -rf "$RUN" "$STATE/etcd" "$STATE/containerd" "$STATE/containerd-opt" "$STATE/cni" "$STATE/apiserver-certs"
+  rm -rf --one-file-system "$RUN" "$STATE/etcd" "$STATE/containerd" "$STATE/containerd-opt" "$STATE/cni" "$STATE/apiserver-certs"
   say "down (logs kept in $STATE/logs)"
 }
 
