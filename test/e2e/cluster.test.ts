@@ -301,7 +301,7 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     assert.deepEqual(listDir('/sys/fs/bpf').filter(ours), [], 'bpffs pins');
   });
 
-  it('scripts/cluster.sh down leaves no process, mount, bridge, nft table or changed sysctl', async () => {
+  it('scripts/cluster.sh down leaves no process, mount, bridge, nft table, cgroup, host directory or changed sysctl', async () => {
     const down = await clusterDown();
     assert.equal(down.code, 0, down.stderr);
     up = false;
@@ -313,5 +313,6 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const kube = (t: string[]): string[] => t.filter((x) => /kube|kdrop-cluster/.test(x));
     assert.deepEqual(kube(now.nftTables), kube(before0.nftTables), 'nft tables');
     assert.deepEqual(now.dirs, before0.dirs, 'host directories');
+    assert.deepEqual(now.cgroups, before0.cgroups, "kubelet's kubepods cgroups");
   });
 });

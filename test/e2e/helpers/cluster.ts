@@ -131,6 +131,8 @@ export interface HostSnapshot {
   sysctls: Record<string, string | null>;
   nftTables: string[];
   dirs: Record<string, string[] | null>;
+  /** kubelet's kubepods cgroups, in every hierarchy. */
+  cgroups: string[];
 }
 
 export async function hostSnapshot(): Promise<HostSnapshot> {
@@ -139,7 +141,11 @@ export async function hostSnapshot(): Promise<HostSnapshot> {
   const nft = await cmd('nft', ['list', 'tables']);
   const dirs: Record<string, string[] | null> = {};
   for (const d of CLUSTER_HOST_DIRS) dirs[d] = existsSync(d) ? readdirSync(d).sort() : null;
-  return { sysctls, nftTables: nft.stdout.split('\n').filter((l) => l.startsWith('table ')).sort(), dirs };
+  const cgroups = readdirSync('/sys/fs/cgroup')
+    .map((h) => `/sys/fs/cgroup/${h}/kubepods`)
+    .concat(['/sys/fs/cgroup/kubepods'])
+    .filter((d) => existsSync(d));
+  return { sysctls, nftTables: nft.stdout.split('\n').filter((l) => l.startsWith('table ')).sort(), dirs, cgroups };
 }
 
 /** Processes whose executable is one of the cluster's binaries (or etcd with the cluster's data dir). */
