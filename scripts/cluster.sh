@@ -431,7 +431,11 @@ cluster_down() {
     "$kubectl" --kubeconfig "$KUBECONFIG_ADMIN" delete pods --all -A --grace-period=1 --timeout=90s >/dev/null 2>&1 ||
       say "warning: pods not all deleted through kubelet; removing what is left directly"
   fi
-  for c in kube-controller-manager kube-scheduler kube-proxy kubelet kube-apiserver etcd; do stop "$c" 20; done
+  # The node and the controllers in parallel, then the API server, then etcd.
+  for c in kube-controller-manager kube-scheduler kube-proxy kubelet; do stop "$c" 20 & done
+  wait
+  stop kube-apiserver 20
+  stop etcd 20
   # 2. Whatever the runtime still runs.
   if pid_of containerd >/dev/null && [[ ${#ctr_cmd[@]} -gt 0 ]]; then
     for c in $("${ctr_cmd[@]}" tasks ls -q 2>/dev/null); do "${ctr_cmd[@]}" tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true; done
