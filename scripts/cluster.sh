@@ -341,6 +341,7 @@ cluster_up() {
   runc="$(tool runc)"; ctd="$(tool containerd)"; cni="$(tool cni-plugins)"; images="$(tool cluster-images)"
   apiserver="$(tool kube-apiserver)"; cm="$(tool kube-controller-manager)"; sched="$(tool kube-scheduler)"
   kubelet="$(tool kubelet)"; proxy="$(tool kube-proxy)"
+  tool kubectl >/dev/null # `down` deletes the pods through it; `env` puts it on PATH
   local pause_image
   pause_image="localhost/kdrop-pause:$(basename "$images" | sed 's/^cluster-images-//')"
   say "tools ready ($((SECONDS - t0))s)"
