@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up this host for kdrop. Idempotent.
 #   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
-#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, tmux, and the
-#                             Go-built tools (OpenTelemetry Collector, Helm, ...) cached outside the clone
+#   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, etcd, tmux,
+#                             a Go toolchain, and the Go-built tools (OpenTelemetry Collector, Helm, the test
+#                             cluster's Kubernetes components, containerd, runc, CNI plugins, actionlint; pins
+#                             in scripts/tools/versions.env) cached outside the clone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -14,8 +16,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
 if [ "$want_test" = 1 ]; then
   # curl + unzip fetch a Go toolchain when none is installed (scripts/go-toolchain.sh); gcc/libc6-dev for cgo
-  # builds and bench/dropgen.c.
-  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev tmux)
+  # builds and bench/dropgen.c; libseccomp-dev, pkg-config: runc with seccomp (scripts/tools/runc.sh);
+  # openssl, conntrack: the test cluster (scripts/cluster.sh: certificates; kube-proxy's conntrack cleanup);
+  # tmux: the terminal test of kdrop top.
+  pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev libseccomp-dev pkg-config openssl conntrack tmux)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

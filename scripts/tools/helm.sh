@@ -3,11 +3,11 @@
 # Idempotent: skips the build when the binary is already there.
 # Last line of stdout: the path of the helm binary.
 set -euo pipefail
+source "$(dirname "$0")/lib/common.bash"
 
-HELM_VERSION="${HELM_VERSION:-v3.21.4}"
-# Kubernetes minor version of helm's client-go (k8s.io/client-go v0.36.x in helm v3.21.4's go.mod): the
+# Pins in scripts/tools/versions.env. HELM_K8S_MINOR: the Kubernetes minor version of helm's client-go, the
 # default .Capabilities.KubeVersion of `helm template`/`helm lint`, as helm's own Makefile sets it.
-K8S_MINOR="${HELM_K8S_MINOR:-36}"
+K8S_MINOR="${HELM_K8S_MINOR}"
 CACHE="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}"
 DIR="${CACHE}/helm-${HELM_VERSION}"
 BIN="${DIR}/helm"

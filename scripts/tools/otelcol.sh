@@ -5,8 +5,9 @@
 # Idempotent: skips the build when the binary is already there. Prints the binary's path on its last
 # stdout line. Used by test/e2e/agent-otlp.test.ts. Needs go (1.24+) and network access to the proxy.
 set -euo pipefail
+source "$(dirname "$0")/lib/common.bash"
 
-VERSION="${OTELCOL_VERSION:-0.165.0}"
+VERSION="${OTELCOL_VERSION}"  # scripts/tools/versions.env
 CACHE="${KDROP_TOOLS_CACHE:-/var/cache/kdrop-tools}"
 DIR="$CACHE/otelcol-$VERSION"
 BIN="$DIR/otelcol-kdrop"

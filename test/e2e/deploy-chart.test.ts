@@ -154,6 +154,10 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(path(pod, 'spec.securityContext.runAsNonRoot'), true);
       assert.deepEqual(path(pod, 'spec.containers.0.securityContext.capabilities.drop'), ['ALL']);
       assert.match(JSON.stringify(path(pod, 'spec.containers.0.env')), /kdrop\.kdrop-system\.svc:9464/);
+      // Without cluster DNS: the Service's address from kubelet's service links (KDROP_SERVICE_HOST).
+      const env = path(pod, 'spec.containers.0.env') as { name: string; value?: string }[];
+      assert.equal(env.find((e) => e.name === 'KDROP_SERVICE_ENV')?.value, 'KDROP');
+      assert.equal(env.find((e) => e.name === 'KDROP_SERVICE_PORT_NUMBER')?.value, '9464');
     });
   });
 

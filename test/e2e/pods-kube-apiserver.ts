@@ -14,8 +14,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { toolVersion } from '../helpers/tool-versions.js';
 
-export const KUBE_APISERVER_VERSION = process.env['KUBE_APISERVER_VERSION'] ?? 'v1.35.4';
+export const KUBE_APISERVER_VERSION = toolVersion('KUBERNETES_VERSION');
 
 export function kubeApiserverBinary(): string | null {
   const cache = process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools';

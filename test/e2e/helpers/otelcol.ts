@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { startChild, type Child } from './processes.js';
+import { toolVersion } from '../../helpers/tool-versions.js';
 
-export const OTELCOL_VERSION = '0.165.0';
+export const OTELCOL_VERSION = toolVersion('OTELCOL_VERSION');
 export const OTELCOL_BIN =
   process.env['KDROP_OTELCOL'] ?? join(process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools', `otelcol-${OTELCOL_VERSION}`, 'otelcol-kdrop');
 

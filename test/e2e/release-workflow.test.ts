@@ -1,0 +1,118 @@
+/**
+ * The release workflow (.github/workflows/release.yml) cannot run here (no GitHub runner, no registry): it is
+ * linted with actionlint (built from its Go module by scripts/tools/actionlint.sh, cached) and checked to do
+ * what docs/deploy.md says: on a version tag, a multi-arch image pushed, the chart pushed to an OCI registry,
+ * both signed and attested.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { load } from 'js-yaml';
+import { repoRoot } from './helpers/deploy-helm.js';
+import { toolVersion } from '../helpers/tool-versions.js';
+
+const run = promisify(execFile);
+const workflows = `${repoRoot}.github/workflows`;
+const cache = process.env['KDROP_TOOLS_CACHE'] ?? '/var/cache/kdrop-tools';
+const cachedBin = `${cache}/actionlint-${toolVersion('ACTIONLINT_VERSION')}/actionlint`;
+const hasGo = (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(`${d}/go`));
+const skip = existsSync(cachedBin) || hasGo ? false : 'needs go to build actionlint (scripts/tools/actionlint.sh)';
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  needs?: string | string[];
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: { push?: { tags?: string[] } };
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+async function actionlint(bin: string, files: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(bin, ['-no-color', ...files], { cwd: repoRoot, timeout: 60_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
+  }
+}
+
+describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20 * 60_000 }, () => {
+  let bin = '';
+  let tmp = '';
+  const wf = load(readFileSync(`${workflows}/release.yml`, 'utf8')) as Workflow;
+  const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+  const uses = (prefix: string): Step[] => steps.filter((s) => s.uses?.startsWith(prefix));
+
+  before(async () => {
+    const { stdout } = await run('bash', [`${repoRoot}scripts/tools/actionlint.sh`], { timeout: 15 * 60_000, maxBuffer: 16 << 20 });
+    bin = stdout.trim().split('\n').at(-1) ?? '';
+    assert.ok(bin.endsWith('/actionlint'), stdout);
+    tmp = mkdtempSync('/tmp/kdrop-actionlint-');
+  }, { timeout: 15 * 60_000 });
+  after(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('actionlint passes on every workflow', async () => {
+    const files = readdirSync(workflows).filter((f) => /\.ya?ml$/.test(f)).map((f) => `.github/workflows/${f}`);
+    assert.ok(files.includes('.github/workflows/release.yml'));
+    const res = await actionlint(bin, files);
+    assert.equal(res.code, 0, res.out);
+    assert.equal(res.out.trim(), '');
+  });
+
+  it('actionlint does catch a broken workflow (the check can fail)', async () => {
+    const broken = readFileSync(`${workflows}/release.yml`, 'utf8').replace('${{ steps.build.outputs.digest }}', '${{ steps.no-such-step.outputs.digest }}');
+    writeFileSync(`${tmp}/broken.yml`, broken);
+    const res = await actionlint(bin, [`${tmp}/broken.yml`]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.out, /no-such-step/);
+  });
+
+  it('runs on version tags only, read-only by default', () => {
+    assert.deepEqual(Object.keys(wf.on), ['push']);
+    assert.ok((wf.on.push?.tags ?? []).every((t) => t.startsWith('v')), JSON.stringify(wf.on));
+    assert.deepEqual(wf.permissions, { contents: 'read' });
+  });
+
+  it('builds and pushes the image for linux/amd64 and linux/arm64 (QEMU, buildx)', () => {
+    assert.equal(uses('docker/setup-qemu-action@').length, 1);
+    assert.equal(uses('docker/setup-buildx-action@').length, 1);
+    const build = uses('docker/build-push-action@');
+    assert.equal(build.length, 1);
+    const platforms = String(build[0]!.with?.['platforms']).split(',').map((p) => p.trim()).sort();
+    assert.deepEqual(platforms, ['linux/amd64', 'linux/arm64']);
+    assert.equal(build[0]!.with?.['push'], true);
+    assert.equal(uses('docker/login-action@').length, 1);
+  });
+
+  it('pushes the chart to an OCI registry with the image of the release', () => {
+    const script = steps.map((s) => s.run ?? '').join('\n');
+    assert.match(script, /helm package charts\/kdrop --version "\$\{VERSION\}" --app-version "\$\{VERSION\}"/);
+    assert.match(script, /helm push "dist\/kdrop-\$\{VERSION\}\.tgz" "oci:\/\//);
+    assert.match(script, /repository: \$\{IMAGE\}/, 'the packaged chart points at the pushed image');
+    assert.match(script, /HELM_VERSION=.*versions\.env/, 'helm version from scripts/tools/versions.env');
+  });
+
+  it('signs (cosign keyless) and attests (build provenance) both the image and the chart', () => {
+    const signs = steps.filter((s) => /cosign sign --yes/.test(s.run ?? ''));
+    assert.equal(signs.length, 2);
+    assert.equal(uses('actions/attest-build-provenance@').length, 2);
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      assert.equal(job.permissions?.['id-token'], 'write', `${name}: OIDC token for keyless signing`);
+      assert.equal(job.permissions?.['attestations'], 'write', name);
+      assert.equal(job.permissions?.['packages'], 'write', name);
+    }
+    assert.equal(wf.jobs['chart']?.needs, 'image');
+  });
+});
