@@ -327,13 +327,14 @@ static int start(struct probe *p, int only)
 
 static void shutdown_probe(struct probe *p, int final_dump)
 {
+	/* Unpin first, so that closing our fd drops the last reference and detaches synchronously. */
+	remove_pins(p);
 	if (p->link) {
-		bpf_link__destroy(p->link); /* detaches (the pin, if any, is unlinked below) */
+		bpf_link__destroy(p->link);
 		p->link = NULL;
 	} else if (p->link_fd >= 0) {
 		close(p->link_fd);
 	}
-	remove_pins(p); /* unlinking the pinned link detaches a resumed program once our fd is closed */
 	p->link_fd = -1;
 	if (final_dump && p->ctl) {
 		dump(p);

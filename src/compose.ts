@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource, detectBpftrace } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
+import { BpfSource, isExecutable, probePath } from './source/bpf/index.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { logger } from './log.js';
@@ -26,6 +27,8 @@ export interface OpenPipelineOptions {
   readonly map?: string | undefined;
   /** How to run bpftrace (default: `bpftrace` from PATH, or KDROP_BPFTRACE split on spaces). */
   readonly bpftraceCommand?: readonly string[];
+  /** kdrop-probe for the bpf source (default: KDROP_PROBE, else build/probe/kdrop-probe). */
+  readonly probe?: string;
 }
 
 export interface OpenedSources {
@@ -96,20 +99,36 @@ async function startSource(o: OpenPipelineOptions, tracefsDir: string, format: T
     await s.start();
     return s;
   };
-  if (o.source === 'bpftrace') return tryBpftrace();
-  if (o.source === 'tracefs') return tryTracefs();
-  try {
-    return await tryBpftrace();
-  } catch (err) {
-    log.warn({ err: isKdropError(err) ? err.message : String(err) }, 'bpftrace source unavailable, falling back to tracefs');
-    try {
-      return await tryTracefs();
-    } catch (err2) {
-      throw new KdropError(ErrorCodes.NO_SOURCE, 'no usable drop source on this host', {
-        expected: 'bpftrace (installed, run as root) or a writable tracefs',
-        found: `bpftrace: ${err instanceof Error ? err.message : String(err)}; tracefs: ${err2 instanceof Error ? err2.message : String(err2)}`,
-        hint: 'run `kdrop doctor` for what is missing and how to fix it',
+  const tryBpf = async (): Promise<DropSource> => {
+    const probe = o.probe ?? probePath();
+    if (!(await isExecutable(probe))) {
+      throw new KdropError(ErrorCodes.PROBE_MISSING, `kdrop-probe not found at ${probe}`, {
+        expected: 'the kernel probe built by scripts/build-probe.sh (or KDROP_PROBE=PATH)',
+        found: 'no executable file',
+        hint: 'run scripts/build-probe.sh, or pick --source bpftrace|tracefs',
       });
     }
+    const s = new BpfSource({ hasReason: hasField(format, 'reason'), probe });
+    await s.start();
+    return s;
+  };
+  if (o.source === 'bpf') return tryBpf();
+  if (o.source === 'bpftrace') return tryBpftrace();
+  if (o.source === 'tracefs') return tryTracefs();
+  // auto: the cheapest exact source that loads.
+  const failures: string[] = [];
+  for (const [name, attempt] of [['bpf', tryBpf], ['bpftrace', tryBpftrace], ['tracefs', tryTracefs]] as const) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      failures.push(`${name}: ${msg}`);
+      if (name !== 'tracefs') log.warn({ err: isKdropError(err) ? err.message : msg, code: isKdropError(err) ? err.code : undefined }, `${name} source unavailable, trying the next one`);
+    }
   }
+  throw new KdropError(ErrorCodes.NO_SOURCE, 'no usable drop source on this host', {
+    expected: 'the kernel probe (kdrop-probe, kernel BTF, root), bpftrace (installed, run as root) or a writable tracefs',
+    found: failures.join('; '),
+    hint: 'run `kdrop doctor` for what is missing and how to fix it',
+  });
 }

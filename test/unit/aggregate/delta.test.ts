@@ -30,3 +30,13 @@ test('null bytes stay null', () => {
   const d = new DeltaTracker();
   assert.equal(d.next([sample(0x10n, 3, 1, 3, null)])[0]?.bytes, null);
 });
+
+test('a key the source omits is forgotten; when it comes back its total counts from zero', () => {
+  const d = new DeltaTracker();
+  d.next([sample(0x10n, 3, 1, 10, 100), sample(0x20n, 3, 1, 1, 10)]);
+  // 0x10 omitted (the source dropped it as idle): forgotten
+  assert.deepEqual(d.next([sample(0x20n, 3, 1, 2, 20)]), [sample(0x20n, 3, 1, 1, 10)]);
+  // back with a fresh total of 4: all of it is new
+  assert.deepEqual(d.next([sample(0x10n, 3, 1, 4, 40), sample(0x20n, 3, 1, 2, 20)]), [sample(0x10n, 3, 1, 4, 40)]);
+  assert.equal(d.resets(), 0);
+});
