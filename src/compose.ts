@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource, detectBpftrace } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
-import { BpfSource, isExecutable, probePath } from './source/bpf/index.js';
+import { BpfSource, probePath } from './source/bpf/index.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { logger } from './log.js';
@@ -100,15 +100,7 @@ async function startSource(o: OpenPipelineOptions, tracefsDir: string, format: T
     return s;
   };
   const tryBpf = async (): Promise<DropSource> => {
-    const probe = o.probe ?? probePath();
-    if (!(await isExecutable(probe))) {
-      throw new KdropError(ErrorCodes.PROBE_MISSING, `kdrop-probe not found at ${probe}`, {
-        expected: 'the kernel probe built by scripts/build-probe.sh (or KDROP_PROBE=PATH)',
-        found: 'no executable file',
-        hint: 'run scripts/build-probe.sh, or pick --source bpftrace|tracefs',
-      });
-    }
-    const s = new BpfSource({ hasReason: hasField(format, 'reason'), probe });
+    const s = new BpfSource({ hasReason: hasField(format, 'reason'), probe: o.probe ?? probePath() });
     await s.start();
     return s;
   };

@@ -18,7 +18,7 @@ import { keyString, type DropKey, type DropSample, type DropSource, type SourceF
 import type { RestartPolicy } from '../bpftrace/bpftrace-source.js';
 import { LineSplitter, parseProbeLine, type AttachType, type ProbeEvent } from './protocol.js';
 import { DEFAULT_PIN_ROOT, findStalePins, pinDirFor, removePins } from './pins.js';
-import { probePath } from './locate.js';
+import { isExecutable, probePath } from './locate.js';
 
 const log = logger('source.bpf');
 
@@ -232,6 +232,13 @@ export class BpfSource implements DropSource {
     if (this.state !== 'new') return;
     this.state = 'starting';
     try {
+      if (!(await isExecutable(this.probe))) {
+        throw new KdropError(ErrorCodes.PROBE_MISSING, `kdrop-probe not found at ${this.probe}`, {
+          expected: 'the kernel probe built by scripts/build-probe.sh (or KDROP_PROBE=PATH)',
+          found: 'no executable file',
+          hint: 'run scripts/build-probe.sh, or pick --source bpftrace|tracefs',
+        });
+      }
       const root = this.opts.pinRoot === undefined ? DEFAULT_PIN_ROOT : this.opts.pinRoot;
       if (root !== null) {
         for (const dir of await findStalePins(root, this.opts.procRoot)) {
@@ -293,9 +300,8 @@ export class BpfSource implements DropSource {
     }
     if (outcome === 'timeout') loader.signal('SIGKILL');
     const r = await loader.done;
-    const notFound = /ENOENT|EACCES/.test(r.signal ?? '');
-    throw new KdropError(notFound ? ErrorCodes.PROBE_MISSING : ErrorCodes.PROBE_START, notFound ? `kdrop-probe not runnable at ${this.probe}` : outcome === 'timeout' ? `kdrop-probe did not attach within ${timeoutMs} ms` : 'kdrop-probe exited during start', {
-      expected: notFound ? 'an executable kdrop-probe (scripts/build-probe.sh, or KDROP_PROBE=PATH)' : 'a READY line once the program is attached',
+    throw new KdropError(ErrorCodes.PROBE_START, outcome === 'timeout' ? `kdrop-probe did not attach within ${timeoutMs} ms` : 'kdrop-probe exited during start', {
+      expected: 'a READY line once the program is attached',
       found: `exit ${r.exitCode ?? r.signal ?? '?'}, stderr ${excerpt(loader.stderr().trim(), 1000)}`,
       hint: 'the probe needs kernel BTF and CAP_BPF + CAP_PERFMON (or root); run `kdrop doctor`',
     });
