@@ -215,9 +215,14 @@ static void prog_stats(struct probe *p, __u64 *misses, __u64 *run_ns, __u64 *run
 
 	*misses = *run_ns = *run_cnt = 0;
 	memset(&li, 0, sizeof(li));
-	if (p->link_fd < 0 || bpf_obj_get_info_by_fd(p->link_fd, &li, &len) != 0)
-		return;
-	fd = bpf_prog_get_fd_by_id(li.prog_id);
+	if (p->link) {
+		/* ours: the program's fd is at hand (no CAP_SYS_ADMIN needed, unlike GET_FD_BY_ID) */
+		fd = dup(bpf_program__fd(prog_of(p->skel, p->attach)));
+	} else {
+		if (p->link_fd < 0 || bpf_obj_get_info_by_fd(p->link_fd, &li, &len) != 0)
+			return;
+		fd = bpf_prog_get_fd_by_id(li.prog_id);
+	}
 	if (fd < 0)
 		return;
 	memset(&pi, 0, sizeof(pi));

@@ -2,11 +2,11 @@
  * `kdrop doctor`: checks every prerequisite of `kdrop watch` / `kdrop agent` on this node and says what
  * is missing and how to fix it. The check functions are pure (they take what was read from the host) so
  * they are unit-tested on fixture inputs; runDoctor gathers the inputs and prints the verdicts.
- * Exit code 0 when `kdrop watch` can run, 1 when it cannot (no tracepoint, or neither bpftrace nor a
- * writable tracefs).
+ * Exit code 0 when `kdrop watch` can run, 1 when it cannot (no tracepoint, or none of the kernel probe,
+ * bpftrace and a writable tracefs).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat, statfs } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,13 +18,14 @@ import { hasField, parseFormat } from '../kernel/format.js';
 import { findTracefs } from '../kernel/tracefs.js';
 import { parseKallsyms } from '../symbolize/kallsyms.js';
 import { readKptrRestrict } from '../symbolize/kallsyms-symbolizer.js';
+import { checkProbe as runProbeCheck, isExecutable, probePath, type ProbeCheck } from '../source/bpf/index.js';
 
 const run = promisify(execFile);
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  /** Short stable name: privileges, kernel, tracefs, tracepoint, bpftrace, btf, kallsyms. */
+  /** Short stable name: privileges, kernel, tracefs, tracepoint, probe, bpffs, bpftrace, btf, kallsyms. */
   readonly name: string;
   readonly verdict: Verdict;
   /** What was found, in words. */
@@ -37,7 +38,7 @@ export interface DoctorReport {
   /** Whether `kdrop watch` can run. */
   readonly ready: boolean;
   /** Which sources can run. */
-  readonly sources: { readonly bpftrace: boolean; readonly tracefs: boolean };
+  readonly sources: { readonly bpf: boolean; readonly bpftrace: boolean; readonly tracefs: boolean };
   readonly checks: readonly DoctorCheck[];
 }
 
@@ -165,9 +166,45 @@ export function checkBpftrace(p: BpftraceProbe, privileged: boolean): DoctorChec
   return check('bpftrace', 'ok', `${p.version} at ${p.path}`);
 }
 
+export interface ProbeProbe {
+  readonly path: string;
+  /** False when there is no executable kdrop-probe at path. */
+  readonly present: boolean;
+  /** `kdrop-probe --check` per attach type; null when it could not run. */
+  readonly results: readonly ProbeCheck[] | null;
+  readonly error: string | null;
+}
+
+/** The kernel probe of the bpf source: built, and which attach type loads on this kernel. */
+export function checkKernelProbe(p: ProbeProbe): DoctorCheck {
+  if (!p.present) {
+    return check('probe', 'warn', `no kdrop-probe at ${p.path}`, 'build it with scripts/build-probe.sh (Debian: clang, libbpf-dev, bpftool, ...; scripts/setup.sh installs them) or set KDROP_PROBE=PATH; until then `auto` uses bpftrace');
+  }
+  if (p.results === null || p.results.length === 0) {
+    return check('probe', 'warn', `kdrop-probe at ${p.path} did not run (${p.error ?? 'no output'})`, 'run `kdrop-probe --check -v` for the loader\'s own messages');
+  }
+  const text = p.results.map((r) => (r.ok ? `${r.attach} ok` : `${r.attach} failed (${r.message})`)).join(', ');
+  const first = p.results.find((r) => r.ok);
+  if (first === undefined) {
+    return check('probe', 'warn', `kdrop-probe at ${p.path}: ${text}`, 'the probe needs kernel BTF and CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN, or root); `auto` falls back to bpftrace, then tracefs');
+  }
+  return check('probe', 'ok', `kdrop-probe at ${p.path}: ${text}; attaches through ${first.attach}`);
+}
+
+/** bpffs, where the probe pins its maps and link so a loader restart counts on. */
+export function checkBpffs(path: string, mounted: boolean | null): DoctorCheck {
+  if (mounted === true) return check('bpffs', 'ok', `mounted at ${path}`);
+  return check(
+    'bpffs',
+    'warn',
+    mounted === null ? `${path} unreadable` : `not mounted at ${path}`,
+    `kdrop-probe mounts it when it has CAP_SYS_ADMIN (mount -t bpf bpf ${path}; in Kubernetes mount the host's ${path}); without it the maps are not pinned and the drops while a crashed loader restarts are not counted`,
+  );
+}
+
 export function checkBtf(path: string, present: boolean): DoctorCheck {
   if (present) return check('btf', 'ok', `${path} present`);
-  return check('btf', 'warn', `${path} missing`, 'per-drop network namespace (pod attribution) with bpftrace needs BTF: a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+  return check('btf', 'warn', `${path} missing`, 'the kernel probe, and the per-drop network namespace (pod attribution) with bpftrace, need BTF: a kernel built with CONFIG_DEBUG_INFO_BTF=y');
 }
 
 /** /proc/kallsyms (its first lines suffice) and kptr_restrict. */
@@ -195,7 +232,8 @@ export function summarize(checks: readonly DoctorCheck[], privileged: boolean): 
   const tracepointOk = byName('tracepoint')?.verdict !== 'fail';
   const bpftrace = tracepointOk && privileged && byName('bpftrace')?.verdict === 'ok';
   const tracefs = tracepointOk && byName('tracefs')?.verdict === 'ok';
-  return { ready: bpftrace || tracefs, sources: { bpftrace, tracefs }, checks };
+  const bpf = tracepointOk && byName('probe')?.verdict === 'ok';
+  return { ready: bpf || bpftrace || tracefs, sources: { bpf, bpftrace, tracefs }, checks };
 }
 
 const LABEL: Record<Verdict, string> = { ok: '[ ok ]', warn: '[warn]', fail: '[FAIL]' };
@@ -207,7 +245,7 @@ export function renderHuman(report: DoctorReport): string {
     lines.push(`${LABEL[c.verdict]} ${c.name}: ${c.found}`);
     if (c.fix !== null && c.verdict !== 'ok') lines.push(`  fix: ${c.fix}`);
   }
-  const sources = (['bpftrace', 'tracefs'] as const).filter((s) => report.sources[s]);
+  const sources = (['bpf', 'bpftrace', 'tracefs'] as const).filter((s) => report.sources[s]);
   lines.push(report.ready ? `kdrop watch can run (sources: ${sources.join(', ')})` : 'kdrop watch cannot run: see the checks marked FAIL/warn above');
   return `${lines.join('\n')}\n`;
 }
@@ -263,8 +301,27 @@ async function probeBpftrace(bin: string): Promise<BpftraceProbe> {
   }
 }
 
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+async function probeBpffs(path: string): Promise<boolean | null> {
+  try {
+    return (await statfs(path)).type === BPF_FS_MAGIC;
+  } catch {
+    return null;
+  }
+}
+
+async function probeKernelProbe(path: string): Promise<ProbeProbe> {
+  if (!(await isExecutable(path))) return { path, present: false, results: null, error: null };
+  try {
+    return { path, present: true, results: (await runProbeCheck(path)).results, error: null };
+  } catch (err) {
+    return { path, present: true, results: null, error: (err as Error).message };
+  }
+}
+
 /** Runs every check on this host and prints them. */
-export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: string }): Promise<number> {
+export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: string; probe?: string }): Promise<number> {
   const { paths } = opts;
   const euid = process.geteuid?.() ?? null;
   const status = await readText(join(paths.proc, 'self', 'status'));
@@ -291,7 +348,10 @@ export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableSt
     const fmt = await readText(join(tf.path, 'events', 'skb', 'kfree_skb', 'format'));
     tracepoint = checkTracepoint(fmt.text, fmt.error);
   }
-  const [bp, btfPresent, kallsyms, kptrRestrict] = await Promise.all([
+  const bpffsPath = join(paths.sys, 'fs', 'bpf');
+  const [kp, bpffs, bp, btfPresent, kallsyms, kptrRestrict] = await Promise.all([
+    probeKernelProbe(opts.probe ?? probePath()),
+    probeBpffs(bpffsPath),
     probeBpftrace(opts.bpftrace ?? 'bpftrace'),
     exists(join(paths.sys, 'kernel', 'btf', 'vmlinux')),
     readText(join(paths.proc, 'kallsyms')),
@@ -304,6 +364,8 @@ export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableSt
     kernel,
     tracefs,
     tracepoint,
+    checkKernelProbe(kp),
+    checkBpffs(bpffsPath, bpffs),
     checkBpftrace(bp, privileged),
     checkBtf(join(paths.sys, 'kernel', 'btf', 'vmlinux'), btfPresent),
     checkKallsyms(head, kptrRestrict, kallsyms.error),
