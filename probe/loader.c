@@ -3,7 +3,7 @@
  * kdrop-probe: loads kdrop.bpf.c (embedded through the skeleton), attaches it, and answers a line
  * protocol on stdin/stdout. Everything else (symbols, reasons, pods, export) is kdrop's TypeScript.
  *
- *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--check] [-v]
+ *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]
  *
  * stdin commands, one per line:
  *   dump   flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
@@ -18,6 +18,8 @@
  * With --pin-dir the maps and the link are pinned there: a loader started again on the same directory
  * re-uses them (the program never stopped counting) and first replays the epoch a crashed loader may not
  * have finished draining. End of stdin, SIGTERM, SIGINT or the parent's death: unpin and exit.
+ * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
+ * then the end of stdin does not stop it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -367,9 +370,16 @@ static int check(__u32 max_keys)
 	return ok ? 0 : 1;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--check] [-v]\n");
+	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n");
 }
 
 int main(int argc, char **argv)
@@ -377,10 +387,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' }, { "max-keys", required_argument, NULL, 'k' },
 		{ "attach", required_argument, NULL, 'a' },  { "check", no_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },       { NULL, 0, NULL, 0 },
+		{ "verbose", no_argument, NULL, 'v' },       { "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS };
-	int only = 0, do_check = 0, c, err;
+	int only = 0, do_check = 0, c, err, interval_ms = 0, stdin_open = 1;
+	long long next_dump = 0;
 	char line[256];
 	struct sigaction sa;
 
@@ -399,6 +411,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c': do_check = 1; break;
 		case 'v': verbose = 1; break;
+		case 'i': interval_ms = atoi(optarg); break;
 		default: usage(); return 2;
 		}
 	}
@@ -462,19 +475,30 @@ int main(int argc, char **argv)
 	       (unsigned long long)p.ctl->epoch, p.max_keys);
 	fflush(stdout);
 
+	next_dump = now_ms() + interval_ms;
 	while (!quit) {
-		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		if (poll(&pfd, 1, 1000) < 0) {
+		struct pollfd pfd = { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN };
+		int timeout = interval_ms > 0 ? (int)(next_dump - now_ms()) : 1000;
+		if (poll(&pfd, 1, timeout < 0 ? 0 : timeout > 1000 ? 1000 : timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (getppid() == 1)
 			break;
+		if (interval_ms > 0 && now_ms() >= next_dump) {
+			dump(&p);
+			next_dump += interval_ms;
+		}
 		if (!(pfd.revents & (POLLIN | POLLHUP)))
 			continue;
-		if (!fgets(line, sizeof(line), stdin))
+		if (!fgets(line, sizeof(line), stdin)) {
+			if (interval_ms > 0) {
+				stdin_open = 0;
+				continue;
+			}
 			break; /* end of stdin: the parent is gone or done */
+		}
 		if (strcmp(line, "dump\n") == 0) {
 			dump(&p);
 		} else if (strcmp(line, "stop\n") == 0) {
