@@ -31,9 +31,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=ca \
     NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 
 # ---- probe: kdrop's kernel probe, a CO-RE BPF program embedded in a static libbpf loader ------------
+# (Source maps, type declarations and READMEs are pruned above: nothing reads them at run time.)
 # Only the static binary leaves this stage: the runtime image needs neither LLVM nor libbpf. vmlinux.h is
 # generated from the build host's BTF (/sys/kernel/btf/vmlinux, or the build arg VMLINUX_BTF naming a
 # file in the context); CO-RE relocates the program to the BTF of whatever kernel it runs on.
@@ -56,7 +58,7 @@ FROM ${NODE_IMAGE} AS runtime-base
 # npm is removed: nothing installs packages at run time, and it is attack surface.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx \
  && tini --version
 # Where the bpf source looks by default (dist/src/source/bpf/locate.ts: <package>/build/probe/kdrop-probe).
