@@ -270,3 +270,31 @@ describe('kdrop watch --source bpf killed and restarted', { skip: skip ?? false,
     assert.deepEqual(pinsOf(pid), []);
   });
 });
+
+describe('--source auto', { skip: skip ?? false, timeout: 120_000 }, () => {
+  const sourceOf = (lines: readonly string[]): unknown => {
+    for (const l of lines) {
+      try {
+        const r = JSON.parse(l) as { msg?: string; source?: unknown };
+        if (r.msg === 'watching skb:kfree_skb') return r.source;
+      } catch {
+        /* not a log line */
+      }
+    }
+    return undefined;
+  };
+
+  test('takes the kernel probe when it loads', async () => {
+    const w = startCli(['watch', '--json', '--interval', '1s', '--count', '1'], { KDROP_PROBE: PROBE });
+    assert.equal(await w.exited, 0, w.stderrLines.join('\n'));
+    assert.equal(sourceOf(w.stderrLines), 'bpf');
+  });
+
+  test('without a loader: says why (KDROP_E_PROBE_MISSING) and falls back to the next source', async () => {
+    const w = startCli(['watch', '--json', '--interval', '1s', '--count', '1'], { KDROP_PROBE: '/nonexistent/kdrop-probe' });
+    assert.equal(await w.exited, 0, w.stderrLines.join('\n'));
+    const line = w.stderrLines.find((l) => l.includes('bpf source unavailable, trying the next one'));
+    assert.ok(line?.includes('KDROP_E_PROBE_MISSING') && line.includes('/nonexistent/kdrop-probe'), line);
+    assert.ok(['bpftrace', 'tracefs'].includes(sourceOf(w.stderrLines) as string));
+  });
+});
