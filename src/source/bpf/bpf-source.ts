@@ -328,6 +328,12 @@ export class BpfSource implements DropSource {
         break;
       case 'ready':
         this.progStats = { ...this.progStats, attach: ev.attach };
+        if (!ev.resumed) {
+          // A fresh program (unpinned, or its pins were gone): its epochs start again at 0.
+          this.doneEpoch = -1;
+          this.openEpoch = -1;
+          this.openKeys = new Set();
+        }
         break;
       case 'warn':
         log.warn({ loaderPid: this.loader?.pid, message: ev.text }, 'kdrop-probe');

@@ -18,7 +18,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
  * A fake loader: `script` maps the n-th start (0, 1, ...) to the lines printed at start (before READY is
  * added) and per dump; a dump script entry 'CRASH' makes it exit without END.
  */
-function fakeProbe(name: string, starts: { atStart: string[]; dumps: string[][] }[]): string {
+function fakeProbe(name: string, starts: { atStart: string[]; dumps: string[][]; resumed?: boolean }[]): string {
   const path = join(dir, name);
   const state = join(dir, `${name}.n`);
   writeFileSync(
@@ -31,7 +31,7 @@ fs.writeFileSync(${JSON.stringify(state)}, String(n + 1));
 const me = starts[Math.min(n, starts.length - 1)];
 const out = (l) => fs.writeSync(1, l + '\\n');
 for (const l of me.atStart) out(l);
-out('READY attach=tp_btf pinned=none resumed=' + (n > 0 ? 1 : 0) + ' epoch=0 max_keys=16');
+out('READY attach=tp_btf pinned=none resumed=' + ((me.resumed ?? n > 0) ? 1 : 0) + ' epoch=0 max_keys=16');
 let d = 0, epoch = 1;
 require('node:readline').createInterface({ input: process.stdin }).on('line', (cmd) => {
   if (cmd === 'stop') { out('BYE'); process.exit(0); }
@@ -69,6 +69,24 @@ test('a loader that dies in the middle of a drain: the replay skips keys already
     assert.equal(src.stats().restarts, 1);
     const byAddr = new Map((await src.collect()).map((s) => [s.address.toString(16), s.count]));
     assert.deepEqual(Object.fromEntries(byAddr), { [A]: 5, [B]: 4, [C]: 2 });
+  } finally {
+    await src.stop();
+  }
+});
+
+test('a loader restarted without its pins (a fresh program, epochs from 0 again) is still counted', async () => {
+  const probe = fakeProbe('fresh', [
+    { atStart: [], dumps: [[`D 1 ${A} 3 2048 11 5 50`], [`D 2 ${A} 3 2048 11 1 10`], ['CRASH']] },
+    { atStart: [], resumed: false, dumps: [[`D 0 ${A} 3 2048 11 7 70`]] },
+  ]);
+  const src = new BpfSource({ hasReason: true, probe, pinRoot: null, readIntervalMs: 0, restart: { maxRestarts: 2, initialDelayMs: 10, maxDelayMs: 10 } });
+  await src.start();
+  try {
+    await src.collect();
+    await src.collect();
+    await src.collect(); // crashes
+    for (let i = 0; i < 100 && (src.pid === undefined || src.stats().restarts === 0); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await src.collect()).find((s) => s.address === BigInt(`0x${A}`))?.count, 13);
   } finally {
     await src.stop();
   }
