@@ -50,6 +50,8 @@ interface Load {
   sent: number;
   seconds: number;
   rate: number;
+  /** the senders' CPU seconds (the receive path and the drop run in their context) */
+  cpu_s: number;
 }
 
 /** Runs `senders` dropgen processes in the netns, each pinned to its own core (core 0 left to the monitor when possible). */
@@ -73,11 +75,13 @@ async function load(ns: BenchNetns, dropgen: string, loadSeconds = seconds): Pro
     });
   });
   const all = await Promise.all(runs);
-  return { sent: all.reduce((a, r) => a + r.sent, 0), seconds: Math.max(...all.map((r) => r.seconds)), rate: all.reduce((a, r) => a + r.rate, 0) };
+  return { sent: all.reduce((a, r) => a + r.sent, 0), seconds: Math.max(...all.map((r) => r.seconds)), rate: all.reduce((a, r) => a + r.rate, 0), cpu_s: all.reduce((a, r) => a + (r.cpu_s ?? Number.NaN), 0) };
 }
 
 interface Sample {
   rate: number;
+  /** drops per sender CPU second */
+  cpuRate: number;
   sent: number;
   counted: number;
   lost: number;
@@ -94,7 +98,7 @@ interface Sample {
 async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, dropgen: string): Promise<Sample> {
   if (m === null) {
     const l = await load(ns, dropgen);
-    return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null, kernelNsPerEvent: Number.NaN };
+    return { rate: l.rate, cpuRate: l.sent / l.cpu_s, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null, kernelNsPerEvent: Number.NaN };
   }
   const running = await m.start(ctx);
   // Monitor on core 0, senders on the others: the kernel's per-drop cost stays in the sender's
@@ -131,6 +135,7 @@ async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, d
   const res = await running.stop();
   return {
     rate: l.rate,
+    cpuRate: l.sent / l.cpu_s,
     sent: l.sent + extraSent,
     counted: res.counted,
     lost: res.lost,
@@ -171,11 +176,13 @@ async function main(): Promise<void> {
     await ns.remove();
   }
   const base = spread(samples.get('baseline')!.map((s) => s.rate)).median;
+  const cpuBase = spread(samples.get('baseline')!.map((s) => s.cpuRate)).median;
   const results: ScenarioResult[] = [...samples].map(([name, ss]) => ({
     name,
     note: monitors.find((m) => m.name === name)?.note ?? 'no tracing',
     rate: spread(ss.map((s) => s.rate)),
     throughputRatio: spread(ss.map((s) => s.rate / base)),
+    cpuThroughputRatio: spread(ss.map((s) => s.cpuRate / cpuBase)),
     exactness: spread(ss.map((s) => s.counted / s.sent)),
     lost: spread(ss.map((s) => s.lost)),
     cpuPct: spread(ss.map((s) => s.cpuPerLoadS * 100)),
