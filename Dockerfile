@@ -26,6 +26,7 @@ RUN printf '{"extends":"./tsconfig.json","include":["src"]}' > tsconfig.image.js
  && test -f dist/src/cli.js
 
 # ---- deps: production dependencies only ------------------------------------------------------------
+# Source maps, type declarations and READMEs are pruned: nothing reads them at run time (~70 MB).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -35,10 +36,10 @@ RUN --mount=type=secret,id=ca \
  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 
 # ---- probe: kdrop's kernel probe, a CO-RE BPF program embedded in a static libbpf loader ------------
-# (Source maps, type declarations and READMEs are pruned above: nothing reads them at run time.)
 # Only the static binary leaves this stage: the runtime image needs neither LLVM nor libbpf. vmlinux.h is
-# generated from the build host's BTF (/sys/kernel/btf/vmlinux, or the build arg VMLINUX_BTF naming a
-# file in the context); CO-RE relocates the program to the BTF of whatever kernel it runs on.
+# generated from the kernel BTF the build container sees (the build host's /sys/kernel/btf/vmlinux; the
+# build arg VMLINUX_BTF names another path inside the build container); CO-RE relocates the program to
+# the BTF of whatever kernel it runs on.
 FROM ${NODE_IMAGE} AS probe
 ARG VMLINUX_BTF=/sys/kernel/btf/vmlinux
 RUN apt-get update \
