@@ -219,16 +219,20 @@ describe('bounded memory', { skip: skip ?? false, timeout: 240_000 }, () => {
 
 describe('pins', { skip: skip ?? false, timeout: 60_000 }, () => {
   test('pins of a kdrop process that is gone are removed at start; others are kept', async () => {
-    mkdirSync(PIN_ROOT, { recursive: true });
+    // The first source makes sure bpffs is mounted (the loader mounts it where it is not).
+    const first = new BpfSource({ hasReason: true, probe: PROBE, readIntervalMs: 0 });
+    const second = new BpfSource({ hasReason: true, probe: PROBE, readIntervalMs: 0 });
     const dead = `${PIN_ROOT}/${process.pid}-1-0`; // our pid with another start time: a previous run
-    mkdirSync(dead, { recursive: true });
-    const src = new BpfSource({ hasReason: true, probe: PROBE, readIntervalMs: 0 });
     try {
-      await src.start();
+      await first.start();
+      mkdirSync(dead, { recursive: true });
+      await second.start();
       assert.equal(existsSync(dead), false, 'stale pins removed');
-      assert.ok(existsSync(src.pins!), 'own pins kept');
+      assert.ok(existsSync(first.pins!), "a live source's pins kept");
+      assert.ok(existsSync(second.pins!), 'own pins kept');
     } finally {
-      await src.stop();
+      await first.stop();
+      await second.stop();
       if (existsSync(dead)) rmdirSync(dead);
     }
   });
