@@ -3,9 +3,9 @@
 #   docker build -t kdrop .            # or, without a daemon:
 #   buildah bud --isolation chroot -t kdrop .
 #
-# Base: node:24-trixie-slim = Debian 13 "trixie" + Node 24. trixie ships bpftrace 0.23, which attaches
-# rawtracepoint:kfree_skb and understands `args.field`. Every stage uses the same base so the Node ABI
-# and glibc match between the build and the runtime.
+# Base: node:24-trixie-slim = Debian 13 "trixie" + Node 24. Every stage uses the same base so the Node
+# ABI and glibc match between the build and the runtime. The kernel probe (probe/) is built in its own
+# stage and copied in as one static binary.
 ARG NODE_IMAGE=node:24-trixie-slim
 
 # ---- build: compile TypeScript with the dev dependencies -------------------------------------------
@@ -26,23 +26,44 @@ RUN printf '{"extends":"./tsconfig.json","include":["src"]}' > tsconfig.image.js
  && test -f dist/src/cli.js
 
 # ---- deps: production dependencies only ------------------------------------------------------------
+# Source maps, type declarations and READMEs are pruned: nothing reads them at run time (~70 MB).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=ca \
     NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
 
-# ---- runtime-base: the OS of the runtime image (also the tracer the capability tests run) -------------
+# ---- probe: kdrop's kernel probe, a CO-RE BPF program embedded in a static libbpf loader ------------
+# Only the static binary leaves this stage: the runtime image needs neither LLVM nor libbpf. vmlinux.h is
+# generated from the kernel BTF the build container sees (the build host's /sys/kernel/btf/vmlinux; the
+# build arg VMLINUX_BTF names another path inside the build container); CO-RE relocates the program to
+# the BTF of whatever kernel it runs on.
+FROM ${NODE_IMAGE} AS probe
+ARG VMLINUX_BTF=/sys/kernel/btf/vmlinux
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool make gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+WORKDIR /src
+COPY probe ./probe
+COPY scripts/build-probe.sh ./scripts/build-probe.sh
+RUN VMLINUX_BTF="${VMLINUX_BTF}" KDROP_PROBE_OUT=/src/build/probe bash scripts/build-probe.sh \
+ && ! ldd /src/build/probe/kdrop-probe >/dev/null 2>&1
+
+# ---- runtime-base: the OS of the runtime image and its kernel probe (what the capability tests run) ---
 FROM ${NODE_IMAGE} AS runtime-base
-# bpftrace: the in-kernel aggregating tracer (Debian 13: 0.23). tini: a tiny init as PID 1 that forwards
-# SIGTERM/SIGINT to Node and reaps zombies, so the agent's shutdown (final export, bpftrace stop) runs.
+# tini: a tiny init as PID 1 that forwards SIGTERM/SIGINT to Node and reaps zombies, so the agent's
+# shutdown (final export, probe stop and unpin) runs. No bpftrace: the kernel probe is the default source
+# and tracefs the fallback in the image (docs/architecture.md says why); that keeps LLVM out.
 # npm is removed: nothing installs packages at run time, and it is attack surface.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bpftrace tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && apt-get install -y --no-install-recommends tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx \
- && bpftrace --version && tini --version
+ && tini --version
+# Where the bpf source looks by default (dist/src/source/bpf/locate.ts: <package>/build/probe/kdrop-probe).
+COPY --from=probe /src/build/probe/kdrop-probe /app/build/probe/kdrop-probe
 
 # ---- runtime ---------------------------------------------------------------------------------------
 FROM runtime-base
@@ -63,14 +84,14 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 
 ENV NODE_ENV=production
-# Non-root is not possible for a tracer. Loading BPF programs, opening perf events on a kernel
-# tracepoint, reading real addresses from /proc/kallsyms and reading other processes' network namespace
-# links all need capabilities (CAP_BPF, CAP_PERFMON, CAP_SYSLOG, CAP_SYS_PTRACE, ...), bpftrace refuses
-# to start unless its effective uid is 0, and tracefs files are owned by root with no access for others.
+# Non-root is not possible for a tracer. Loading BPF programs, attaching to a kernel tracepoint, reading
+# real addresses from /proc/kallsyms and reading other processes' network namespace links all need
+# capabilities (CAP_BPF, CAP_PERFMON, CAP_SYSLOG, CAP_SYS_PTRACE), and tracefs and bpffs are owned by root
+# with no access for others.
 # The container therefore runs as uid 0, but with ALL capabilities dropped except the few the Helm
 # chart adds back (see docs/security.md), a read-only root filesystem and no privilege escalation.
 USER 0:0
-# tini -s: registers as child subreaper, since with hostPID it is not PID 1 and must still reap bpftrace.
-# tini without -g: SIGTERM goes to Node only; Node stops bpftrace itself after reading the last counts.
+# tini -s: registers as child subreaper, since with hostPID it is not PID 1 and must still reap the probe.
+# tini without -g: SIGTERM goes to Node only; Node stops the probe itself after reading the last counts.
 ENTRYPOINT ["/usr/bin/tini", "-s", "--", "node", "/app/dist/src/cli.js"]
 CMD ["agent"]

@@ -7,8 +7,11 @@
  * --lo-up 1 brings the loopback interface up first (a fresh namespace from `unshare --net` has it down;
  * for hosts without iproute2).
  *
- * Prints one JSON line: {"sent":N,"seconds":S,"rate":R,"errors":E}. Unconnected sendmmsg(2), so ICMP
- * port-unreachable replies never turn into send errors.
+ * Prints one JSON line: {"sent":N,"seconds":S,"rate":R,"errors":E,"cpu_s":C}. Unconnected sendmmsg(2), so
+ * ICMP port-unreachable replies never turn into send errors. cpu_s is the process's CPU time
+ * (CLOCK_PROCESS_CPUTIME_ID): on loopback the receive path, drop and tracing included, runs in the
+ * sender's context, so drops per CPU second measure the per-drop cost even when a shared machine takes
+ * the core away now and then (which only lowers the wall-clock rate).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,6 +29,12 @@
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -83,7 +92,7 @@ int main(int argc, char **argv) {
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
   long long sent = 0, errors = 0;
-  double start = now(), deadline = seconds > 0 ? start + seconds : 0;
+  double start = now(), deadline = seconds > 0 ? start + seconds : 0, cpu_start = cpu_now();
   for (;;) {
     if (count > 0 && sent >= count) break;
     if (deadline > 0 && (sent & 0x3ff) < (unsigned)batch && now() >= deadline) break;
@@ -97,7 +106,7 @@ int main(int argc, char **argv) {
     }
     sent += r;
   }
-  double el = now() - start;
-  printf("{\"sent\":%lld,\"seconds\":%.6f,\"rate\":%.1f,\"errors\":%lld}\n", sent, el, el > 0 ? sent / el : 0.0, errors);
+  double el = now() - start, cpu = cpu_now() - cpu_start;
+  printf("{\"sent\":%lld,\"seconds\":%.6f,\"rate\":%.1f,\"errors\":%lld,\"cpu_s\":%.6f}\n", sent, el, el > 0 ? sent / el : 0.0, errors, cpu);
   return 0;
 }

@@ -15,6 +15,7 @@ import { allMonitors, type Monitor, type MonitorContext } from './lib/monitors.j
 import { processTree, rssPeakSampler, treeCpuSeconds } from './lib/proc-tree.js';
 import { spread, type Spread } from './lib/stats.js';
 import { renderMarkdown, renderSvg, type ScenarioResult } from './lib/report.js';
+import { programStats, withBpfStats } from './lib/bpf-stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -49,15 +50,17 @@ interface Load {
   sent: number;
   seconds: number;
   rate: number;
+  /** the senders' CPU seconds (the receive path and the drop run in their context) */
+  cpu_s: number;
 }
 
 /** Runs `senders` dropgen processes in the netns, each pinned to its own core (core 0 left to the monitor when possible). */
-async function load(ns: BenchNetns, dropgen: string): Promise<Load> {
+async function load(ns: BenchNetns, dropgen: string, loadSeconds = seconds): Promise<Load> {
   const n = cpus().length;
   const runs = Array.from({ length: senders }, (_, i) => {
     const core = n > 1 ? 1 + (i % (n - 1)) : 0;
     return new Promise<Load>((resolve, reject) => {
-      const [cmd = '', ...rest] = [...ns.prefix, 'taskset', '-c', String(core), dropgen, '--seconds', String(seconds), '--lo-up', ns.loUp ? '1' : '0'];
+      const [cmd = '', ...rest] = [...ns.prefix, 'taskset', '-c', String(core), dropgen, '--seconds', String(loadSeconds), '--lo-up', ns.loUp ? '1' : '0'];
       const c = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -72,11 +75,13 @@ async function load(ns: BenchNetns, dropgen: string): Promise<Load> {
     });
   });
   const all = await Promise.all(runs);
-  return { sent: all.reduce((a, r) => a + r.sent, 0), seconds: Math.max(...all.map((r) => r.seconds)), rate: all.reduce((a, r) => a + r.rate, 0) };
+  return { sent: all.reduce((a, r) => a + r.sent, 0), seconds: Math.max(...all.map((r) => r.seconds)), rate: all.reduce((a, r) => a + r.rate, 0), cpu_s: all.reduce((a, r) => a + (r.cpu_s ?? Number.NaN), 0) };
 }
 
 interface Sample {
   rate: number;
+  /** drops per sender CPU second */
+  cpuRate: number;
   sent: number;
   counted: number;
   lost: number;
@@ -86,12 +91,14 @@ interface Sample {
   rootRssBytes: number;
   readyMs: number;
   firstReportMs: number | null;
+  /** In-kernel ns per program run (bpf_stats, measured on a separate 1 s load); NaN when not a BPF monitor. */
+  kernelNsPerEvent: number;
 }
 
 async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, dropgen: string): Promise<Sample> {
   if (m === null) {
     const l = await load(ns, dropgen);
-    return { rate: l.rate, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null };
+    return { rate: l.rate, cpuRate: l.sent / l.cpu_s, sent: l.sent, counted: Number.NaN, lost: 0, cpuPerLoadS: 0, postCpuS: 0, rssBytes: 0, rootRssBytes: 0, readyMs: 0, firstReportMs: null, kernelNsPerEvent: Number.NaN };
   }
   const running = await m.start(ctx);
   // Monitor on core 0, senders on the others: the kernel's per-drop cost stays in the sender's
@@ -109,12 +116,27 @@ async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, d
   const cpu0 = treeCpuSeconds(running.pid);
   const l = await load(ns, dropgen);
   const cpu1 = treeCpuSeconds(running.pid);
+  // The in-kernel cost per event, on a separate short load with bpf_stats on (the stats' own clock reads
+  // would otherwise slow the throughput run); its drops count towards `sent` too.
+  let kernelNsPerEvent = Number.NaN;
+  let extraSent = 0;
+  if (m.bpf) {
+    const pids = new Set(processTree(running.pid).map((p) => p.pid));
+    await withBpfStats(async () => {
+      const s0 = programStats(pids);
+      const l2 = await load(ns, dropgen, 1);
+      const s1 = programStats(pids);
+      extraSent = l2.sent;
+      if (s1.cnt > s0.cnt) kernelNsPerEvent = (s1.ns - s0.ns) / (s1.cnt - s0.cnt);
+    });
+  }
   await new Promise((r) => setTimeout(r, 1500)); // let the monitor read its last interval
   const peak = rss.stop();
   const res = await running.stop();
   return {
     rate: l.rate,
-    sent: l.sent,
+    cpuRate: l.sent / l.cpu_s,
+    sent: l.sent + extraSent,
     counted: res.counted,
     lost: res.lost,
     cpuPerLoadS: (cpu1 - cpu0) / l.seconds,
@@ -123,6 +145,7 @@ async function runOnce(m: Monitor | null, ctx: MonitorContext, ns: BenchNetns, d
     rootRssBytes: peak.root,
     readyMs: running.readyMs,
     firstReportMs: running.firstReportMs(),
+    kernelNsPerEvent,
   };
 }
 
@@ -153,11 +176,13 @@ async function main(): Promise<void> {
     await ns.remove();
   }
   const base = spread(samples.get('baseline')!.map((s) => s.rate)).median;
+  const cpuBase = spread(samples.get('baseline')!.map((s) => s.cpuRate)).median;
   const results: ScenarioResult[] = [...samples].map(([name, ss]) => ({
     name,
     note: monitors.find((m) => m.name === name)?.note ?? 'no tracing',
     rate: spread(ss.map((s) => s.rate)),
     throughputRatio: spread(ss.map((s) => s.rate / base)),
+    cpuThroughputRatio: spread(ss.map((s) => s.cpuRate / cpuBase)),
     exactness: spread(ss.map((s) => s.counted / s.sent)),
     lost: spread(ss.map((s) => s.lost)),
     cpuPct: spread(ss.map((s) => s.cpuPerLoadS * 100)),
@@ -166,6 +191,7 @@ async function main(): Promise<void> {
     rootRssMiB: spread(ss.map((s) => s.rootRssBytes / 2 ** 20)),
     readyS: spread(ss.map((s) => s.readyMs / 1000)),
     firstReportS: spread(ss.map((s) => (s.firstReportMs === null ? Number.NaN : s.firstReportMs / 1000))),
+    kernelNs: spread(ss.map((s) => s.kernelNsPerEvent)),
   }));
   const meta = {
     date: new Date().toISOString(),

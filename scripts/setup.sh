@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this host for kdrop. Idempotent.
-#   scripts/setup.sh          what `kdrop watch` needs: bpftrace, nftables/iproute2 (tests), tracefs, npm deps
+#   scripts/setup.sh          what `kdrop watch` needs: the kernel probe (built here from probe/ with clang and
+#                             libbpf: build/probe/kdrop-probe), bpftrace (fallback), nftables/iproute2 (tests),
+#                             tracefs, npm deps
 #   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, etcd, tmux,
 #                             a Go toolchain, and the Go-built tools (OpenTelemetry Collector, Helm, the test
 #                             cluster's Kubernetes components, containerd, runc, CNI plugins, actionlint; pins
@@ -14,6 +16,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 pkgs=(bpftrace nftables iproute2 libcap2-bin util-linux)
+# Build dependencies of the kernel probe (scripts/build-probe.sh): static libbpf, libelf, zlib, zstd.
+pkgs+=(clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool make gcc libc6-dev)
 if [ "$want_test" = 1 ]; then
   # curl + unzip fetch a Go toolchain when none is installed (scripts/go-toolchain.sh); gcc/libc6-dev for cgo
   # builds and bench/dropgen.c; libseccomp-dev, pkg-config: runc with seccomp (scripts/tools/runc.sh);
@@ -56,6 +60,13 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
     export PATH="$PWD/$boot/node_modules/.bin:$PATH"
   fi
   npm ci --no-audit --no-fund
+fi
+
+if [ -e /sys/kernel/btf/vmlinux ]; then
+  say "building the kernel probe (scripts/build-probe.sh)"
+  bash scripts/build-probe.sh >/dev/null || say "could not build the kernel probe; --source auto falls back to bpftrace"
+else
+  say "no kernel BTF (/sys/kernel/btf/vmlinux): the kernel probe cannot be built or loaded here; bpftrace is used"
 fi
 
 if [ "$want_test" = 1 ]; then

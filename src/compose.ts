@@ -9,8 +9,9 @@ import { Pipeline } from './pipeline.js';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
+import { BpfSource, probePath } from './source/bpf/index.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
-import { KdropError, ErrorCodes } from './errors.js';
+import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -26,6 +27,8 @@ export interface OpenPipelineOptions {
   readonly map?: string | undefined;
   /** How to run bpftrace (default: `bpftrace` from PATH, or KDROP_BPFTRACE split on spaces). */
   readonly bpftraceCommand?: readonly string[];
+  /** kdrop-probe for the bpf source (default: KDROP_PROBE, else build/probe/kdrop-probe). */
+  readonly probe?: string;
 }
 
 export interface OpenedSources {
@@ -41,9 +44,9 @@ export interface OpenedSources {
   close(): Promise<void>;
 }
 
-/** Probes what `watch` and `agent` need: tracefs mounted if absent, the tracer only if the choice may use it. */
+/** Probes what `watch` and `agent` need: tracefs mounted if absent, bpftrace only if the choice may use it. */
 export function probeForSource(paths: HostPaths, source: SourceChoice, bpftraceCommand?: readonly string[]): Promise<HostFacts> {
-  return probeHost(paths, { mountTracefs: true, tracer: source !== 'tracefs', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
+  return probeHost(paths, { mountTracefs: true, tracer: source === 'auto' || source === 'bpftrace', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
 }
 
 /** The tracepoint's format, or the error that says why kdrop cannot count on this host. */
@@ -63,7 +66,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const reasons = facts.tracepoint.reasonNames;
   const subsystems = facts.tracepoint.reasonSubsystems;
   const symbolizer = await loadSymbolizer({ map: o.map, paths: o.paths });
-  const source = await startSource(facts, o.source);
+  const source = await startSource(facts, o.source, o.probe);
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
@@ -90,7 +93,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
 }
 
 /** Starts the chosen source (`auto`: the cheapest exact one that starts) from the host's facts. */
-export async function startSource(facts: HostFacts, choice: SourceChoice): Promise<DropSource> {
+export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string): Promise<DropSource> {
   const format = requireTracepoint(facts);
   const tryBpftrace = async (): Promise<DropSource> => {
     const { dialect, command, error } = facts.tracer;
@@ -109,20 +112,28 @@ export async function startSource(facts: HostFacts, choice: SourceChoice): Promi
     await s.start();
     return s;
   };
+  const tryBpf = async (): Promise<DropSource> => {
+    const s = new BpfSource({ hasReason: facts.tracepoint.hasReason, probe: probe ?? probePath() });
+    await s.start();
+    return s;
+  };
+  if (choice === 'bpf') return tryBpf();
   if (choice === 'bpftrace') return tryBpftrace();
   if (choice === 'tracefs') return tryTracefs();
-  try {
-    return await tryBpftrace();
-  } catch (err) {
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'bpftrace source unavailable, falling back to tracefs');
+  // auto: the cheapest exact source that loads.
+  const failures: string[] = [];
+  for (const [name, attempt] of [['bpf', tryBpf], ['bpftrace', tryBpftrace], ['tracefs', tryTracefs]] as const) {
     try {
-      return await tryTracefs();
-    } catch (err2) {
-      throw new KdropError(ErrorCodes.NO_SOURCE, 'no usable drop source on this host', {
-        expected: 'bpftrace (installed, run as root) or a writable tracefs',
-        found: `bpftrace: ${err instanceof Error ? err.message : String(err)}; tracefs: ${err2 instanceof Error ? err2.message : String(err2)}`,
-        hint: 'run `kdrop doctor` for what is missing and how to fix it',
-      });
+      return await attempt();
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      failures.push(`${name}: ${msg}`);
+      if (name !== 'tracefs') log.warn({ err: isKdropError(err) ? err.message : msg, code: isKdropError(err) ? err.code : undefined }, `${name} source unavailable, trying the next one`);
     }
   }
+  throw new KdropError(ErrorCodes.NO_SOURCE, 'no usable drop source on this host', {
+    expected: 'the kernel probe (kdrop-probe, kernel BTF, root), bpftrace (installed, run as root) or a writable tracefs',
+    found: failures.join('; '),
+    hint: 'run `kdrop doctor` for what is missing and how to fix it',
+  });
 }

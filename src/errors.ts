@@ -23,11 +23,15 @@ export const ErrorCodes = {
   BPFTRACE_MISSING: 'KDROP_E_BPFTRACE_MISSING',
   /** bpftrace refused the generated program or exited during start. */
   BPFTRACE_START: 'KDROP_E_BPFTRACE_START',
+  /** kdrop-probe (the bpf source's loader) is not built or not executable. */
+  PROBE_MISSING: 'KDROP_E_PROBE_MISSING',
+  /** kdrop-probe could not load or attach the kernel program. */
+  PROBE_START: 'KDROP_E_PROBE_START',
   /** The tracer died and could not be restarted within the restart budget. */
   TRACER_DIED: 'KDROP_E_TRACER_DIED',
   /** The operation needs root / a capability this process lacks. */
   PERMISSION: 'KDROP_E_PERMISSION',
-  /** No usable source (neither bpftrace nor tracefs) on this host. */
+  /** No usable source (neither the bpf probe, bpftrace nor tracefs) on this host. */
   NO_SOURCE: 'KDROP_E_NO_SOURCE',
   /** A /proc/<pid>/cgroup line or Kubernetes object could not be understood. */
   ENRICH_PARSE: 'KDROP_E_ENRICH_PARSE',

@@ -1,7 +1,7 @@
 import type { DropSource } from './source/types.js';
 import type { IntervalReport } from './vocabulary/interval-report.js';
 import type { DropEntry } from './enrich/types.js';
-import { DeltaTracker } from './aggregate/delta.js';
+import { DeltaTracker } from './source/delta.js';
 import { describe, type DescribeContext } from './enrich/describe.js';
 
 export interface PipelineOptions extends DescribeContext {

@@ -65,7 +65,7 @@ export function buildProgram(): Command {
     .command('watch')
     .description('print drops per location, reason and network namespace every interval')
     .option('-i, --interval <duration>', 'interval, e.g. 5s, 500ms (env KDROP_INTERVAL)', undefined)
-    .option('-s, --source <name>', 'auto|bpftrace|tracefs (env KDROP_SOURCE)')
+    .option('-s, --source <name>', 'auto|bpf|bpftrace|tracefs (env KDROP_SOURCE)')
     .option('--json', 'NDJSON records instead of text')
     .option('-c, --count <n>', 'stop after n intervals')
     .option('--pod <namespace/name>', "only this pod's drops (needs Kubernetes API access)")

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { onPath } from './on-path.js';
+import { probePath } from '../../src/source/bpf/locate.js';
 
 export interface MonitorContext {
   /** netns inode the load runs in */
@@ -30,6 +31,8 @@ export interface Running {
 export interface Monitor {
   readonly name: string;
   readonly note: string;
+  /** Runs a BPF program: the harness reads its in-kernel cost per event from bpf_stats. */
+  readonly bpf?: boolean;
   /** null when it can run here, else why not */
   skipReason(ctx: MonitorContext): string | null;
   start(ctx: MonitorContext): Promise<Running>;
@@ -50,15 +53,16 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
 
 
 /** kdrop watch --json, counting the NDJSON records of the benchmark's netns (or function+reason for tracefs). */
-function kdropWatch(name: string, source: 'bpftrace' | 'tracefs', env: Record<string, string> = {}, skip?: () => string | null): Monitor {
+function kdropWatch(name: string, source: 'bpf' | 'bpftrace' | 'tracefs', env: Record<string, string> = {}, skip?: () => string | null): Monitor {
   return {
     name,
     note: `kdrop watch --source ${source} --json --interval 1s`,
-    skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? (source === 'bpftrace' && !onPath('bpftrace') && !env['KDROP_BPFTRACE'] ? 'bpftrace not installed' : null)) : `${ctx.cli} not built`),
+    bpf: source !== 'tracefs',
+    skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? sourceSkip(source, env)) : `${ctx.cli} not built`),
     async start(ctx) {
       const t0 = performance.now();
       // tracefs has no netns: count NO_SOCKET drops at __udp4_lib_rcv (the benchmark runs alone).
-      const filter = source === 'bpftrace' ? ['--netns', String(ctx.netns), '--all'] : ['--function', '__udp4_lib_rcv', '--reason', 'NO_SOCKET'];
+      const filter = source !== 'tracefs' ? ['--netns', String(ctx.netns), '--all'] : ['--function', '__udp4_lib_rcv', '--reason', 'NO_SOCKET'];
       const child = spawn(ctx.node, [ctx.cli, 'watch', '--source', source, '--json', '--interval', '1s', ...filter], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env },
@@ -116,18 +120,26 @@ async function scrapeDrops(port: number, netns: number): Promise<number> {
   return n;
 }
 
-/** kdrop agent (bpftrace source), counting from its Prometheus endpoint. */
-function kdropAgent(): Monitor {
-  const port = 19000 + (process.pid % 1000);
+/** Why a kdrop source cannot run here, or null. */
+function sourceSkip(source: 'bpf' | 'bpftrace' | 'tracefs', env: Record<string, string>): string | null {
+  if (source === 'bpftrace' && !onPath('bpftrace') && !env['KDROP_BPFTRACE']) return 'bpftrace not installed';
+  if (source === 'bpf' && !existsSync(probePath())) return `kdrop-probe not built at ${probePath()} (scripts/build-probe.sh)`;
+  return null;
+}
+
+/** kdrop agent, counting from its Prometheus endpoint. */
+function kdropAgent(source: 'bpf' | 'bpftrace'): Monitor {
+  const port = 19000 + (process.pid % 1000) + (source === 'bpf' ? 1 : 0);
   return {
-    name: 'kdrop agent bpftrace',
-    note: `kdrop agent --source bpftrace --interval 1s --labels +kdrop.netns.inode, read from /metrics`,
-    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : onPath('bpftrace') ? null : 'bpftrace not installed'),
+    name: `kdrop agent ${source}`,
+    note: `kdrop agent --source ${source} --interval 1s --labels +kdrop.netns.inode, read from /metrics`,
+    bpf: true,
+    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : sourceSkip(source, {})),
     async start(ctx) {
       const t0 = performance.now();
       const child = spawn(
         ctx.node,
-        [ctx.cli, 'agent', '--source', 'bpftrace', '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--otlp-endpoint', 'off', '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'],
+        [ctx.cli, 'agent', '--source', source, '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--otlp-endpoint', 'off', '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'],
         { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info' } },
       );
       let stderr = '';
@@ -214,10 +226,56 @@ const perfMonitor: Monitor = {
   },
 };
 
+/** The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness. */
+const probeAlone: Monitor = {
+  name: 'kdrop-probe alone',
+  note: 'kdrop-probe --interval 1000 (the static loader without Node), summing its D lines for the netns',
+  bpf: true,
+  skipReason: () => sourceSkip('bpf', {}),
+  async start(ctx) {
+    const t0 = performance.now();
+    const child = spawn(probePath(), ['--interval', '1000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let counted = 0;
+    let lost = 0;
+    let first: number | null = null;
+    let ready = -1;
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const readyP = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const f = line.split(' ');
+        if (f[0] === 'READY' && ready < 0) {
+          ready = performance.now() - t0;
+          resolve();
+        } else if (f[0] === 'D' && f[5] === String(ctx.netns)) {
+          counted += Number(f[6]);
+          first ??= performance.now() - t0;
+        } else if (f[0] === 'END') {
+          const n = (k: string): number => Number(/=(\d+)/.exec(f.find((x) => x.startsWith(`${k}=`)) ?? '')?.[1] ?? 0);
+          lost = n('lost') + n('misses');
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`kdrop-probe exited (${code}) before it was ready: ${stderr.slice(-500)}`)));
+    });
+    await readyP;
+    return {
+      pid: child.pid!,
+      readyMs: ready,
+      firstReportMs: () => first,
+      async stop() {
+        child.stdin!.write('stop\n');
+        await waitExit(child, 20000);
+        return { counted, lost, postCpuS: 0 };
+      },
+    };
+  },
+};
+
 /** A plain bpftrace one-liner counting by location, printed at exit. */
 const bpftraceOneLiner: Monitor = {
   name: 'bpftrace one-liner',
   note: "bpftrace -e 'tracepoint:skb:kfree_skb { @[ksym(args->location)] = count(); }'",
+  bpf: true,
   skipReason: () => (onPath('bpftrace') ? null : 'bpftrace not installed'),
   async start() {
     const t0 = performance.now();
@@ -280,9 +338,18 @@ function trixieBpftrace(): Record<string, string> | null {
 }
 
 export function allMonitors(): Monitor[] {
-  const list: Monitor[] = [kdropAgent(), kdropWatch('kdrop watch bpftrace', 'bpftrace'), kdropWatch('kdrop watch tracefs', 'tracefs'), perfMonitor, bpftraceOneLiner];
+  const list: Monitor[] = [
+    kdropAgent('bpf'),
+    kdropWatch('kdrop watch bpf', 'bpf'),
+    probeAlone,
+    kdropAgent('bpftrace'),
+    kdropWatch('kdrop watch bpftrace', 'bpftrace'),
+    kdropWatch('kdrop watch tracefs', 'tracefs'),
+    perfMonitor,
+    bpftraceOneLiner,
+  ];
   const t = trixieBpftrace();
-  if (t) list.splice(2, 0, kdropWatch('kdrop watch bpftrace 0.23', 'bpftrace', t));
+  if (t) list.splice(4, 0, kdropWatch('kdrop watch bpftrace 0.23', 'bpftrace', t));
   return list;
 }
 

@@ -5,6 +5,8 @@ export interface ScenarioResult {
   note: string;
   rate: Spread;
   throughputRatio: Spread;
+  /** drops per sender CPU second vs baseline: the per-drop cost, robust to the core being taken away */
+  cpuThroughputRatio: Spread;
   exactness: Spread;
   lost: Spread;
   cpuPct: Spread;
@@ -14,6 +16,8 @@ export interface ScenarioResult {
   rootRssMiB: Spread;
   readyS: Spread;
   firstReportS: Spread;
+  /** In-kernel ns per event of the monitor's BPF programs (bpf_stats); NaN when not BPF. */
+  kernelNs: Spread;
 }
 
 function fmt(s: Spread, digits: number): string {
@@ -23,9 +27,9 @@ function fmt(s: Spread, digits: number): string {
 }
 
 export function renderMarkdown(meta: Record<string, unknown>, results: readonly ScenarioResult[]): string {
-  const head = `| scenario | drops/s sent | throughput vs baseline | counted/sent | lost | monitor CPU % of a core under load | post-processing CPU s | peak RSS MiB (all) | peak RSS MiB (main process) | attach s | first report s |\n|---|---|---|---|---|---|---|---|---|---|---|\n`;
+  const head = `| scenario | drops/s sent | throughput vs baseline | drops per sender CPU-s vs baseline | counted/sent | lost | monitor CPU % of a core under load | post-processing CPU s | peak RSS MiB (all) | peak RSS MiB (main process) | attach s | first report s | kernel ns/event |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n`;
   const rows = results
-    .map((r) => `| ${r.name} | ${fmt({ ...r.rate, median: r.rate.median / 1000, min: r.rate.min / 1000, max: r.rate.max / 1000 }, 0)}k | ${fmt(r.throughputRatio, 3)} | ${fmt(r.exactness, 4)} | ${fmt(r.lost, 0)} | ${fmt(r.cpuPct, 2)} | ${fmt(r.postCpuS, 2)} | ${fmt(r.rssMiB, 1)} | ${fmt(r.rootRssMiB, 1)} | ${fmt(r.readyS, 2)} | ${fmt(r.firstReportS, 2)} |`)
+    .map((r) => `| ${r.name} | ${fmt({ ...r.rate, median: r.rate.median / 1000, min: r.rate.min / 1000, max: r.rate.max / 1000 }, 0)}k | ${fmt(r.throughputRatio, 3)} | ${fmt(r.cpuThroughputRatio, 3)} | ${fmt(r.exactness, 4)} | ${fmt(r.lost, 0)} | ${fmt(r.cpuPct, 2)} | ${fmt(r.postCpuS, 2)} | ${fmt(r.rssMiB, 1)} | ${fmt(r.rootRssMiB, 1)} | ${fmt(r.readyS, 2)} | ${fmt(r.firstReportS, 2)} | ${fmt(r.kernelNs, 0)} |`)
     .join('\n');
   const skipped = (meta['skipped'] as { name: string; why: string }[]).map((s) => `- skipped ${s.name}: ${s.why}`).join('\n');
   return `## kdrop benchmark\n\n${meta['date']} on ${meta['host']}: kernel ${meta['kernel']}, ${meta['cpus']}, ${meta['bpftrace']}; ${meta['senders']} sender(s), ${meta['seconds']} s of load per run, median of ${meta['repeat']} (min–max).\n\n${head}${rows}\n${skipped ? `\n${skipped}\n` : ''}\nScenarios:\n${results.map((r) => `- ${r.name}: ${r.note}`).join('\n')}\n`;

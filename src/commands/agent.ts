@@ -60,7 +60,7 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--otlp-endpoint <url|off>', 'push OTLP metrics to this base URL (env KDROP_OTLP_ENDPOINT, or the standard OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT)')
     .option('--otlp-protocol <protocol>', 'http/protobuf|grpc (env KDROP_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL; default http/protobuf)')
     .option('--labels <list>', `exported attributes, comma-separated; +name/-name edit the default set (env KDROP_LABELS; default ${DEFAULT_LABELS.join(',')})`, collect)
-    .option('-s, --source <name>', 'auto|bpftrace|tracefs (env KDROP_SOURCE, default auto)')
+    .option('-s, --source <name>', 'auto|bpf|bpftrace|tracefs (env KDROP_SOURCE, default auto)')
     .option('--series-limit <n>', `most series per drop metric before the overflow series is used (env KDROP_SERIES_LIMIT, default ${DEFAULTS.seriesLimit})`)
     .option('--series-ttl <duration>', `remove series without drops for this long, 0 = never (env KDROP_SERIES_TTL, default ${DEFAULTS.seriesTtl})`)
     .option('--shutdown-timeout <duration>', `bound on the stop sequence (env KDROP_SHUTDOWN_TIMEOUT, default ${DEFAULTS.shutdownTimeout})`)

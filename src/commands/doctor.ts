@@ -2,8 +2,8 @@
  * `kdrop doctor`: checks every prerequisite of `kdrop watch` / `kdrop agent` on this node and says what
  * is missing and how to fix it. The checks are pure functions over the host's facts (src/host/facts.ts,
  * the same probe `watch` and `agent` use), unit-tested on fixture inputs; runDoctor probes and prints.
- * Exit code 0 when `kdrop watch` can run, 1 when it cannot (no tracepoint, or neither bpftrace nor a
- * writable tracefs).
+ * Exit code 0 when `kdrop watch` can run, 1 when it cannot (no tracepoint, or none of the kernel probe,
+ * bpftrace and a writable tracefs).
  */
 import { isKdropError } from '../errors.js';
 import type { HostPaths } from '../host-paths.js';
@@ -12,12 +12,12 @@ import { capabilityNames, hasCapability, parseCapEff } from '../kernel/capabilit
 import { hasField } from '../kernel/format.js';
 import { parseKallsyms } from '../symbolize/kallsyms.js';
 import { MIN_BPFTRACE } from '../source/bpftrace/version.js';
-import { bpftraceCommand, probeHost, type HostFacts, type TracefsFacts, type TracerFacts } from '../host/facts.js';
+import { bpftraceCommand, probeHost, type HostFacts, type ProbeFacts, type TracefsFacts, type TracerFacts } from '../host/facts.js';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 
 export interface DoctorCheck {
-  /** Short stable name: privileges, kernel, tracefs, tracepoint, bpftrace, btf, kallsyms. */
+  /** Short stable name: privileges, kernel, tracefs, tracepoint, probe, bpffs, bpftrace, btf, kallsyms. */
   readonly name: string;
   readonly verdict: Verdict;
   /** What was found, in words. */
@@ -30,7 +30,7 @@ export interface DoctorReport {
   /** Whether `kdrop watch` can run. */
   readonly ready: boolean;
   /** Which sources can run. */
-  readonly sources: { readonly bpftrace: boolean; readonly tracefs: boolean };
+  readonly sources: { readonly bpf: boolean; readonly bpftrace: boolean; readonly tracefs: boolean };
   readonly checks: readonly DoctorCheck[];
 }
 
@@ -136,9 +136,35 @@ export function checkBpftrace(t: TracerFacts, privileged: boolean): DoctorCheck 
   return check('bpftrace', 'ok', `${v} (${cmd}; ${t.dialect?.attach ?? 'unknown'} attach)`);
 }
 
+export function checkKernelProbe(p: ProbeFacts): DoctorCheck {
+  if (!p.present) {
+    return check('probe', 'warn', `no kdrop-probe at ${p.path}`, 'build it with scripts/build-probe.sh (Debian: clang, libbpf-dev, bpftool, ...; scripts/setup.sh installs them) or set KDROP_PROBE=PATH; until then `auto` uses bpftrace');
+  }
+  if (p.results === null || p.results.length === 0) {
+    return check('probe', 'warn', `kdrop-probe at ${p.path} did not run (${p.error ?? 'no output'})`, 'run `kdrop-probe --check -v` for the loader\'s own messages');
+  }
+  const text = p.results.map((r) => (r.ok ? `${r.attach} ok` : `${r.attach} failed (${r.message})`)).join(', ');
+  const first = p.results.find((r) => r.ok);
+  if (first === undefined) {
+    return check('probe', 'warn', `kdrop-probe at ${p.path}: ${text}`, 'the probe needs kernel BTF and CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN, or root); `auto` falls back to bpftrace, then tracefs');
+  }
+  return check('probe', 'ok', `kdrop-probe at ${p.path}: ${text}; attaches through ${first.attach}`);
+}
+
+/** bpffs, where the probe pins its maps and link so a loader restart counts on. */
+export function checkBpffs(path: string, mounted: boolean | null): DoctorCheck {
+  if (mounted === true) return check('bpffs', 'ok', `mounted at ${path}`);
+  return check(
+    'bpffs',
+    'warn',
+    mounted === null ? `${path} unreadable` : `not mounted at ${path}`,
+    `kdrop-probe mounts it when it has CAP_SYS_ADMIN (mount -t bpf bpf ${path}; in Kubernetes mount the host's ${path}); without it the maps are not pinned and the drops while a crashed loader restarts are not counted`,
+  );
+}
+
 export function checkBtf(path: string, present: boolean): DoctorCheck {
   if (present) return check('btf', 'ok', `${path} present`);
-  return check('btf', 'warn', `${path} missing`, 'per-drop network namespace (pod attribution) with bpftrace needs BTF: a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+  return check('btf', 'warn', `${path} missing`, 'the kernel probe, and the per-drop network namespace (pod attribution) with bpftrace, need BTF: a kernel built with CONFIG_DEBUG_INFO_BTF=y');
 }
 
 /** /proc/kallsyms (its first lines suffice) and kptr_restrict. */
@@ -166,7 +192,8 @@ export function summarize(checks: readonly DoctorCheck[], privileged: boolean): 
   const tracepointOk = byName('tracepoint')?.verdict !== 'fail';
   const bpftrace = tracepointOk && privileged && byName('bpftrace')?.verdict === 'ok';
   const tracefs = tracepointOk && byName('tracefs')?.verdict === 'ok';
-  return { ready: bpftrace || tracefs, sources: { bpftrace, tracefs }, checks };
+  const bpf = tracepointOk && byName('probe')?.verdict === 'ok';
+  return { ready: bpf || bpftrace || tracefs, sources: { bpf, bpftrace, tracefs }, checks };
 }
 
 const LABEL: Record<Verdict, string> = { ok: '[ ok ]', warn: '[warn]', fail: '[FAIL]' };
@@ -178,7 +205,7 @@ export function renderHuman(report: DoctorReport): string {
     lines.push(`${LABEL[c.verdict]} ${c.name}: ${c.found}`);
     if (c.fix !== null && c.verdict !== 'ok') lines.push(`  fix: ${c.fix}`);
   }
-  const sources = (['bpftrace', 'tracefs'] as const).filter((s) => report.sources[s]);
+  const sources = (['bpf', 'bpftrace', 'tracefs'] as const).filter((s) => report.sources[s]);
   lines.push(report.ready ? `kdrop watch can run (sources: ${sources.join(', ')})` : 'kdrop watch cannot run: see the checks marked FAIL/warn above');
   return `${lines.join('\n')}\n`;
 }
@@ -199,6 +226,8 @@ export function doctorReport(facts: HostFacts): DoctorReport {
     checkKernelVersion(release),
     checkTracefs(facts.tracefs),
     checkTracepoint(facts.tracepoint.format, facts.tracepoint.error?.message ?? null),
+    checkKernelProbe(facts.probe),
+    checkBpffs(facts.bpffs.path, facts.bpffs.mounted),
     checkBpftrace(facts.tracer, privileged),
     checkBtf(facts.btf.path, facts.btf.present),
     checkKallsyms(facts.kallsyms.head, facts.kallsyms.kptrRestrict, facts.kallsyms.error),
@@ -207,8 +236,8 @@ export function doctorReport(facts: HostFacts): DoctorReport {
 }
 
 /** Probes this host (as `watch` does, but never mounting anything) and prints every check. */
-export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[] }): Promise<number> {
-  const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand() });
+export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[]; probe?: string }): Promise<number> {
+  const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand(), checkProbe: true, ...(opts.probe === undefined ? {} : { probe: opts.probe }) });
   const report = doctorReport(facts);
   opts.out.write(opts.json ? `${JSON.stringify(report)}\n` : renderHuman(report));
   return report.ready ? 0 : 1;

@@ -13,8 +13,8 @@ export const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) =
   return ms;
 });
 
-export const sourceChoice = z.enum(['auto', 'bpftrace', 'tracefs'], {
-  error: (iss) => `expected auto, bpftrace or tracefs, found ${JSON.stringify(iss.input)}`,
+export const sourceChoice = z.enum(['auto', 'bpf', 'bpftrace', 'tracefs'], {
+  error: (iss) => `expected auto, bpf, bpftrace or tracefs, found ${JSON.stringify(iss.input)}`,
 });
 export type SourceChoice = z.infer<typeof sourceChoice>;
 

@@ -5,7 +5,7 @@
  * (src/compose.ts); `doctor` runs pure checks over the same facts (src/commands/doctor.ts). A fact that
  * cannot be learned carries the error in words instead of throwing: what it means is for the caller to say.
  */
-import { access, constants, open, readFile, stat } from 'node:fs/promises';
+import { access, constants, open, readFile, stat, statfs } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, KdropError, isKdropError } from '../errors.js';
@@ -17,6 +17,7 @@ import { readKernelReasons } from '../kernel/btf-reasons.js';
 import { parseCapEff } from '../kernel/capabilities.js';
 import { readKptrRestrict } from '../symbolize/kallsyms-symbolizer.js';
 import { detectBpftrace, type BpftraceDialect, type BpftraceVersion } from '../source/bpftrace/version.js';
+import { checkProbe, isExecutable, probePath, type ProbeCheck } from '../source/bpf/index.js';
 
 export interface TracefsFacts {
   /** Where tracefs is mounted; null when not found (then `error` says why). */
@@ -52,6 +53,16 @@ export interface TracerFacts {
   readonly error: string | null;
 }
 
+export interface ProbeFacts {
+  /** kdrop-probe (KDROP_PROBE, else build/probe/kdrop-probe). */
+  readonly path: string;
+  /** False when there is no executable kdrop-probe at path. */
+  readonly present: boolean;
+  /** `kdrop-probe --check` per attach type; null when not asked for (checkProbe) or when it could not run. */
+  readonly results: readonly ProbeCheck[] | null;
+  readonly error: string | null;
+}
+
 export interface HostFacts {
   readonly paths: HostPaths;
   readonly euid: number | null;
@@ -64,6 +75,9 @@ export interface HostFacts {
   readonly tracefs: TracefsFacts;
   readonly tracepoint: TracepointFacts;
   readonly tracer: TracerFacts;
+  readonly probe: ProbeFacts;
+  /** bpffs (where the probe pins its maps): mounted, not (false), or unreadable (null). */
+  readonly bpffs: { readonly path: string; readonly mounted: boolean | null };
   readonly btf: { readonly path: string; readonly present: boolean };
   /** kptr_restrict, and the first 64 KB of /proc/kallsyms (enough to tell real addresses from zeros). */
   readonly kallsyms: { readonly kptrRestrict: number | null; readonly head: string | null; readonly error: string | null };
@@ -76,6 +90,10 @@ export interface ProbeOptions {
   readonly bpftraceCommand?: readonly string[];
   /** Skip running `bpftrace --version` (a source choice that does not use it). */
   readonly tracer?: boolean;
+  /** kdrop-probe's path (default KDROP_PROBE, else build/probe/kdrop-probe). */
+  readonly probe?: string;
+  /** Run `kdrop-probe --check` (which attach types load): doctor does; watch and agent learn it by starting. */
+  readonly checkProbe?: boolean;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -149,6 +167,26 @@ async function probeTracepoint(tracefs: TracefsFacts, sys: string): Promise<Trac
   };
 }
 
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+async function probeBpffs(path: string): Promise<boolean | null> {
+  try {
+    return (await statfs(path)).type === BPF_FS_MAGIC;
+  } catch {
+    return null;
+  }
+}
+
+async function probeKernelProbe(path: string, check: boolean): Promise<ProbeFacts> {
+  if (!(await isExecutable(path))) return { path, present: false, results: null, error: null };
+  if (!check) return { path, present: true, results: null, error: null };
+  try {
+    return { path, present: true, results: (await checkProbe(path)).results, error: null };
+  } catch (err) {
+    return { path, present: true, results: null, error: message(err) };
+  }
+}
+
 async function probeTracer(command: readonly string[]): Promise<TracerFacts> {
   try {
     const { version, dialect } = await detectBpftrace(command);
@@ -171,7 +209,8 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
   }
   const releaseText = (await readText(join(paths.proc, 'sys', 'kernel', 'osrelease')))?.trim() ?? (paths.proc === '/proc' ? osRelease() : null);
   const btfPath = join(paths.sys, 'kernel', 'btf', 'vmlinux');
-  const [tracefs, tracer, btfPresent, kptrRestrict, kallsyms] = await Promise.all([
+  const bpffsPath = join(paths.sys, 'fs', 'bpf');
+  const [tracefs, tracer, btfPresent, kptrRestrict, kallsyms, probe, bpffs] = await Promise.all([
     probeTracefs(paths, o.mountTracefs ?? false),
     o.tracer === false ? Promise.resolve<TracerFacts>({ command, version: null, dialect: null, error: 'not probed' }) : probeTracer(command),
     stat(btfPath).then(
@@ -180,6 +219,8 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
     ),
     readKptrRestrict(paths.proc),
     readHead(join(paths.proc, 'kallsyms')),
+    probeKernelProbe(o.probe ?? probePath(), o.checkProbe ?? false),
+    probeBpffs(bpffsPath),
   ]);
   const tracepoint = await probeTracepoint(tracefs, paths.sys);
   return {
@@ -191,6 +232,8 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
     tracefs,
     tracepoint,
     tracer,
+    probe,
+    bpffs: { path: bpffsPath, mounted: bpffs },
     btf: { path: btfPath, present: btfPresent },
     kallsyms: { kptrRestrict, ...kallsyms },
   };

@@ -22,7 +22,7 @@ export interface DropSample extends DropKey {
   readonly bytes: number | null;
 }
 
-export type SourceName = 'bpftrace' | 'tracefs';
+export type SourceName = 'bpf' | 'bpftrace' | 'tracefs';
 
 export interface SourceFeatures {
   /** The kernel's tracepoint has the reason field. */
@@ -51,7 +51,9 @@ export interface DropSource {
   /**
    * Cumulative counts since start(), one entry per key. Per key, count and bytes never decrease
    * between calls, not even across a tracer restart. Works after stop() too: then it returns the
-   * final totals read while stopping.
+   * final totals read while stopping. A source may omit a key that did not grow for a while (to bound
+   * its memory); the consumer then forgets it, and if the key comes back its total starts again from
+   * zero (counting only what came after it was omitted).
    */
   collect(): Promise<DropSample[]>;
   stats(): SourceStats;

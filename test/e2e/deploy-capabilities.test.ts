@@ -1,6 +1,6 @@
 /**
  * Proof that the chart's capability set (values.yaml capabilities.add) is enough, and that each of its
- * members is needed, on this machine's kernel, with the image's own bpftrace (0.23, Debian 13).
+ * members is needed, on this machine's kernel, with the image's own kernel probe (kdrop-probe).
  *
  * Everything runs in a chroot of the image's runtime stage as uid 0 with only the named capabilities
  * (setpriv bounding set + no_new_privs: what a container with `drop: [ALL], add: [...]` and
@@ -17,38 +17,27 @@ import { buildImage, chartCapabilities, imageSkipReason, mountImage, type Mounte
 const skip = kernelTestSkipReason() ?? imageSkipReason() ?? false;
 const DROPS = 200;
 
-/** Counts kfree_skb per netns inode in the kernel; prints the map every second. */
-const programs = {
-  rawtracepoint: `BEGIN { printf("ready\\n"); }
-rawtracepoint:kfree_skb { $skb = (struct sk_buff *)arg0; if ($skb->dev != 0) { @drops[(uint64)$skb->dev->nd_net.net->ns.inum] = count(); } }
-interval:s:1 { print(@drops); }`,
-  tracepoint: `BEGIN { printf("ready\\n"); }
-tracepoint:skb:kfree_skb { $skb = (struct sk_buff *)args.skbaddr; if ($skb->dev != 0) { @drops[(uint64)$skb->dev->nd_net.net->ns.inum] = count(); } }
-interval:s:1 { print(@drops); }`,
-} as const;
+/** The kernel probe in the image (runtime-base), where the bpf source finds it. */
+const PROBE = '/app/build/probe/kdrop-probe';
 
 interface TraceResult {
-  /** Drops counted for the netns (null: the tracer never printed a count for it). */
+  /** Drops counted for the netns (null: the probe never reported the netns). */
   count: number | null;
   exitCode: number | null;
   stderr: string;
 }
 
-function lastCount(lines: readonly string[], inode: number): number | null {
+/** Sum of the probe's delta lines (`D epoch location reason protocol netns count bytes`) for the netns. */
+function probeCount(lines: readonly string[], inode: number): number | null {
   let found: number | null = null;
   for (const line of lines) {
-    try {
-      const rec = JSON.parse(line) as { type?: string; data?: Record<string, Record<string, number>> };
-      const v = rec.type === 'map' ? rec.data?.['@drops']?.[String(inode)] : undefined;
-      if (typeof v === 'number') found = v;
-    } catch {
-      // not JSON (printf output): ignore
-    }
+    const f = line.split(' ');
+    if (f[0] === 'D' && f[5] === String(inode)) found = (found ?? 0) + Number(f[6]);
   }
   return found;
 }
 
-describe('least-privilege capability set, proven on this kernel with the image bpftrace', { skip, timeout: 40 * 60_000 }, () => {
+describe('least-privilege capability set, proven on this kernel with the image\'s kernel probe', { skip, timeout: 40 * 60_000 }, () => {
   let image: MountedImage | undefined;
   let netns: TestNetns | undefined;
   const caps = chartCapabilities();
@@ -64,22 +53,22 @@ describe('least-privilege capability set, proven on this kernel with the image b
     await image?.close();
   });
 
-  /** bpftrace in the image with exactly `withCaps`; DROPS datagrams to a closed port in the netns. */
-  async function trace(program: string, withCaps: readonly string[]): Promise<TraceResult> {
+  /** The image's kdrop-probe with exactly `withCaps`, dumping every 500 ms; DROPS datagrams to a closed port in the netns. */
+  async function trace(attach: string, withCaps: readonly string[]): Promise<TraceResult> {
     const ns = netns!;
-    const p = image!.spawn(['bpftrace', '-f', 'json', '-e', program], withCaps);
+    const p = image!.spawn([PROBE, '--interval', '500', '--attach', attach], withCaps);
     try {
-      const ready = await waitFor(() => p.stdoutLines.some((l) => l.includes('ready')) || p.child.exitCode !== null, 60_000);
+      const ready = await waitFor(() => p.stdoutLines.some((l) => l.startsWith('READY ')) || p.child.exitCode !== null, 60_000);
       if (!ready || p.child.exitCode !== null) {
         const exitCode = await p.stop();
-        return { count: lastCount(p.stdoutLines, ns.inode), exitCode, stderr: p.stderrLines.join('\n') };
+        return { count: probeCount(p.stdoutLines, ns.inode), exitCode, stderr: p.stderrLines.join('\n') };
       }
       await ns.sendUdp(DROPS);
-      await waitFor(() => (lastCount(p.stdoutLines, ns.inode) ?? 0) >= DROPS, 30_000);
-      // One more print after reaching the count: it must not grow past it.
-      const seen = p.stdoutLines.length;
-      await waitFor(() => p.stdoutLines.length > seen, 5_000);
-      const count = lastCount(p.stdoutLines, ns.inode);
+      await waitFor(() => (probeCount(p.stdoutLines, ns.inode) ?? 0) >= DROPS, 30_000);
+      // A few more dumps after reaching the count: it must not grow past it.
+      const ends = p.stdoutLines.filter((l) => l.startsWith('END ')).length;
+      await waitFor(() => p.stdoutLines.filter((l) => l.startsWith('END ')).length >= ends + 2, 5_000);
+      const count = probeCount(p.stdoutLines, ns.inode);
       const exitCode = await p.stop();
       return { count, exitCode, stderr: p.stderrLines.join('\n') };
     } finally {
@@ -91,24 +80,26 @@ describe('least-privilege capability set, proven on this kernel with the image b
     assert.deepEqual(caps, ['BPF', 'PERFMON', 'SYSLOG', 'SYS_PTRACE']);
   });
 
-  it('the image has bpftrace 0.23', async () => {
-    const res = await image!.exec(['bpftrace', '--version'], caps);
-    assert.match(res.stdout, /bpftrace v0\.23\./);
+  it('the image has the static kernel probe and no bpftrace (no LLVM)', async () => {
+    const check = await image!.exec([PROBE, '--check'], caps);
+    assert.match(check.stdout, /^CHECK tp_btf ok$/m, check.stderr);
+    const bt = await image!.exec(['sh', '-c', 'command -v bpftrace'], caps);
+    assert.notEqual(bt.code, 0);
   });
 
-  for (const kind of ['rawtracepoint', 'tracepoint'] as const) {
-    it(`${kind}: counts exactly ${DROPS} drops of a fresh netns with only the chart's capabilities`, async () => {
-      const res = await trace(programs[kind], caps);
+  for (const attach of ['tp_btf', 'raw_tp', 'tracepoint'] as const) {
+    it(`${attach}: counts exactly ${DROPS} drops of a fresh netns with only the chart's capabilities`, async () => {
+      const res = await trace(attach, caps);
       assert.equal(res.count, DROPS, `stderr: ${res.stderr}`);
     });
   }
 
   for (const missing of ['BPF', 'PERFMON']) {
-    it(`without CAP_${missing} bpftrace cannot load its program (and counts nothing)`, async () => {
-      const res = await trace(programs.rawtracepoint, caps.filter((c) => c !== missing));
+    it(`without CAP_${missing} the probe cannot load its program (and counts nothing)`, async () => {
+      const res = await trace('tp_btf', caps.filter((c) => c !== missing));
       assert.equal(res.count, null);
       assert.notEqual(res.exitCode, 0);
-      assert.match(res.stderr, /(load|Loading).*(fail|BPF)|Operation not permitted/i, res.stderr);
+      assert.match(res.stderr, /cannot attach|Operation not permitted/i, res.stderr);
     });
   }
 

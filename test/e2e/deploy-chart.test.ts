@@ -74,7 +74,7 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(sc['privileged'], false);
       assert.equal(sc['allowPrivilegeEscalation'], false);
       assert.equal(sc['readOnlyRootFilesystem'], true);
-      assert.equal(sc['runAsUser'], 0, 'uid 0: bpftrace checks euid 0 and tracefs is root-only');
+      assert.equal(sc['runAsUser'], 0, 'uid 0: tracefs and bpffs are root-only');
       assert.deepEqual(path(sc, 'capabilities.drop'), ['ALL']);
       assert.deepEqual(path(sc, 'capabilities.add'), MINIMAL_CAPS);
       assert.equal(path(sc, 'seccompProfile.type'), 'RuntimeDefault');
@@ -93,10 +93,11 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(spec['hostNetwork'], false);
     });
 
-    it('mounts tracefs from the host and an in-memory /tmp, and no other host path', () => {
+    it('mounts tracefs and bpffs from the host and an in-memory /tmp, and no other host path', () => {
       const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
       const hostPaths = spec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path'));
-      assert.deepEqual(hostPaths, ['/sys/kernel/tracing']);
+      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf']);
+      assert.equal(byPathOf(agentContainer(objects).volumeMounts ?? []).get('/sys/fs/bpf')?.readOnly, undefined, 'the probe pins there');
       const mounts = agentContainer(objects).volumeMounts ?? [];
       const byPath = new Map(mounts.map((m) => [m.mountPath, m]));
       assert.ok(byPath.has('/sys/kernel/tracing'));
@@ -182,7 +183,7 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.equal(sc['readOnlyRootFilesystem'], true);
   });
 
-  it('ci/full-values.yaml: OTLP, pinned digest, read-only tracefs for the bpftrace source, ServiceMonitor, PrometheusRule and dashboard', async () => {
+  it('ci/full-values.yaml: OTLP, pinned digest, read-only tracefs for the bpf source, ServiceMonitor, PrometheusRule and dashboard', async () => {
     const { objects } = await render({ valuesFiles: [`${chartDir}/ci/full-values.yaml`] });
     const c = agentContainer(objects);
     assert.ok(c.args?.includes('--otlp-endpoint=http://otel-collector.observability.svc:4317'), String(c.args));
@@ -268,3 +269,7 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.deepEqual(undocumented, []);
   });
 });
+
+function byPathOf(mounts: readonly { mountPath: string; readOnly?: boolean }[]): Map<string, { mountPath: string; readOnly?: boolean }> {
+  return new Map(mounts.map((m) => [m.mountPath, m]));
+}

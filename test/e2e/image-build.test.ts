@@ -67,11 +67,13 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     assert.equal(labels['org.opencontainers.image.title'], 'kdrop');
   });
 
-  it('ships Node 24, bpftrace 0.23, production dependencies only, and no npm', async () => {
+  it('ships Node 24, the static kernel probe (no bpftrace, no LLVM), production dependencies only, and no npm', async () => {
     const node = await image!.exec(['node', '--version'], caps);
     assert.match(node.stdout, /^v24\./);
-    const bpftrace = await image!.exec(['bpftrace', '--version'], caps);
-    assert.match(bpftrace.stdout, /bpftrace v0\.23\./);
+    const probe = await image!.exec(['/app/build/probe/kdrop-probe', '--check'], caps);
+    assert.match(probe.stdout, /^CHECK tp_btf ok$/m, probe.stderr);
+    assert.notEqual((await image!.exec(['sh', '-c', 'command -v bpftrace'], caps)).code, 0, 'no bpftrace');
+    assert.deepEqual((await image!.exec(['sh', '-c', 'ls /usr/lib/*/ | grep -i "^libLLVM" || true'], caps)).stdout.trim(), '', 'no LLVM');
     const root = image!.root;
     assert.ok(existsSync(`${root}/app/dist/src/cli.js`));
     assert.ok(existsSync(`${root}/app/node_modules/@opentelemetry/sdk-metrics`), 'a production dependency');
@@ -95,6 +97,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     try {
       const ready = await waitFor(() => w.stderrLines.some((l) => l.includes('watching skb:kfree_skb')) || w.child.exitCode !== null, 90_000);
       assert.ok(ready && w.child.exitCode === null, `watch did not start: ${w.stderrLines.join('\n')}`);
+      assert.ok(w.stderrLines.some((l) => l.includes('"source":"bpf"') && l.includes('watching skb:kfree_skb')), 'the default source in the image is the kernel probe');
       await ns.sendUdp(173, { family: 4, port: 9 });
       await ns.sendUdp(37, { family: 6, port: 9 });
       await ns.sendUdp(53, { family: 4, port: 5557 });
@@ -113,7 +116,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     assert.match(String(rec['location']), /^__udp[46]_lib_rcv\+0x[0-9a-f]+$/);
   });
 
-  it('kdrop watch without CAP_SYSLOG stops with KDROP_E_KALLSYMS_RESTRICTED; without CAP_BPF or CAP_PERFMON it falls back to tracefs', async (t) => {
+  it('kdrop watch without CAP_SYSLOG stops with KDROP_E_KALLSYMS_RESTRICTED; without CAP_BPF or CAP_PERFMON the probe cannot load and it falls back to tracefs', async (t) => {
     const watch = [...config.Entrypoint!, 'watch', '--json', '--interval', '1s', '--count', '2'];
     const kptr = Number(readFileSync('/proc/sys/kernel/kptr_restrict', 'utf8'));
     const paranoid = Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
@@ -127,7 +130,8 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     for (const missing of ['BPF', 'PERFMON']) {
       const res = await image!.exec(watch, caps.filter((c) => c !== missing), 60_000);
       assert.equal(res.code, 0, res.stderr);
-      assert.match(res.stderr, /bpftrace source unavailable, falling back to tracefs/, `without ${missing}`);
+      assert.match(res.stderr, /"code":"KDROP_E_PROBE_START".*"msg":"bpf source unavailable, trying the next one"/, `without ${missing}`);
+      assert.match(res.stderr, /"source":"tracefs".*"msg":"watching skb:kfree_skb"/, `without ${missing}`);
     }
   });
 

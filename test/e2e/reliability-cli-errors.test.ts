@@ -47,7 +47,7 @@ function configError(r: Result, what: RegExp, problems: readonly RegExp[]): void
 test('watch --interval nope --source x: one error listing both problems, exit 2', () => {
   configError(kdrop(['watch', '--interval', 'nope', '--source', 'x']), /kdrop watch options/, [
     /^ {2}--interval: expected a duration like 5s, 500ms or 1m, found "nope"$/,
-    /^ {2}--source: expected auto, bpftrace or tracefs, found "x"/,
+    /^ {2}--source: expected auto, bpf, bpftrace or tracefs, found "x"/,
   ]);
 });
 

@@ -6,6 +6,7 @@ import { runDoctor, type DoctorReport } from '../../src/commands/doctor.js';
 import { defaultHostPaths } from '../../src/host-paths.js';
 import { findTracefs } from '../../src/kernel/tracefs.js';
 import { kernelTestSkipReason } from '../helpers/netns.js';
+import { probeSkipReason } from '../helpers/probe.js';
 import { readdir } from 'node:fs/promises';
 
 const skip = kernelTestSkipReason() ?? false;
@@ -29,6 +30,11 @@ test('runDoctor on this host: tracepoint ok, exit code 0, no instance left behin
   assert.equal(byName('kallsyms')?.verdict, 'ok', JSON.stringify(byName('kallsyms')));
   assert.equal(report.ready, true);
   assert.equal(code, 0);
+  if (probeSkipReason() === null) {
+    assert.equal(byName('probe')?.verdict, 'ok', JSON.stringify(byName('probe')));
+    assert.match(byName('probe')?.found ?? '', /attaches through tp_btf/);
+    assert.equal(report.sources.bpf, true);
+  }
   const left = (await readdir(`${tracefs}/instances`)).filter((n) => n.startsWith(`kdrop-doctor-${process.pid}-`));
   assert.deepEqual(left, []);
 

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
+  checkBpffs,
   checkBpftrace,
   checkBtf,
   checkKallsyms,
+  checkKernelProbe,
   checkKernelVersion,
   checkPrivileges,
   checkTracefs,
@@ -113,10 +115,12 @@ test('tracefs, bpftrace, btf, kallsyms checks', () => {
 test('summary: ready with either source; not without tracepoint or any source; rendering', () => {
   const c = (name: string, verdict: 'ok' | 'warn' | 'fail') => ({ name, verdict, found: `${name} found`, fix: verdict === 'ok' ? null : `fix ${name}` });
   const both = summarize([c('tracefs', 'ok'), c('tracepoint', 'ok'), c('bpftrace', 'ok')], true);
-  assert.deepEqual([both.ready, both.sources], [true, { bpftrace: true, tracefs: true }]);
+  assert.deepEqual([both.ready, both.sources], [true, { bpf: false, bpftrace: true, tracefs: true }]);
   assert.equal(summarize([c('tracefs', 'warn'), c('tracepoint', 'ok'), c('bpftrace', 'ok')], true).ready, true);
   assert.equal(summarize([c('tracefs', 'warn'), c('tracepoint', 'ok'), c('bpftrace', 'warn')], true).ready, false);
   assert.equal(summarize([c('tracefs', 'ok'), c('tracepoint', 'fail'), c('bpftrace', 'ok')], true).ready, false);
+  const probeOnly = summarize([c('tracefs', 'warn'), c('tracepoint', 'ok'), c('probe', 'ok'), c('bpftrace', 'warn')], false);
+  assert.deepEqual([probeOnly.ready, probeOnly.sources], [true, { bpf: true, bpftrace: false, tracefs: false }]);
   const r: DoctorReport = summarize([c('tracefs', 'ok'), c('tracepoint', 'warn'), c('bpftrace', 'fail')], true);
   assert.equal(renderHuman(r), '[ ok ] tracefs: tracefs found\n[warn] tracepoint: tracepoint found\n  fix: fix tracepoint\n[FAIL] bpftrace: bpftrace found\n  fix: fix bpftrace\nkdrop watch can run (sources: tracefs)\n');
 });
@@ -147,7 +151,7 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     const paths = { proc, sys, tracefs: null };
 
     const out = capture();
-    const code = await runDoctor({ paths, out: out.stream, json: false, bpftrace: [join(root, 'no-bpftrace')] });
+    const code = await runDoctor({ paths, out: out.stream, json: false, bpftrace: [join(root, 'no-bpftrace')], probe: join(root, 'no-probe') });
     const text = out.text();
     assert.match(text, /^\[ ok \] kernel: Linux 5\.17\.0-test \(drop reasons\)$/m);
     assert.match(text, new RegExp(`^\\[ ok \\] tracefs: mounted at ${tracing} \\(writable\\)$`, 'm'));
@@ -160,18 +164,44 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     assert.equal(code, 0);
 
     const json = capture();
-    assert.equal(await runDoctor({ paths, out: json.stream, json: true, bpftrace: [join(root, 'no-bpftrace')] }), 0);
+    assert.equal(await runDoctor({ paths, out: json.stream, json: true, bpftrace: [join(root, 'no-bpftrace')], probe: join(root, 'no-probe') }), 0);
     const doc = JSON.parse(json.text()) as DoctorReport;
     assert.equal(doc.ready, true);
-    assert.deepEqual(doc.checks.map((x) => x.name), ['privileges', 'kernel', 'tracefs', 'tracepoint', 'bpftrace', 'btf', 'kallsyms']);
+    assert.deepEqual(doc.checks.map((x) => x.name), ['privileges', 'kernel', 'tracefs', 'tracepoint', 'probe', 'bpffs', 'bpftrace', 'btf', 'kallsyms']);
 
     // Without the tracepoint kdrop watch cannot run.
     await rm(join(tracing, 'events', 'skb'), { recursive: true });
     const out2 = capture();
-    assert.equal(await runDoctor({ paths, out: out2.stream, json: false, bpftrace: [join(root, 'no-bpftrace')] }), 1);
+    assert.equal(await runDoctor({ paths, out: out2.stream, json: false, bpftrace: [join(root, 'no-bpftrace')], probe: join(root, 'no-probe') }), 1);
     assert.match(out2.text(), /^\[FAIL\] tracepoint: skb:kfree_skb not available \(.*\)$/m);
     assert.match(out2.text(), /kdrop watch cannot run/);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('kernel probe: missing, not runnable, no attach type, and the first attach type that works', () => {
+  assert.equal(checkKernelProbe({ path: '/x/kdrop-probe', present: false, results: null, error: null }).verdict, 'warn');
+  assert.match(checkKernelProbe({ path: '/x/kdrop-probe', present: false, results: null, error: null }).fix ?? '', /scripts\/build-probe\.sh/);
+  assert.equal(checkKernelProbe({ path: '/x', present: true, results: null, error: 'EACCES' }).verdict, 'warn');
+  const none = checkKernelProbe({ path: '/x', present: true, results: [{ attach: 'tp_btf', ok: false, message: 'Operation not permitted' }], error: null });
+  assert.equal(none.verdict, 'warn');
+  assert.match(none.fix ?? '', /CAP_BPF \+ CAP_PERFMON/);
+  const ok = checkKernelProbe({
+    path: '/x',
+    present: true,
+    results: [
+      { attach: 'tp_btf', ok: false, message: 'Invalid argument' },
+      { attach: 'raw_tp', ok: true, message: '' },
+    ],
+    error: null,
+  });
+  assert.equal(ok.verdict, 'ok');
+  assert.match(ok.found, /tp_btf failed \(Invalid argument\), raw_tp ok; attaches through raw_tp/);
+});
+
+test('bpffs: mounted, not mounted, unreadable', () => {
+  assert.equal(checkBpffs('/sys/fs/bpf', true).verdict, 'ok');
+  assert.equal(checkBpffs('/sys/fs/bpf', false).verdict, 'warn');
+  assert.match(checkBpffs('/sys/fs/bpf', null).found, /unreadable/);
 });

@@ -22,7 +22,7 @@ test('durations: arbitrary text is null or a positive whole number of ms', () =>
   finishesQuickly('long duration', () => parseDurationMs(`${'1'.repeat(100_000)}.${'1'.repeat(100_000)}x`));
 });
 
-const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('5s', '500ms', '1m', '0', '-1', 'nope', 'bpftrace', 'tracefs', 'auto', 'default/web-0', 'NO_SOCKET', '4026531840', '1', ''));
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('5s', '500ms', '1m', '0', '-1', 'nope', 'bpf', 'bpftrace', 'tracefs', 'auto', 'default/web-0', 'NO_SOCKET', '4026531840', '1', ''));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const flagsArb: fc.Arbitrary<WatchFlags> = fc.record(
   {
@@ -55,7 +55,7 @@ test('watch config: any flags and env give a config or one CONFIG error naming e
         assert.equal(r.message.split('\n').length - 1, Number(m[1]), 'one line per problem');
       } else {
         assert.ok(Number.isSafeInteger(r.intervalMs) && r.intervalMs > 0);
-        assert.ok(['auto', 'bpftrace', 'tracefs'].includes(r.source));
+        assert.ok(['auto', 'bpf', 'bpftrace', 'tracefs'].includes(r.source));
         for (const n of r.netns) assert.ok(Number.isSafeInteger(n));
         for (const c of r.classes) assert.ok(['policy', 'congestion', 'error', 'benign', 'unknown'].includes(c));
       }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeltaTracker } from '../../../src/aggregate/delta.js';
+import { DeltaTracker } from '../../../src/source/delta.js';
 import { sample } from '../../helpers/fake-source.js';
 
 test('deltas are the growth per key; keys that did not grow are left out', () => {
@@ -27,4 +27,13 @@ test('a total that goes backwards is taken as the new base, never a negative del
 test('null bytes stay null', () => {
   const d = new DeltaTracker();
   assert.equal(d.next([sample(0x10n, 3, 1, 3, null)])[0]?.bytes, null);
+});
+
+test('a key the source omits is forgotten; when it comes back its total counts from zero', () => {
+  const d = new DeltaTracker();
+  d.next([sample(0x10n, 3, 1, 10, 100), sample(0x20n, 3, 1, 1, 10)]);
+  // 0x10 omitted (the source dropped it as idle): forgotten
+  assert.deepEqual(d.next([sample(0x20n, 3, 1, 2, 20)]), [sample(0x20n, 3, 1, 1, 10)]);
+  // back with a fresh total of 4: all of it is new
+  assert.deepEqual(d.next([sample(0x10n, 3, 1, 4, 40), sample(0x20n, 3, 1, 2, 20)]), [sample(0x10n, 3, 1, 4, 40)]);
 });

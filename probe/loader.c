@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * kdrop-probe: loads kdrop.bpf.c (embedded through the skeleton), attaches it, and answers a line
+ * protocol on stdin/stdout. Everything else (symbols, reasons, pods, export) is kdrop's TypeScript.
+ *
+ *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]
+ *
+ * stdin commands, one per line:
+ *   dump   flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
+ *          map's entries, delete them, print END
+ *   stop   detach, dump both maps, unpin, exit 0
+ * stdout lines:
+ *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N>
+ *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
+ *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n>
+ *   W <message>      a warning worth logging
+ *   CHECK <type> ok | CHECK <type> fail <message>   (--check)
+ * With --pin-dir the maps and the link are pinned there: a loader started again on the same directory
+ * re-uses them (the program never stopped counting) and first replays the epoch a crashed loader may not
+ * have finished draining. End of stdin, SIGTERM, SIGINT or the parent's death: unpin and exit.
+ * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
+ * then the end of stdin does not stop it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kdrop.h"
+#include "kdrop.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static const char *const attach_names[] = { "none", "tp_btf", "raw_tp", "tracepoint" };
+static volatile sig_atomic_t quit;
+static int verbose;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct probe {
+	struct kdrop_bpf *skel;
+	struct bpf_link *link; /* attached by us */
+	int link_fd;           /* the link's fd (ours or the pinned one) */
+	struct kdrop_ctl *ctl; /* mmapped control array element */
+	int ncpus;
+	__u32 max_keys;
+	char dir[PATH_MAX];    /* pin directory, "" when unpinned */
+	int attach;
+	int resumed;
+	struct kdrop_key *keys; /* drain scratch */
+	struct kdrop_val *vals;
+};
+
+static int pin_path(const struct probe *p, const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s", p->dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static struct bpf_program *prog_of(struct kdrop_bpf *skel, int attach)
+{
+	switch (attach) {
+	case KDROP_ATTACH_TP_BTF: return skel->progs.kdrop_tp_btf;
+	case KDROP_ATTACH_RAW_TP: return skel->progs.kdrop_raw_tp;
+	case KDROP_ATTACH_TRACEPOINT: return skel->progs.kdrop_tracepoint;
+	default: return NULL;
+	}
+}
+
+/* Opens the skeleton with only `attach`'s program to load (none when attach is 0), the maps sized and,
+ * when pinning, bound to their pin paths (re-used when they exist). */
+static int open_load(struct probe *p, int attach)
+{
+	struct bpf_map *maps[] = { NULL, NULL, NULL, NULL };
+	const char *names[] = { "counts0", "counts1", "lost", "ctl" };
+	char path[PATH_MAX];
+	int err;
+
+	p->skel = kdrop_bpf__open();
+	if (!p->skel)
+		return -errno;
+	maps[0] = p->skel->maps.counts0;
+	maps[1] = p->skel->maps.counts1;
+	maps[2] = p->skel->maps.lost;
+	maps[3] = p->skel->maps.ctl;
+	bpf_map__set_max_entries(maps[0], p->max_keys);
+	bpf_map__set_max_entries(maps[1], p->max_keys);
+	for (int i = 0; i < 4; i++) {
+		if (p->dir[0] == '\0')
+			continue;
+		if ((err = pin_path(p, names[i], path, sizeof(path))) || (err = bpf_map__set_pin_path(maps[i], path)))
+			goto fail;
+	}
+	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++)
+		bpf_program__set_autoload(prog_of(p->skel, a), a == attach);
+	if ((err = kdrop_bpf__load(p->skel)))
+		goto fail;
+	return 0;
+fail:
+	kdrop_bpf__destroy(p->skel);
+	p->skel = NULL;
+	return err < 0 ? err : -err;
+}
+
+static int attach_prog(struct probe *p, int attach)
+{
+	int err = open_load(p, attach);
+	if (err)
+		return err;
+	p->link = bpf_program__attach(prog_of(p->skel, attach));
+	if (!p->link) {
+		err = -errno;
+		kdrop_bpf__destroy(p->skel);
+		p->skel = NULL;
+		return err;
+	}
+	p->link_fd = bpf_link__fd(p->link);
+	p->attach = attach;
+	return 0;
+}
+
+static void remove_pins(struct probe *p)
+{
+	static const char *const names[] = { "link", "counts0", "counts1", "lost", "ctl" };
+	char path[PATH_MAX];
+	if (p->dir[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (pin_path(p, names[i], path, sizeof(path)) == 0)
+			unlink(path);
+	rmdir(p->dir);
+}
+
+/* Makes sure bpffs is mounted where the pin directory lives (only /sys/fs/bpf is mounted by us). */
+static int prepare_pin_dir(struct probe *p)
+{
+	struct statfs st;
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && (unsigned long)st.f_type != BPF_FS_MAGIC &&
+	    strncmp(p->dir, "/sys/fs/bpf/", 12) == 0) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
+			return -errno;
+		printf("W mounted bpffs at /sys/fs/bpf\n");
+	}
+	snprintf(parent, sizeof(parent), "%s", p->dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		if (statfs(parent, &st) != 0)
+			return -errno;
+		if ((unsigned long)st.f_type != BPF_FS_MAGIC)
+			return -ENOTSUP;
+	}
+	if (mkdir(p->dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void sync_programs(void)
+{
+	/* MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): every program run that read the old epoch is done. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		usleep(50 * 1000); /* nohz_full kernels refuse it; programs run for microseconds */
+}
+
+static __u64 sum_lost(struct probe *p)
+{
+	__u64 vals[p->ncpus];
+	__u32 zero = 0;
+	__u64 total = 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.lost), &zero, vals) != 0)
+		return 0;
+	for (int i = 0; i < p->ncpus; i++)
+		total += vals[i];
+	return total;
+}
+
+static void prog_stats(struct probe *p, __u64 *misses, __u64 *run_ns, __u64 *run_cnt)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	__u32 len = sizeof(li);
+	int fd;
+
+	*misses = *run_ns = *run_cnt = 0;
+	memset(&li, 0, sizeof(li));
+	if (p->link) {
+		/* ours: the program's fd is at hand (no CAP_SYS_ADMIN needed, unlike GET_FD_BY_ID) */
+		fd = dup(bpf_program__fd(prog_of(p->skel, p->attach)));
+	} else {
+		if (p->link_fd < 0 || bpf_obj_get_info_by_fd(p->link_fd, &li, &len) != 0)
+			return;
+		fd = bpf_prog_get_fd_by_id(li.prog_id);
+	}
+	if (fd < 0)
+		return;
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	if (bpf_obj_get_info_by_fd(fd, &pi, &len) == 0) {
+		*misses = pi.recursion_misses;
+		*run_ns = pi.run_time_ns;
+		*run_cnt = pi.run_cnt;
+	}
+	close(fd);
+}
+
+/* Prints and deletes every entry of counts[epoch & 1], then END. The program no longer writes there. */
+static int drain(struct probe *p, __u64 epoch)
+{
+	int fd = bpf_map__fd((epoch & 1) ? p->skel->maps.counts1 : p->skel->maps.counts0);
+	struct kdrop_key key, next;
+	struct kdrop_val *v = p->vals;
+	__u32 n = 0;
+	__u64 misses, run_ns, run_cnt;
+	void *prev = NULL;
+
+	while (n < p->max_keys && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		__u64 count = 0, bytes = 0;
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, v) != 0)
+			continue;
+		for (int i = 0; i < p->ncpus; i++) {
+			count += v[i].count;
+			bytes += v[i].bytes;
+		}
+		p->keys[n++] = key;
+		printf("D %llu %llx %u %u %u %llu %llu\n", (unsigned long long)epoch, (unsigned long long)key.location,
+		       key.reason, key.protocol, key.netns, (unsigned long long)count, (unsigned long long)bytes);
+	}
+	/* Printed before deleted: a crash in between replays the rest, and kdrop drops what it has seen. */
+	fflush(stdout);
+	for (__u32 i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &p->keys[i]);
+	prog_stats(p, &misses, &run_ns, &run_cnt);
+	printf("END %llu lost=%llu misses=%llu run_ns=%llu run_cnt=%llu\n", (unsigned long long)epoch,
+	       (unsigned long long)sum_lost(p), (unsigned long long)misses, (unsigned long long)run_ns,
+	       (unsigned long long)run_cnt);
+	fflush(stdout);
+	return 0;
+}
+
+static void dump(struct probe *p)
+{
+	__u64 epoch = __atomic_load_n(&p->ctl->epoch, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&p->ctl->epoch, epoch + 1, __ATOMIC_RELEASE);
+	sync_programs();
+	drain(p, epoch);
+}
+
+static int map_ctl(struct probe *p)
+{
+	size_t len = (size_t)sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(p->skel->maps.ctl), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	p->ctl = m;
+	return 0;
+}
+
+/* A pinned link from a loader that died: re-use its maps and keep its program attached. */
+static int resume(struct probe *p)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (p->dir[0] == '\0' || pin_path(p, "link", path, sizeof(path)) != 0)
+		return -ENOENT;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if ((err = open_load(p, KDROP_ATTACH_NONE))) {
+		close(fd);
+		return err;
+	}
+	p->link_fd = fd;
+	p->resumed = 1;
+	return 0;
+}
+
+static int start(struct probe *p, int only)
+{
+	int err = -ENOENT;
+	char path[PATH_MAX];
+
+	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
+		if (only && a != only)
+			continue;
+		if ((err = attach_prog(p, a)) == 0)
+			break;
+		printf("W attach %s failed: %s\n", attach_names[a], strerror(-err));
+	}
+	if (err)
+		return err;
+	if (p->dir[0] != '\0') {
+		if (pin_path(p, "link", path, sizeof(path)) == 0 && (err = bpf_link__pin(p->link, path)) != 0)
+			printf("W cannot pin the link: %s\n", strerror(-err));
+	}
+	return 0;
+}
+
+static void shutdown_probe(struct probe *p, int final_dump)
+{
+	/* Unpin first, so that closing our fd drops the last reference and detaches synchronously. */
+	remove_pins(p);
+	if (p->link) {
+		bpf_link__destroy(p->link);
+		p->link = NULL;
+	} else if (p->link_fd >= 0) {
+		close(p->link_fd);
+	}
+	p->link_fd = -1;
+	if (final_dump && p->ctl) {
+		dump(p);
+		dump(p);
+	}
+	kdrop_bpf__destroy(p->skel);
+	p->skel = NULL;
+}
+
+static int check(__u32 max_keys)
+{
+	int ok = 0;
+	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
+		struct probe p = { .link_fd = -1, .max_keys = max_keys };
+		int err = attach_prog(&p, a);
+		if (err) {
+			printf("CHECK %s fail %s\n", attach_names[a], strerror(-err));
+			continue;
+		}
+		printf("CHECK %s ok\n", attach_names[a]);
+		ok = 1;
+		bpf_link__destroy(p.link);
+		kdrop_bpf__destroy(p.skel);
+	}
+	return ok ? 0 : 1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' }, { "max-keys", required_argument, NULL, 'k' },
+		{ "attach", required_argument, NULL, 'a' },  { "check", no_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },       { "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS };
+	int only = 0, do_check = 0, c, err, interval_ms = 0, stdin_open = 1;
+	long long next_dump = 0;
+	char line[256];
+	struct sigaction sa;
+
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': snprintf(p.dir, sizeof(p.dir), "%s", optarg); break;
+		case 'k': p.max_keys = (__u32)strtoul(optarg, NULL, 10); break;
+		case 'a':
+			for (int a = 1; a <= KDROP_ATTACH_TRACEPOINT; a++)
+				if (strcmp(optarg, attach_names[a]) == 0)
+					only = a;
+			if (!only) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'c': do_check = 1; break;
+		case 'v': verbose = 1; break;
+		case 'i': interval_ms = atoi(optarg); break;
+		default: usage(); return 2;
+		}
+	}
+	if (p.max_keys == 0) {
+		usage();
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	libbpf_set_print(print_libbpf);
+	if (do_check) {
+		err = check(p.max_keys);
+		fflush(stdout);
+		return err;
+	}
+
+	/* Exit with the parent: SIGTERM when it dies, also if it died before we got here. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	p.ncpus = libbpf_num_possible_cpus();
+	p.keys = calloc(p.max_keys, sizeof(*p.keys));
+	p.vals = calloc((size_t)p.ncpus, sizeof(*p.vals));
+	if (p.ncpus <= 0 || !p.keys || !p.vals) {
+		fprintf(stderr, "kdrop-probe: out of memory\n");
+		return 1;
+	}
+	if (p.dir[0] != '\0' && (err = prepare_pin_dir(&p)) != 0) {
+		printf("W unpinned: cannot use bpffs at %s: %s\n", p.dir, strerror(-err));
+		p.dir[0] = '\0';
+	}
+	if (resume(&p) != 0) {
+		if ((err = start(&p, only)) != 0) {
+			fprintf(stderr, "kdrop-probe: cannot attach to kfree_skb: %s\n", strerror(-err));
+			remove_pins(&p);
+			return 1;
+		}
+	}
+	if ((err = map_ctl(&p)) != 0) {
+		fprintf(stderr, "kdrop-probe: cannot mmap the control map: %s\n", strerror(-err));
+		shutdown_probe(&p, 0);
+		return 1;
+	}
+	if (p.resumed) {
+		p.attach = (int)p.ctl->attach;
+		/* The epoch a crashed loader may have been draining: finish it (kdrop skips keys it has). */
+		__u64 epoch = __atomic_load_n(&p.ctl->epoch, __ATOMIC_ACQUIRE);
+		sync_programs();
+		if (epoch > 0)
+			drain(&p, epoch - 1);
+	} else {
+		p.ctl->attach = (__u32)p.attach;
+	}
+	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u\n",
+	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
+	       (unsigned long long)p.ctl->epoch, p.max_keys);
+	fflush(stdout);
+
+	next_dump = now_ms() + interval_ms;
+	while (!quit) {
+		struct pollfd pfd = { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN };
+		int timeout = interval_ms > 0 ? (int)(next_dump - now_ms()) : 1000;
+		if (poll(&pfd, 1, timeout < 0 ? 0 : timeout > 1000 ? 1000 : timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (getppid() == 1)
+			break;
+		if (interval_ms > 0 && now_ms() >= next_dump) {
+			dump(&p);
+			next_dump += interval_ms;
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (!fgets(line, sizeof(line), stdin)) {
+			if (interval_ms > 0) {
+				stdin_open = 0;
+				continue;
+			}
+			break; /* end of stdin: the parent is gone or done */
+		}
+		if (strcmp(line, "dump\n") == 0) {
+			dump(&p);
+		} else if (strcmp(line, "stop\n") == 0) {
+			shutdown_probe(&p, 1);
+			printf("BYE\n");
+			fflush(stdout);
+			return 0;
+		} else {
+			printf("W unknown command\n");
+			fflush(stdout);
+		}
+	}
+	shutdown_probe(&p, 0);
+	return 0;
+}

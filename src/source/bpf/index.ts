@@ -1,0 +1,5 @@
+export { BpfSource } from './bpf-source.js';
+export { parseProbeLine, LineSplitter, type AttachType } from './protocol.js';
+export { findStalePins, pinDirFor } from './pins.js';
+export { probePath, isExecutable } from './locate.js';
+export { checkProbe, type ProbeCheck } from './check.js';
