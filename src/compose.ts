@@ -4,7 +4,7 @@ import type { NetnsResolver } from './enrich/types.js';
 import type { TracepointFormat } from './kernel/types.js';
 import type { SourceChoice } from './config/common.js';
 import type { HostFacts } from './host/facts.js';
-import { probeHost } from './host/facts.js';
+import { probeHost, probeTracer } from './host/facts.js';
 import { Pipeline } from './pipeline.js';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
@@ -44,9 +44,12 @@ export interface OpenedSources {
   close(): Promise<void>;
 }
 
-/** Probes what `watch` and `agent` need: tracefs mounted if absent, bpftrace only if the choice may use it. */
+/**
+ * Probes what `watch` and `agent` need: tracefs mounted if absent; bpftrace's version only for
+ * `--source bpftrace` (`auto` asks for it only if the kernel probe does not start).
+ */
 export function probeForSource(paths: HostPaths, source: SourceChoice, bpftraceCommand?: readonly string[]): Promise<HostFacts> {
-  return probeHost(paths, { mountTracefs: true, tracer: source === 'auto' || source === 'bpftrace', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
+  return probeHost(paths, { mountTracefs: true, tracer: source === 'bpftrace', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
 }
 
 /** The tracepoint's format, or the error that says why kdrop cannot count on this host. */
@@ -96,7 +99,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
 export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string): Promise<DropSource> {
   const format = requireTracepoint(facts);
   const tryBpftrace = async (): Promise<DropSource> => {
-    const { dialect, command, error } = facts.tracer;
+    const { dialect, command, error } = facts.tracer.probed ? facts.tracer : await probeTracer(facts.tracer.command);
     if (dialect === null) {
       throw new KdropError(ErrorCodes.BPFTRACE_MISSING, error ?? 'bpftrace not available', { hint: 'install bpftrace (Debian: apt-get install bpftrace) or use --source tracefs' });
     }

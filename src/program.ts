@@ -5,14 +5,8 @@ import { isKdropError, ErrorCodes } from './errors.js';
 import { setLogLevel } from './log.js';
 import { hostPathsFrom, logFormat, logLevel, validate } from './config/common.js';
 import { watchConfig, type WatchFlags } from './config/watch-config.js';
-import { watchCommand } from './commands/watch-command.js';
-import { runDoctor } from './commands/doctor.js';
-import { runSymbolize } from './commands/symbolize.js';
-import { runExplain } from './commands/explain.js';
 import { registerAgentCommand } from './commands/agent.js';
-import { watchResolver } from './commands/watch-resolver.js';
 import { topConfig, type TopFlags } from './config/top-config.js';
-import { topCommand } from './commands/top-command.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -80,7 +74,7 @@ export function buildProgram(): Command {
       const cfg = watchConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);
       const signal = stopSignal();
-      process.exitCode = await watchCommand(cfg, paths, signal);
+      process.exitCode = await (await import('./commands/watch-command.js')).watchCommand(cfg, paths, signal);
     });
 
   program
@@ -104,7 +98,7 @@ export function buildProgram(): Command {
       const hangup = new AbortController();
       process.once('SIGHUP', () => hangup.abort());
       const signal = AbortSignal.any([stopSignal(), hangup.signal]);
-      process.exitCode = await topCommand(cfg, paths, { out: process.stdout, signal, interactive });
+      process.exitCode = await (await import('./commands/top-command.js')).topCommand(cfg, paths, { out: process.stdout, signal, interactive });
     });
 
   program
@@ -113,7 +107,7 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON document')
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const paths = hostPathsFrom(globals(cmd), process.env);
-      process.exitCode = await runDoctor({ paths, out: process.stdout, json: flags.json ?? false });
+      process.exitCode = await (await import('./commands/doctor.js')).runDoctor({ paths, out: process.stdout, json: flags.json ?? false });
     });
 
   program
@@ -123,7 +117,7 @@ export function buildProgram(): Command {
     .argument('<address...>', 'kernel addresses, e.g. 0xffffffff8024cd0f')
     .action(async (addresses: string[], flags: { map?: string }, cmd: Command) => {
       const paths = hostPathsFrom(globals(cmd), process.env);
-      process.exitCode = await runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
+      process.exitCode = await (await import('./commands/symbolize.js')).runSymbolize({ map: flags.map, addresses, paths, out: process.stdout, err: process.stderr });
     });
 
   program
@@ -133,12 +127,14 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON document')
     .action(async (reason: string, flags: { json?: boolean }, cmd: Command) => {
       const paths = hostPathsFrom(globals(cmd), process.env);
-      process.exitCode = await runExplain({ query: reason, json: flags.json ?? false, paths, out: process.stdout });
+      process.exitCode = await (await import('./commands/explain.js')).runExplain({ query: reason, json: flags.json ?? false, paths, out: process.stdout });
     });
 
   // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise. The
   // agent does not wait for the first pod list: it counts from the start and names pods once the list arrives.
-  registerAgentCommand(program, { createResolver: async (paths) => (await watchResolver(paths, undefined, process.env, 0)).resolver });
+  registerAgentCommand(program, {
+    createResolver: async (paths) => (await (await import('./commands/watch-resolver.js')).watchResolver(paths, undefined, process.env, 0)).resolver,
+  });
   return program;
 }
 

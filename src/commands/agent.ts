@@ -4,7 +4,7 @@ import { hostPathsFrom } from '../config/common.js';
 import { setLogLevel } from '../log.js';
 import { logger } from '../log.js';
 import { agentConfig, DEFAULTS, type AgentConfig, type AgentFlags } from '../agent/config.js';
-import { Agent, type AgentDeps, type OpenPipeline } from '../agent/agent.js';
+import type { AgentDeps, OpenPipeline } from '../agent/agent.js';
 import { DEFAULT_LABELS } from '../vocabulary/attributes.js';
 
 const log = logger('agent');
@@ -31,6 +31,8 @@ export async function runAgent(opts: AgentOptions, deps: RunAgentDeps = {}): Pro
       const { openPipeline: open } = await import('../compose.js');
       return open(o);
     });
+  // Loaded here, not at import: `kdrop watch` and the others never pay for OpenTelemetry.
+  const { Agent } = await import('../agent/agent.js');
   const agent = new Agent(opts.config, { ...deps, openPipeline, paths: opts.paths, env: opts.env ?? process.env });
   if (opts.signal.aborted) return 0;
   await agent.start();

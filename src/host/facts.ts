@@ -47,6 +47,8 @@ export interface TracepointFacts {
 export interface TracerFacts {
   /** How bpftrace is run (`bpftrace`, or KDROP_BPFTRACE split on spaces). */
   readonly command: readonly string[];
+  /** False when probeHost was told not to run `bpftrace --version` (then probeTracer() does it on demand). */
+  readonly probed: boolean;
   /** Null when bpftrace is missing, not runnable or too old (then `error` says why). */
   readonly version: BpftraceVersion | null;
   readonly dialect: BpftraceDialect | null;
@@ -187,12 +189,13 @@ async function probeKernelProbe(path: string, check: boolean): Promise<ProbeFact
   }
 }
 
-async function probeTracer(command: readonly string[]): Promise<TracerFacts> {
+/** Runs `bpftrace --version`: its version and dialect, or why it cannot be used. */
+export async function probeTracer(command: readonly string[]): Promise<TracerFacts> {
   try {
     const { version, dialect } = await detectBpftrace(command);
-    return { command, version, dialect, error: null };
+    return { command, probed: true, version, dialect, error: null };
   } catch (err) {
-    return { command, version: null, dialect: null, error: message(err) };
+    return { command, probed: true, version: null, dialect: null, error: message(err) };
   }
 }
 
@@ -212,7 +215,7 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
   const bpffsPath = join(paths.sys, 'fs', 'bpf');
   const [tracefs, tracer, btfPresent, kptrRestrict, kallsyms, probe, bpffs] = await Promise.all([
     probeTracefs(paths, o.mountTracefs ?? false),
-    o.tracer === false ? Promise.resolve<TracerFacts>({ command, version: null, dialect: null, error: 'not probed' }) : probeTracer(command),
+    o.tracer === false ? Promise.resolve<TracerFacts>({ command, probed: false, version: null, dialect: null, error: 'not probed' }) : probeTracer(command),
     stat(btfPath).then(
       () => true,
       () => false,

@@ -91,11 +91,11 @@ test('tracefs, bpftrace, btf, kallsyms checks', () => {
   assert.match(none.fix ?? '', /mount -t tracefs nodev \/sys\/kernel\/tracing/);
 
   const v017 = { major: 0, minor: 17, patch: 0 };
-  const bt = { command: ['bpftrace'], version: v017, dialect: dialectForVersion(v017), error: null };
+  const bt = { command: ['bpftrace'], probed: true, version: v017, dialect: dialectForVersion(v017), error: null };
   assert.equal(checkBpftrace(bt, true).verdict, 'ok');
   assert.match(checkBpftrace(bt, true).found, /^bpftrace 0\.17\.0 \(bpftrace; tracepoint-arrow attach\)$/);
   assert.equal(checkBpftrace(bt, false).verdict, 'warn');
-  const missing = checkBpftrace({ command: ['/nope/bpftrace'], version: null, dialect: null, error: 'command not found' }, true);
+  const missing = checkBpftrace({ command: ['/nope/bpftrace'], probed: true, version: null, dialect: null, error: 'command not found' }, true);
   assert.equal(missing.verdict, 'warn');
   assert.match(missing.found, /^\/nope\/bpftrace: command not found$/);
   assert.match(missing.fix ?? '', /bpftrace 0\.17 or newer/);
