@@ -8,50 +8,19 @@ import { ErrorCodes, isKdropError } from '../../../src/errors.js';
 import { parseBtfEnum, readBtfEnum } from '../../../src/kernel/btf-enums.js';
 import { dropReasonNames, reasonTableWithBtfFallback } from '../../../src/kernel/btf-reasons.js';
 import { parseFormat } from '../../../src/kernel/format.js';
+import { buildBtf as buildBtfBlob } from '../../helpers/btf.js';
 
-/** A minimal little-endian BTF blob: an int, a struct with one member, the enum, an enum64. */
+/** A minimal BTF blob: an int, a struct with one member, the enum, a signed enum, an enum64. */
 function buildBtf(opts: { bigEndian?: boolean } = {}): Uint8Array {
-  const le = opts.bigEndian !== true;
-  const strings: string[] = [''];
-  const strOff = (s: string): number => {
-    let off = 0;
-    for (const x of strings) {
-      if (x === s) return off;
-      off += Buffer.byteLength(x) + 1;
-    }
-    strings.push(s);
-    return off;
-  };
-  const words: number[] = [];
-  const type = (name: string, kind: number, vlen: number, sizeOrType: number, signed = false) =>
-    words.push(name === '' ? 0 : strOff(name), ((signed ? 1 : 0) << 31 | (kind << 24) | vlen) >>> 0, sizeOrType);
-  type('int', 1, 0, 4);
-  words.push(0x01000020); // int encoding: signed, 32 bits
-  type('pair', 4, 1, 8);
-  words.push(strOff('a'), 1, 0);
-  type('other_enum', 6, 1, 4);
-  words.push(strOff('OTHER'), 7);
-  type('skb_drop_reason', 6, 4, 4);
-  for (const [n, v] of [['SKB_NOT_DROPPED_YET', 0], ['SKB_DROP_REASON_NOT_SPECIFIED', 2], ['SKB_DROP_REASON_NO_SOCKET', 3], ['SKB_DROP_REASON_SUBSYS_MASK', 0xffff0000]] as const) words.push(strOff(n), v);
-  type('signed_enum', 6, 1, 4, true);
-  words.push(strOff('NEG'), 0xffffffff);
-  type('wide', 19, 1, 8);
-  words.push(strOff('BIG'), 5, 1); // 0x1_00000005
-  const typeBytes = words.length * 4;
-  const strBuf = Buffer.concat(strings.map((s) => Buffer.from(`${s}\0`)));
-  const buf = Buffer.alloc(24 + typeBytes + strBuf.length);
-  const w16 = (v: number, o: number) => (le ? buf.writeUInt16LE(v, o) : buf.writeUInt16BE(v, o));
-  const w32 = (v: number, o: number) => (le ? buf.writeUInt32LE(v, o) : buf.writeUInt32BE(v, o));
-  w16(0xeb9f, 0);
-  buf[2] = 1;
-  w32(24, 4);
-  w32(0, 8);
-  w32(typeBytes, 12);
-  w32(typeBytes, 16);
-  w32(strBuf.length, 20);
-  words.forEach((v, i) => w32(v >>> 0, 24 + i * 4));
-  strBuf.copy(buf, 24 + typeBytes);
-  return new Uint8Array(buf);
+  return buildBtfBlob({
+    ...(opts.bigEndian === true ? { bigEndian: true } : {}),
+    enums: [
+      { name: 'other_enum', values: [['OTHER', 7]] },
+      { name: 'skb_drop_reason', values: [['SKB_NOT_DROPPED_YET', 0], ['SKB_DROP_REASON_NOT_SPECIFIED', 2], ['SKB_DROP_REASON_NO_SOCKET', 3], ['SKB_DROP_REASON_SUBSYS_MASK', 0xffff0000]] },
+      { name: 'signed_enum', values: [['NEG', -1]], signed: true },
+      { name: 'wide', values: [['BIG', 0x1_00000005]], wide: true },
+    ],
+  });
 }
 
 test('parseBtfEnum finds enum and enum64 enumerators, both byte orders', () => {
