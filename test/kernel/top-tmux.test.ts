@@ -94,7 +94,7 @@ test('kdrop top in tmux: exact netns total, grouping, filter and detail keys; q 
   const seen = Number(/(\d+) intervals/.exec(s)?.[1]);
   s = await until('two more intervals', (t) => Number(/(\d+) intervals/.exec(t)?.[1]) >= seen + 2);
   assert.equal(totalOf(s, inode, 'netns'), N);
-  assert.match(s, /source bpftrace {2}lost 0/);
+  assert.match(s, /source (bpf|bpftrace) {2}lost 0/);
 
   // g: the next grouping (netns -> pod); the netns is not a pod's, so it is its own row.
   await keys('g');
