@@ -68,8 +68,16 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const format = requireTracepoint(facts);
   const reasons = facts.tracepoint.reasonNames;
   const subsystems = facts.tracepoint.reasonSubsystems;
-  const symbolizer = await loadSymbolizer({ map: o.map, paths: o.paths });
-  const source = await startSource(facts, o.source, o.probe);
+  // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
+  // succeed, and whatever started is stopped again when either fails.
+  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe)]);
+  if (started.status === 'rejected') throw started.reason;
+  const source = started.value;
+  if (symbols.status === 'rejected') {
+    await source.stop();
+    throw symbols.reason;
+  }
+  const symbolizer = symbols.value;
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
