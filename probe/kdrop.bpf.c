@@ -7,6 +7,12 @@
  *   raw_tp/kfree_skb      untyped arguments, probe reads
  *   tracepoint/skb/kfree_skb  the classic tracepoint record
  * Failed map updates (map full) are counted in `lost`, never silent.
+ *
+ * Samples: after counting, a per-key token bucket (GCRA in an LRU hash, then a global one) decides
+ * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
+ * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
+ * it. A drop that is not sampled costs one bucket lookup and a compare (no write to shared memory).
+ * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -42,6 +48,46 @@ struct {
 	__type(value, struct kdrop_ctl);
 } ctl SEC(".maps");
 
+const volatile __u64 sample_interval_ns = 1000000000ULL; /* per key: 1 sample/s */
+const volatile __u64 sample_burst = 3;
+const volatile __u64 global_interval_ns = 1000000ULL;    /* all keys: 1000 samples/s */
+const volatile __u64 global_burst = 1000;
+const volatile __u8 samples_on = 1;
+const volatile __u8 stacks_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KDROP_SAMPLE_KEYS);
+	__type(key, struct kdrop_key);
+	__type(value, struct kdrop_bucket);
+} buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kdrop_bucket);
+} global_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KDROP_RINGBUF_BYTES);
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kdrop_sample_stats);
+} sample_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, KDROP_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, KDROP_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
 static __always_inline void add(void *map, struct kdrop_key *k, __u32 len)
 {
 	struct kdrop_val *v = bpf_map_lookup_elem(map, k);
@@ -68,7 +114,140 @@ static __always_inline void add(void *map, struct kdrop_key *k, __u32 len)
 		*l += 1;
 }
 
-static __always_inline void count(__u64 location, __u32 reason, __u16 protocol, __u32 netns, __u32 len)
+/* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
+ * never both take the last token). */
+static __always_inline int take(__u64 *tat, __u64 now, __u64 interval, __u64 burst)
+{
+	__u64 old = *(volatile __u64 *)tat;
+	if (now + (burst - 1) * interval < old)
+		return 0;
+	__u64 next = (old > now ? old : now) + interval;
+	return __sync_val_compare_and_swap(tat, old, next) == old;
+}
+
+static __always_inline void parse_l4(struct kdrop_sample *s, unsigned char *l4)
+{
+	__u8 h[14];
+
+	if (s->l4proto == IPPROTO_TCP) {
+		if (bpf_probe_read_kernel(h, 14, l4))
+			return;
+		s->tcp_flags = h[13];
+	} else if (s->l4proto == IPPROTO_UDP || s->l4proto == IPPROTO_UDPLITE) {
+		if (bpf_probe_read_kernel(h, 4, l4))
+			return;
+	} else if (s->l4proto == IPPROTO_ICMP || s->l4proto == 58 /* IPPROTO_ICMPV6 */) {
+		if (bpf_probe_read_kernel(h, 2, l4))
+			return;
+		s->icmp_type = h[0];
+		s->icmp_code = h[1];
+		return;
+	} else {
+		return;
+	}
+	s->sport = ((__u16)h[0] << 8) | h[1];
+	s->dport = ((__u16)h[2] << 8) | h[3];
+}
+
+/* L3/L4 from skb->head + network_header / transport_header. transport_header is ~0 before the IP layer
+ * set it, and equals network_header right after receive: then it comes from the IP header length. */
+static __always_inline void parse(struct kdrop_sample *s, struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 ver = 0;
+
+	if (!head || nh == (__u16)~0U)
+		return;
+	if (s->protocol != 0 && s->protocol != 0x0800 && s->protocol != 0x86dd)
+		return;
+	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+		return;
+	ver >>= 4;
+	if (ver == 4) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		s->family = 4;
+		s->l4proto = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return; /* not the first fragment: no L4 header */
+		if (th == (__u16)~0U || th == nh)
+			th = nh + ip.ihl * 4;
+	} else if (ver == 6) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		s->family = 6;
+		s->l4proto = ip6.nexthdr;
+		__builtin_memcpy(s->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(s->daddr, &ip6.daddr, 16);
+		if (th == (__u16)~0U || th == nh)
+			th = nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	parse_l4(s, head + th);
+}
+
+static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len)
+{
+	__u32 zero = 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct kdrop_sample_stats *st = bpf_map_lookup_elem(&sample_stats, &zero);
+	struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
+	struct kdrop_bucket *g;
+	int ok;
+
+	if (!st)
+		return;
+	if (b) {
+		ok = take(&b->tat, now, sample_interval_ns, sample_burst);
+	} else {
+		struct kdrop_bucket init = { .tat = now + sample_interval_ns };
+		ok = bpf_map_update_elem(&buckets, k, &init, BPF_NOEXIST) == 0;
+	}
+	if (ok) {
+		g = bpf_map_lookup_elem(&global_bucket, &zero);
+		ok = g && take(&g->tat, now, global_interval_ns, global_burst);
+	}
+	if (!ok) {
+		st->suppressed += 1;
+		return;
+	}
+	struct kdrop_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
+	if (!s) {
+		st->rb_fail += 1;
+		return;
+	}
+	__builtin_memset(s, 0, sizeof(*s));
+	s->ktime = now;
+	s->location = k->location;
+	s->reason = k->reason;
+	s->netns = k->netns;
+	s->protocol = k->protocol;
+	s->len = len;
+	s->stackid = -1;
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		s->ifindex = BPF_CORE_READ(dev, ifindex);
+		BPF_CORE_READ_STR_INTO(&s->ifname, dev, name);
+	}
+	parse(s, skb);
+	if (stacks_on) {
+		s->stackid = bpf_get_stackid(ctx, &stacks, 0);
+		if (s->stackid < 0)
+			st->stack_fail += 1;
+	}
+	bpf_ringbuf_submit(s, 0);
+	st->emitted += 1;
+}
+
+static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,
+				  __u32 netns, __u32 len)
 {
 	__u32 zero = 0;
 	struct kdrop_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
@@ -81,6 +260,8 @@ static __always_inline void count(__u64 location, __u32 reason, __u16 protocol, 
 		add(&counts1, &k, len);
 	else
 		add(&counts0, &k, len);
+	if (samples_on)
+		sample(ctx, skb, &k, len);
 }
 
 /* The reason and rx_sk arguments exist only on newer kernels (5.17, 6.11): ask this kernel's BTF. */
@@ -105,7 +286,7 @@ int BPF_PROG(kdrop_tp_btf, struct sk_buff *skb, void *location)
 		if (sk)
 			netns = sk->__sk_common.skc_net.net->ns.inum;
 	}
-	count((__u64)location, reason, bpf_ntohs(skb->protocol), netns, skb->len);
+	count(ctx, skb, (__u64)location, reason, bpf_ntohs(skb->protocol), netns, skb->len);
 	return 0;
 }
 
@@ -133,7 +314,7 @@ int kdrop_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 		reason = (__u32)ctx->args[2];
 	if (HAS_RX_SK)
 		rx_sk = (struct sock *)ctx->args[3];
-	count(ctx->args[1], reason, bpf_ntohs(BPF_CORE_READ(skb, protocol)), netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
+	count(ctx, skb, ctx->args[1], reason, bpf_ntohs(BPF_CORE_READ(skb, protocol)), netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
 	return 0;
 }
 
@@ -149,6 +330,6 @@ int kdrop_tracepoint(struct trace_event_raw_kfree_skb *ctx)
 	if (HAS_RX_SK)
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
 	/* The record's protocol is already in host order. */
-	count((__u64)ctx->location, reason, ctx->protocol, netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
+	count(ctx, skb, (__u64)ctx->location, reason, ctx->protocol, netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
 	return 0;
 }

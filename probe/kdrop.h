@@ -32,4 +32,46 @@ enum kdrop_attach {
 
 #define KDROP_DEFAULT_MAX_KEYS 16384
 
+/* Samples: a few example drops per key, rate-limited in the kernel, handed over through a ring buffer. */
+#define KDROP_SAMPLE_KEYS 16384     /* token buckets held (LRU: the least recently dropping key goes) */
+#define KDROP_RINGBUF_BYTES (256 * 1024)
+#define KDROP_STACK_DEPTH 32
+#define KDROP_STACKS 1024
+
+/* Per-key token bucket as GCRA: the theoretical arrival time of the next sample, in ktime ns. A drop
+ * may be sampled when now >= tat - burst * interval; then tat = max(tat, now) + interval. */
+struct kdrop_bucket {
+	__u64 tat;
+};
+
+struct kdrop_sample {
+	__u64 ktime;     /* bpf_ktime_get_ns() */
+	__u64 location;
+	__u32 reason;
+	__u32 netns;
+	__u16 protocol;  /* ethertype, host order */
+	__u8 family;     /* 4, 6, or 0 when no IP header was found */
+	__u8 l4proto;    /* IPPROTO_* (0 when unknown) */
+	__u16 sport;     /* host order; 0 when none */
+	__u16 dport;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad1;
+	__u32 ifindex;   /* 0 when skb->dev is not set */
+	__u32 len;       /* skb->len */
+	__s32 stackid;   /* stack map id, negative when none */
+	__u8 saddr[16];  /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	char ifname[16];
+};
+
+/* Per-CPU sample counters (one element of the samples_stats array). */
+struct kdrop_sample_stats {
+	__u64 emitted;
+	__u64 suppressed;   /* by the per-key or the global bucket */
+	__u64 rb_fail;      /* ring buffer full: reserve failed */
+	__u64 stack_fail;   /* bpf_get_stackid failed (the sample still went out, without a stack) */
+};
+
 #endif
