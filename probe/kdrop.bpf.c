@@ -11,7 +11,7 @@
  * Samples: after counting, a per-key token bucket (GCRA in an LRU hash, then a global one) decides
  * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
  * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
- * it. A drop that is not sampled costs one bucket lookup and a compare (no write to shared memory).
+ * it. A drop that is not sampled costs one bucket lookup, a compare and two plain adds.
  * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
@@ -216,6 +216,8 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	}
 	if (!ok) {
 		st->suppressed += 1;
+		if (b)
+			b->suppressed += 1;
 		return;
 	}
 	struct kdrop_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
@@ -231,6 +233,10 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	s->protocol = k->protocol;
 	s->len = len;
 	s->stackid = -1;
+	if (b) {
+		__u64 n = __sync_lock_test_and_set(&b->suppressed, 0);
+		s->suppressed = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
+	}
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	if (dev) {
 		s->ifindex = BPF_CORE_READ(dev, ifindex);

@@ -42,6 +42,8 @@ enum kdrop_attach {
  * may be sampled when now >= tat - burst * interval; then tat = max(tat, now) + interval. */
 struct kdrop_bucket {
 	__u64 tat;
+	__u64 suppressed; /* drops of this key not sampled since its last sample (plain adds: approximate
+			   * when several CPUs drop the same key at once) */
 };
 
 struct kdrop_sample {
@@ -61,6 +63,7 @@ struct kdrop_sample {
 	__u32 ifindex;   /* 0 when skb->dev is not set */
 	__u32 len;       /* skb->len */
 	__s32 stackid;   /* stack map id, negative when none */
+	__u32 suppressed; /* drops of this key not sampled since its previous sample */
 	__u8 saddr[16];  /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	char ifname[16];

@@ -15,7 +15,8 @@
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
  *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>
  *   S <ktime> <location hex> <reason> <protocol> <netns> <l4proto> <saddr|-> <sport> <daddr|-> <dport>
- *     <tcpflags> <icmp type> <icmp code> <ifindex> <ifname|-> <len> <stackid>     one sampled drop
+ *     <tcpflags> <icmp type> <icmp code> <ifindex> <ifname|-> <len> <stackid> <suppressed>   one sampled drop
+ *     (suppressed: drops of this key not sampled since its previous sample)
  *   K <stackid> <addr hex>...   the kernel stack of the S line that follows (innermost first)
  *   W <message>      a warning worth logging
  *   CHECK <type> ok | CHECK <type> fail <message>   (--check)
@@ -138,7 +139,7 @@ static int open_load(struct probe *p, int attach)
 	if (p->sample_rate > 0)
 		p->skel->rodata->sample_interval_ns = (__u64)(1e9 / p->sample_rate);
 	p->skel->rodata->sample_burst = p->sample_burst;
-	p->skel->rodata->global_interval_ns = 1000000000ULL / p->sample_max;
+	p->skel->rodata->global_interval_ns = 1000000000ULL / (p->sample_max ? p->sample_max : 1);
 	p->skel->rodata->global_burst = p->sample_max;
 	bpf_map__set_max_entries(maps[0], p->max_keys);
 	bpf_map__set_max_entries(maps[1], p->max_keys);
@@ -320,11 +321,11 @@ static int on_sample(void *ctx, void *data, size_t size)
 			*c = '?';
 	if (s->stackid >= 0)
 		print_stack(p, s->stackid);
-	printf("S %llu %llx %u %u %u %u %s %u %s %u %u %u %u %u %s %u %d\n", (unsigned long long)s->ktime,
+	printf("S %llu %llx %u %u %u %u %s %u %s %u %u %u %u %u %s %u %d %u\n", (unsigned long long)s->ktime,
 	       (unsigned long long)s->location, s->reason, s->protocol, s->netns, s->l4proto,
 	       addr_text(s->family, s->saddr, sa, sizeof(sa)), s->sport, addr_text(s->family, s->daddr, da, sizeof(da)),
 	       s->dport, s->tcp_flags, s->icmp_type, s->icmp_code, s->ifindex, ifname[0] ? ifname : "-", s->len,
-	       s->stackid);
+	       s->stackid, s->suppressed);
 	return 0;
 }
 
@@ -454,11 +455,12 @@ static void shutdown_probe(struct probe *p, int final_dump)
 	p->skel = NULL;
 }
 
-static int check(__u32 max_keys)
+/* Loads and attaches each program with the settings of `tmpl` (max keys, samples). */
+static int check(const struct probe *tmpl)
 {
 	int ok = 0;
 	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
-		struct probe p = { .link_fd = -1, .max_keys = max_keys };
+		struct probe p = *tmpl;
 		int err = attach_prog(&p, a);
 		if (err) {
 			printf("CHECK %s fail %s\n", attach_names[a], strerror(-err));
@@ -541,7 +543,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(print_libbpf);
 	if (do_check) {
-		err = check(p.max_keys);
+		err = check(&p);
 		fflush(stdout);
 		return err;
 	}

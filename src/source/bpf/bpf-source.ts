@@ -13,12 +13,14 @@
  */
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { logger } from '../../log.js';
-import type { DropSample, DropSource, SourceFeatures, SourceStats } from '../types.js';
+import type { DropSample, DropSource, SampleStats, SourceFeatures, SourceStats } from '../types.js';
+import type { FlowSample } from '../../vocabulary/flow-sample.js';
 import type { RestartPolicy } from '../bpftrace/supervisor.js';
 import type { ProbeEvent } from './protocol.js';
 import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
 import { Loader } from './loader-process.js';
 import { EpochTotals } from './epoch-totals.js';
+import { SampleHub } from './sample-hub.js';
 import { DEFAULT_PIN_ROOT, findStalePins, pinDirFor, removePins } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
 
@@ -32,6 +34,7 @@ export class BpfSource implements DropSource {
   private readonly probe: string;
   private readonly restartPolicy: RestartPolicy;
   private readonly totals: EpochTotals;
+  private readonly hub: SampleHub;
   private badLines = 0;
   private restarts = 0;
   private consecutiveRestarts = 0;
@@ -52,6 +55,7 @@ export class BpfSource implements DropSource {
     this.restartPolicy = opts.restart ?? DEFAULT_RESTART;
     this.features = { reason: opts.hasReason, netns: true, bytes: true };
     this.totals = new EpochTotals(opts.hasReason);
+    this.hub = new SampleHub(opts.hasReason);
   }
 
   /** Pid of the running loader (tests, diagnostics). */
@@ -71,6 +75,15 @@ export class BpfSource implements DropSource {
 
   programStats(): ProbeProgramStats {
     return this.progStats;
+  }
+
+  /** Sampled drops; only when started with `samples`. */
+  onSample(listener: (s: FlowSample) => void): () => void {
+    return this.hub.subscribe(listener);
+  }
+
+  sampleStats(): SampleStats & { readonly received: number } {
+    return this.hub.stats();
   }
 
   onFatal(listener: (err: Error) => void): void {
@@ -125,6 +138,12 @@ export class BpfSource implements DropSource {
     if (this.pinDir !== null) a.push('--pin-dir', this.pinDir);
     if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
     if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
+    const smp = this.opts.samples;
+    if (smp === undefined) a.push('--no-samples');
+    else {
+      a.push('--sample-rate', String(smp.rate), '--sample-burst', String(smp.burst), '--sample-max-per-s', String(smp.maxPerS));
+      if (smp.stacks) a.push('--stacks');
+    }
     return a;
   }
 
@@ -147,8 +166,15 @@ export class BpfSource implements DropSource {
       case 'delta':
         this.totals.delta(ev);
         break;
+      case 'sample':
+        this.hub.sample(ev);
+        break;
+      case 'stack':
+        this.hub.stack(ev);
+        break;
       case 'end':
         this.totals.end(ev);
+        this.hub.end(ev);
         this.progStats = { attach: this.progStats.attach, runNs: ev.runNs, runCnt: ev.runCnt };
         break;
       case 'ready':

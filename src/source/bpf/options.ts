@@ -23,6 +23,8 @@ export interface BpfSourceOptions {
   readonly collectTimeoutMs?: number;
   readonly healthyAfterMs?: number;
   readonly procRoot?: string;
+  /** Sampled drops (onSample): rates for the kernel's token buckets; absent: no samples (--no-samples). */
+  readonly samples?: SampleOptions;
 }
 
 export interface ProbeProgramStats {
@@ -31,3 +33,14 @@ export interface ProbeProgramStats {
   readonly runNs: number;
   readonly runCnt: number;
 }
+
+/** The kernel's sampling: per key `rate` per second with bursts of `burst`, at most `maxPerS` overall. */
+export interface SampleOptions {
+  readonly rate: number;
+  readonly burst: number;
+  readonly maxPerS: number;
+  /** Kernel stacks with each sample. */
+  readonly stacks: boolean;
+}
+
+export const DEFAULT_SAMPLES: SampleOptions = { rate: 1, burst: 3, maxPerS: 1000, stacks: false };

@@ -1,0 +1,23 @@
+/**
+ * The symbolize and enrich stages for a sampled drop: location and every stack frame to `function+0xoff`
+ * (kallsyms), reason code to the kernel's name, netns to its owner (pod, host or netns). The resolver is
+ * asked with 0 drops: a sample stands for no extra drop (the counts already include it).
+ */
+import type { DescribedSample, FlowSample } from '../vocabulary/flow-sample.js';
+import { formatLocation } from '../symbolize/types.js';
+import { describeReason, type DescribeContext } from './describe.js';
+import { networkType } from './network-type.js';
+
+export function describeSample(ctx: DescribeContext, s: FlowSample): DescribedSample {
+  const sym = ctx.symbolizer.resolve(s.address);
+  return {
+    ...s,
+    function: sym?.function ?? null,
+    location: formatLocation(s.address, sym),
+    module: sym?.module ?? null,
+    reason: describeReason(ctx.reasons, s.reasonCode, ctx.reasonSubsystems),
+    networkType: networkType(s.protocol),
+    owner: ctx.resolver.resolve(s.netns, 0),
+    stackText: s.stack === null ? null : s.stack.map((a) => formatLocation(a, ctx.symbolizer.resolve(a))),
+  };
+}
