@@ -76,6 +76,10 @@ export function buildProgram(): Command {
     .option('--netns <inode>', 'only these network namespaces (repeatable)', collect)
     .option('-a, --all', 'also show routine drops (class benign: SOCKET_CLOSE, QUEUE_PURGE, ...) hidden by default')
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
+    .option('--flows', 'under each line, the latest example flows of that key (sampled in the kernel; bpf source)')
+    .option('--sample-rate <n>', 'with --flows: samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
+    .option('--sample-burst <n>', 'with --flows: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
+    .option('--sample-max-per-s <n>', 'with --flows: samples per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 1000)')
     .action(async (flags: WatchFlags, cmd: Command) => {
       const cfg = watchConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);

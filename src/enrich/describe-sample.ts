@@ -13,6 +13,7 @@ export function describeSample(ctx: DescribeContext, s: FlowSample): DescribedSa
   return {
     ...s,
     function: sym?.function ?? null,
+    offset: sym?.offset ?? null,
     location: formatLocation(s.address, sym),
     module: sym?.module ?? null,
     reason: describeReason(ctx.reasons, s.reasonCode, ctx.reasonSubsystems),

@@ -42,6 +42,7 @@ export interface FlowSample extends DropKey {
 /** A sample after the symbolize and enrich stages. */
 export interface DescribedSample extends FlowSample {
   readonly function: string | null;
+  readonly offset: number | null;
   readonly location: string;
   readonly module: string | null;
   readonly reason: string | null;
