@@ -83,7 +83,8 @@ export function parseSampleLine(parts: readonly string[], line: string): SampleL
   const ports = ip && (l4 === TCP || l4 === UDP || l4 === UDPLITE);
   const icmp = ip && (l4 === ICMP || l4 === ICMPV6);
   const ifname = parts[15] ?? '-';
-  if (ifname.length > 16) throw bad('ifname longer than IFNAMSIZ', line);
+  // The loader prints `?` for bytes outside printable ASCII; IFNAMSIZ is 16 with the NUL.
+  if (!/^[\x21-\x7e]{1,15}$/.test(ifname)) throw bad('ifname is not 1 to 15 printable characters', line);
   const stack = parts[17] ?? '';
   if (!/^-?\d{1,10}$/.test(stack)) throw bad('stackid is not an integer', line);
   return {
