@@ -42,5 +42,3 @@ export interface SampleOptions {
   /** Kernel stacks with each sample. */
   readonly stacks: boolean;
 }
-
-export const DEFAULT_SAMPLES: SampleOptions = { rate: 1, burst: 3, maxPerS: 1000, stacks: false };
