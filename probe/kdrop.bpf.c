@@ -11,7 +11,8 @@
  * Samples: after counting, a per-key token bucket (GCRA in an LRU hash, then a global one) decides
  * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
  * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
- * it. A drop that is not sampled costs one bucket lookup, a compare and two plain adds.
+ * it. A drop that is not sampled costs, most of the time, a jiffies read, a compare and two adds on
+ * this CPU's own counts value (see sample()).
  * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
@@ -48,7 +49,9 @@ struct {
 	__type(value, struct kdrop_ctl);
 } ctl SEC(".maps");
 
-const volatile __u64 sample_interval_ns = 1000000000ULL; /* per key: 1 sample/s */
+/* The kernel's HZ (from its config; 0 when libbpf cannot read it: then ktime is the clock). */
+extern unsigned long CONFIG_HZ __kconfig __weak;
+const volatile __u64 sample_rate_milli = 1000;           /* per key: samples per 1000 s (1/s) */
 const volatile __u64 sample_burst = 3;
 const volatile __u64 global_interval_ns = 1000000ULL;    /* all keys: 1000 samples/s */
 const volatile __u64 global_burst = 1000;
@@ -88,30 +91,32 @@ struct {
 	__uint(value_size, KDROP_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-static __always_inline void add(void *map, struct kdrop_key *k, __u32 len)
+/* Counts the drop in `map`; returns this CPU's value of the key (NULL when the map is full). */
+static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u32 len)
 {
 	struct kdrop_val *v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		/* Per-CPU value, and the kernel never nests one program on a CPU: plain adds are exact. */
 		v->count += 1;
 		v->bytes += len;
-		return;
+		return v;
 	}
 	struct kdrop_val init = { .count = 1, .bytes = len };
 	long err = bpf_map_update_elem(map, k, &init, BPF_NOEXIST);
 	if (err == 0)
-		return;
+		return bpf_map_lookup_elem(map, k);
 	/* Another CPU inserted the key meanwhile: add to our CPU's slot. */
 	v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		v->count += 1;
 		v->bytes += len;
-		return;
+		return v;
 	}
 	__u32 zero = 0;
 	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
 	if (l)
 		*l += 1;
+	return NULL;
 }
 
 /* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
@@ -193,50 +198,23 @@ static __always_inline void parse(struct kdrop_sample *s, struct sk_buff *skb)
 	parse_l4(s, head + th);
 }
 
-static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len)
+static __always_inline void emit(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, __u64 suppressed,
+				 struct kdrop_sample_stats *st)
 {
-	__u32 zero = 0;
-	__u64 now = bpf_ktime_get_ns();
-	struct kdrop_sample_stats *st = bpf_map_lookup_elem(&sample_stats, &zero);
-	struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
-	struct kdrop_bucket *g;
-	int ok;
-
-	if (!st)
-		return;
-	if (b) {
-		ok = take(&b->tat, now, sample_interval_ns, sample_burst);
-	} else {
-		struct kdrop_bucket init = { .tat = now + sample_interval_ns };
-		ok = bpf_map_update_elem(&buckets, k, &init, BPF_NOEXIST) == 0;
-	}
-	if (ok) {
-		g = bpf_map_lookup_elem(&global_bucket, &zero);
-		ok = g && take(&g->tat, now, global_interval_ns, global_burst);
-	}
-	if (!ok) {
-		st->suppressed += 1;
-		if (b)
-			b->suppressed += 1;
-		return;
-	}
 	struct kdrop_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
 	if (!s) {
 		st->rb_fail += 1;
 		return;
 	}
 	__builtin_memset(s, 0, sizeof(*s));
-	s->ktime = now;
+	s->ktime = bpf_ktime_get_ns();
 	s->location = k->location;
 	s->reason = k->reason;
 	s->netns = k->netns;
 	s->protocol = k->protocol;
 	s->len = len;
 	s->stackid = -1;
-	if (b) {
-		__u64 n = __sync_lock_test_and_set(&b->suppressed, 0);
-		s->suppressed = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
-	}
+	s->suppressed = suppressed > 0xffffffffULL ? 0xffffffffU : (__u32)suppressed;
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	if (dev) {
 		s->ifindex = BPF_CORE_READ(dev, ifindex);
@@ -252,6 +230,59 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	st->emitted += 1;
 }
 
+/*
+ * Fast path: this CPU's copy of the key's "no sample before" time, in the counts value it just updated,
+ * says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared bucket decides (and
+ * this CPU's copy is refreshed from it), then the global one.
+ */
+static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, struct kdrop_val *v)
+{
+	__u32 zero = 0;
+	__u64 hz = CONFIG_HZ;
+	__u64 now = hz ? bpf_jiffies64() << 10 : bpf_ktime_get_ns();
+	struct kdrop_sample_stats *st = bpf_map_lookup_elem(&sample_stats, &zero);
+
+	if (!st)
+		return;
+	if (v && now < v->not_before) {
+		v->suppressed += 1;
+		st->suppressed += 1;
+		return;
+	}
+	if (sample_rate_milli == 0)
+		return;
+	__u64 interval = hz ? (hz << 10) * 1000 / sample_rate_milli : 1000000000000ULL / sample_rate_milli;
+	__u64 span = (sample_burst - 1) * interval;
+	__u64 mine = v ? v->suppressed : 0;
+	struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
+	__u64 tat;
+	int ok;
+
+	if (v)
+		v->suppressed = 0;
+	if (b) {
+		ok = take(&b->tat, now, interval, sample_burst);
+		tat = b->tat;
+	} else {
+		struct kdrop_bucket init = { .tat = now + interval, .suppressed = 0 };
+		ok = bpf_map_update_elem(&buckets, k, &init, BPF_NOEXIST) == 0;
+		tat = init.tat;
+	}
+	if (v)
+		v->not_before = tat > span ? tat - span : 0;
+	if (ok) {
+		struct kdrop_bucket *g = bpf_map_lookup_elem(&global_bucket, &zero);
+		ok = g && take(&g->tat, bpf_ktime_get_ns(), global_interval_ns, global_burst);
+	}
+	if (!ok) {
+		st->suppressed += 1;
+		if (b)
+			__sync_fetch_and_add(&b->suppressed, mine + 1);
+		return;
+	}
+	emit(ctx, skb, k, len, (b ? __sync_lock_test_and_set(&b->suppressed, 0) : 0) + mine, st);
+}
+
 static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,
 				  __u32 netns, __u32 len)
 {
@@ -262,12 +293,9 @@ static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location
 	struct kdrop_key k = {
 		.location = location, .reason = reason, .netns = netns, .protocol = protocol, .pad1 = 0, .pad2 = 0,
 	};
-	if (c->epoch & 1)
-		add(&counts1, &k, len);
-	else
-		add(&counts0, &k, len);
+	struct kdrop_val *v = (c->epoch & 1) ? add(&counts1, &k, len) : add(&counts0, &k, len);
 	if (samples_on)
-		sample(ctx, skb, &k, len);
+		sample(ctx, skb, &k, len, v);
 }
 
 /* The reason and rx_sk arguments exist only on newer kernels (5.17, 6.11): ask this kernel's BTF. */

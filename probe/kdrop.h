@@ -14,6 +14,10 @@ struct kdrop_key {
 struct kdrop_val {
 	__u64 count;
 	__u64 bytes;
+	/* Samples (this CPU's view of the key's bucket): no sample before this time, and the drops this CPU
+	 * suppressed since it last looked at the shared bucket. Not handed over by the loader. */
+	__u64 not_before;
+	__u64 suppressed;
 };
 
 /* One element of the mmapable control array. The program counts into counts[epoch & 1]. */
@@ -38,12 +42,13 @@ enum kdrop_attach {
 #define KDROP_STACK_DEPTH 32
 #define KDROP_STACKS 1024
 
-/* Per-key token bucket as GCRA: the theoretical arrival time of the next sample, in ktime ns. A drop
- * may be sampled when now >= tat - burst * interval; then tat = max(tat, now) + interval. */
+/* Per-key token bucket as GCRA: the theoretical arrival time of the next sample, in jiffies << 10 (ktime
+ * ns when the kernel's HZ is unknown). A drop may be sampled when now >= tat - (burst - 1) * interval;
+ * then tat = max(tat, now) + interval. */
 struct kdrop_bucket {
 	__u64 tat;
-	__u64 suppressed; /* drops of this key not sampled since its last sample (plain adds: approximate
-			   * when several CPUs drop the same key at once) */
+	__u64 suppressed; /* drops of this key not sampled since its last sample (approximate: each CPU adds
+			   * its own count when it next looks at the bucket) */
 };
 
 struct kdrop_sample {

@@ -136,8 +136,7 @@ static int open_load(struct probe *p, int attach)
 	maps[8] = p->skel->maps.stacks;
 	p->skel->rodata->samples_on = p->samples && p->sample_rate > 0;
 	p->skel->rodata->stacks_on = p->stacks;
-	if (p->sample_rate > 0)
-		p->skel->rodata->sample_interval_ns = (__u64)(1e9 / p->sample_rate);
+	p->skel->rodata->sample_rate_milli = (__u64)(p->sample_rate * 1000 + 0.5);
 	p->skel->rodata->sample_burst = p->sample_burst;
 	p->skel->rodata->global_interval_ns = 1000000000ULL / (p->sample_max ? p->sample_max : 1);
 	p->skel->rodata->global_burst = p->sample_max;
@@ -524,7 +523,7 @@ int main(int argc, char **argv)
 		case 'i': interval_ms = atoi(optarg); break;
 		case 'r':
 			p.sample_rate = strtod(optarg, &end);
-			if (*end != '\0' || !(p.sample_rate >= 0 && p.sample_rate <= 1e9)) {
+			if (*end != '\0' || !(p.sample_rate == 0 || (p.sample_rate >= 0.001 && p.sample_rate <= 1e6))) {
 				usage();
 				return 2;
 			}
