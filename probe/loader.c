@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/membarrier.h>
 #include <bpf/bpf.h>
@@ -122,7 +123,14 @@ static int open_load(struct probe *p, int attach)
 	char path[PATH_MAX];
 	int err;
 
-	p->skel = kdrop_bpf__open();
+	/* The bucket clock is jiffies, scaled by CONFIG_HZ from the kernel config. libbpf refuses to load at
+	 * all when it finds no config file; then HZ is given as unknown (0: the program uses ktime). */
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct utsname u;
+	if (uname(&u) == 0 && snprintf(path, sizeof(path), "/boot/config-%s", u.release) > 0 &&
+	    access(path, R_OK) != 0 && access("/proc/config.gz", R_OK) != 0)
+		opts.kconfig = "CONFIG_HZ=0\n";
+	p->skel = kdrop_bpf__open_opts(&opts);
 	if (!p->skel)
 		return -errno;
 	maps[0] = p->skel->maps.counts0;
