@@ -233,7 +233,8 @@ static __always_inline void emit(void *ctx, struct sk_buff *skb, struct kdrop_ke
 /*
  * Fast path: this CPU's copy of the key's "no sample before" time, in the counts value it just updated,
  * says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared bucket decides (and
- * this CPU's copy is refreshed from it), then the global one.
+ * this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
+ * CPU also looks up the shared bucket, to add this CPU's count to the key's `suppressed`.
  */
 static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, struct kdrop_val *v)
 {
@@ -245,8 +246,15 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	if (!st)
 		return;
 	if (v && now < v->not_before) {
-		v->suppressed += 1;
 		st->suppressed += 1;
+		/* This CPU's count dies with the counts entry at the next rotation: hand it to the shared
+		 * bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
+		if (++v->suppressed >= 64) {
+			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
+			if (b)
+				__sync_fetch_and_add(&b->suppressed, v->suppressed);
+			v->suppressed = 0;
+		}
 		return;
 	}
 	if (sample_rate_milli == 0)

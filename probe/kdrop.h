@@ -48,7 +48,7 @@ enum kdrop_attach {
 struct kdrop_bucket {
 	__u64 tat;
 	__u64 suppressed; /* drops of this key not sampled since its last sample (approximate: each CPU adds
-			   * its own count when it next looks at the bucket) */
+			   * its own count every 64 drops and when it next looks at the bucket) */
 };
 
 struct kdrop_sample {
