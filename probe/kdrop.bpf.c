@@ -7,6 +7,13 @@
  *   raw_tp/kfree_skb      untyped arguments, probe reads
  *   tracepoint/skb/kfree_skb  the classic tracepoint record
  * Failed map updates (map full) are counted in `lost`, never silent.
+ *
+ * Samples: after counting, a per-key token bucket (GCRA in an LRU hash, then a global one) decides
+ * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
+ * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
+ * it. A drop that is not sampled costs, most of the time, a jiffies read, a compare and two adds on
+ * this CPU's own counts value (see sample()).
+ * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -42,33 +49,250 @@ struct {
 	__type(value, struct kdrop_ctl);
 } ctl SEC(".maps");
 
-static __always_inline void add(void *map, struct kdrop_key *k, __u32 len)
+/* The kernel's HZ (from its config; 0 when libbpf cannot read it: then ktime is the clock). */
+extern unsigned long CONFIG_HZ __kconfig __weak;
+const volatile __u64 sample_rate_milli = 1000;           /* per key: samples per 1000 s (1/s) */
+const volatile __u64 sample_burst = 3;
+const volatile __u64 global_interval_ns = 1000000ULL;    /* all keys: 1000 samples/s */
+const volatile __u64 global_burst = 1000;
+const volatile __u8 samples_on = 1;
+const volatile __u8 stacks_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KDROP_SAMPLE_KEYS);
+	__type(key, struct kdrop_key);
+	__type(value, struct kdrop_bucket);
+} buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kdrop_bucket);
+} global_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KDROP_RINGBUF_BYTES);
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kdrop_sample_stats);
+} sample_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, KDROP_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, KDROP_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Counts the drop in `map`; returns this CPU's value of the key (NULL when the map is full). */
+static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u32 len)
 {
 	struct kdrop_val *v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		/* Per-CPU value, and the kernel never nests one program on a CPU: plain adds are exact. */
 		v->count += 1;
 		v->bytes += len;
-		return;
+		return v;
 	}
 	struct kdrop_val init = { .count = 1, .bytes = len };
 	long err = bpf_map_update_elem(map, k, &init, BPF_NOEXIST);
 	if (err == 0)
-		return;
+		return bpf_map_lookup_elem(map, k);
 	/* Another CPU inserted the key meanwhile: add to our CPU's slot. */
 	v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		v->count += 1;
 		v->bytes += len;
-		return;
+		return v;
 	}
 	__u32 zero = 0;
 	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
 	if (l)
 		*l += 1;
+	return NULL;
 }
 
-static __always_inline void count(__u64 location, __u32 reason, __u16 protocol, __u32 netns, __u32 len)
+/* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
+ * never both take the last token). */
+static __always_inline int take(__u64 *tat, __u64 now, __u64 interval, __u64 burst)
+{
+	__u64 old = *(volatile __u64 *)tat;
+	if (now + (burst - 1) * interval < old)
+		return 0;
+	__u64 next = (old > now ? old : now) + interval;
+	return __sync_val_compare_and_swap(tat, old, next) == old;
+}
+
+static __always_inline void parse_l4(struct kdrop_sample *s, unsigned char *l4)
+{
+	__u8 h[14];
+
+	if (s->l4proto == IPPROTO_TCP) {
+		if (bpf_probe_read_kernel(h, 14, l4))
+			return;
+		s->tcp_flags = h[13];
+	} else if (s->l4proto == IPPROTO_UDP || s->l4proto == IPPROTO_UDPLITE) {
+		if (bpf_probe_read_kernel(h, 4, l4))
+			return;
+	} else if (s->l4proto == IPPROTO_ICMP || s->l4proto == 58 /* IPPROTO_ICMPV6 */) {
+		if (bpf_probe_read_kernel(h, 2, l4))
+			return;
+		s->icmp_type = h[0];
+		s->icmp_code = h[1];
+		return;
+	} else {
+		return;
+	}
+	s->sport = ((__u16)h[0] << 8) | h[1];
+	s->dport = ((__u16)h[2] << 8) | h[3];
+}
+
+/* L3/L4 from skb->head + network_header / transport_header. transport_header is ~0 before the IP layer
+ * set it, and equals network_header right after receive: then it comes from the IP header length. */
+static __always_inline void parse(struct kdrop_sample *s, struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 ver = 0;
+
+	if (!head || nh == (__u16)~0U)
+		return;
+	if (s->protocol != 0 && s->protocol != 0x0800 && s->protocol != 0x86dd)
+		return;
+	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+		return;
+	ver >>= 4;
+	if (ver == 4) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		s->family = 4;
+		s->l4proto = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return; /* not the first fragment: no L4 header */
+		if (th == (__u16)~0U || th == nh)
+			th = nh + ip.ihl * 4;
+	} else if (ver == 6) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		s->family = 6;
+		s->l4proto = ip6.nexthdr;
+		__builtin_memcpy(s->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(s->daddr, &ip6.daddr, 16);
+		if (th == (__u16)~0U || th == nh)
+			th = nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	parse_l4(s, head + th);
+}
+
+static __always_inline void emit(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, __u64 suppressed,
+				 struct kdrop_sample_stats *st)
+{
+	struct kdrop_sample *s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
+	if (!s) {
+		st->rb_fail += 1;
+		return;
+	}
+	__builtin_memset(s, 0, sizeof(*s));
+	s->ktime = bpf_ktime_get_ns();
+	s->location = k->location;
+	s->reason = k->reason;
+	s->netns = k->netns;
+	s->protocol = k->protocol;
+	s->len = len;
+	s->stackid = -1;
+	s->suppressed = suppressed > 0xffffffffULL ? 0xffffffffU : (__u32)suppressed;
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		s->ifindex = BPF_CORE_READ(dev, ifindex);
+		BPF_CORE_READ_STR_INTO(&s->ifname, dev, name);
+	}
+	parse(s, skb);
+	if (stacks_on) {
+		s->stackid = bpf_get_stackid(ctx, &stacks, 0);
+		if (s->stackid < 0)
+			st->stack_fail += 1;
+	}
+	bpf_ringbuf_submit(s, 0);
+	st->emitted += 1;
+}
+
+/*
+ * Fast path: this CPU's copy of the key's "no sample before" time, in the counts value it just updated,
+ * says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared bucket decides (and
+ * this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
+ * CPU also looks up the shared bucket, to add this CPU's count to the key's `suppressed`.
+ */
+static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, struct kdrop_val *v)
+{
+	__u32 zero = 0;
+	__u64 hz = CONFIG_HZ;
+	__u64 now = hz ? bpf_jiffies64() << 10 : bpf_ktime_get_ns();
+	struct kdrop_sample_stats *st = bpf_map_lookup_elem(&sample_stats, &zero);
+
+	if (!st)
+		return;
+	if (v && now < v->not_before) {
+		st->suppressed += 1;
+		/* This CPU's count dies with the counts entry at the next rotation: hand it to the shared
+		 * bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
+		if (++v->suppressed >= 64) {
+			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
+			if (b)
+				__sync_fetch_and_add(&b->suppressed, v->suppressed);
+			v->suppressed = 0;
+		}
+		return;
+	}
+	if (sample_rate_milli == 0)
+		return;
+	__u64 interval = hz ? (hz << 10) * 1000 / sample_rate_milli : 1000000000000ULL / sample_rate_milli;
+	__u64 span = (sample_burst - 1) * interval;
+	__u64 mine = v ? v->suppressed : 0;
+	struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
+	__u64 tat;
+	int ok;
+
+	if (v)
+		v->suppressed = 0;
+	if (b) {
+		ok = take(&b->tat, now, interval, sample_burst);
+		tat = b->tat;
+	} else {
+		struct kdrop_bucket init = { .tat = now + interval, .suppressed = 0 };
+		ok = bpf_map_update_elem(&buckets, k, &init, BPF_NOEXIST) == 0;
+		tat = init.tat;
+	}
+	if (v)
+		v->not_before = tat > span ? tat - span : 0;
+	if (ok) {
+		struct kdrop_bucket *g = bpf_map_lookup_elem(&global_bucket, &zero);
+		ok = g && take(&g->tat, bpf_ktime_get_ns(), global_interval_ns, global_burst);
+	}
+	if (!ok) {
+		st->suppressed += 1;
+		if (b)
+			__sync_fetch_and_add(&b->suppressed, mine + 1);
+		return;
+	}
+	emit(ctx, skb, k, len, (b ? __sync_lock_test_and_set(&b->suppressed, 0) : 0) + mine, st);
+}
+
+static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,
+				  __u32 netns, __u32 len)
 {
 	__u32 zero = 0;
 	struct kdrop_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
@@ -77,10 +301,9 @@ static __always_inline void count(__u64 location, __u32 reason, __u16 protocol, 
 	struct kdrop_key k = {
 		.location = location, .reason = reason, .netns = netns, .protocol = protocol, .pad1 = 0, .pad2 = 0,
 	};
-	if (c->epoch & 1)
-		add(&counts1, &k, len);
-	else
-		add(&counts0, &k, len);
+	struct kdrop_val *v = (c->epoch & 1) ? add(&counts1, &k, len) : add(&counts0, &k, len);
+	if (samples_on)
+		sample(ctx, skb, &k, len, v);
 }
 
 /* The reason and rx_sk arguments exist only on newer kernels (5.17, 6.11): ask this kernel's BTF. */
@@ -105,7 +328,7 @@ int BPF_PROG(kdrop_tp_btf, struct sk_buff *skb, void *location)
 		if (sk)
 			netns = sk->__sk_common.skc_net.net->ns.inum;
 	}
-	count((__u64)location, reason, bpf_ntohs(skb->protocol), netns, skb->len);
+	count(ctx, skb, (__u64)location, reason, bpf_ntohs(skb->protocol), netns, skb->len);
 	return 0;
 }
 
@@ -133,7 +356,7 @@ int kdrop_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 		reason = (__u32)ctx->args[2];
 	if (HAS_RX_SK)
 		rx_sk = (struct sock *)ctx->args[3];
-	count(ctx->args[1], reason, bpf_ntohs(BPF_CORE_READ(skb, protocol)), netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
+	count(ctx, skb, ctx->args[1], reason, bpf_ntohs(BPF_CORE_READ(skb, protocol)), netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
 	return 0;
 }
 
@@ -149,6 +372,6 @@ int kdrop_tracepoint(struct trace_event_raw_kfree_skb *ctx)
 	if (HAS_RX_SK)
 		rx_sk = BPF_CORE_READ(ctx, rx_sk);
 	/* The record's protocol is already in host order. */
-	count((__u64)ctx->location, reason, ctx->protocol, netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
+	count(ctx, skb, (__u64)ctx->location, reason, ctx->protocol, netns_of(skb, rx_sk), BPF_CORE_READ(skb, len));
 	return 0;
 }

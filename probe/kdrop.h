@@ -14,6 +14,10 @@ struct kdrop_key {
 struct kdrop_val {
 	__u64 count;
 	__u64 bytes;
+	/* Samples (this CPU's view of the key's bucket): no sample before this time, and the drops this CPU
+	 * suppressed since it last looked at the shared bucket. Not handed over by the loader. */
+	__u64 not_before;
+	__u64 suppressed;
 };
 
 /* One element of the mmapable control array. The program counts into counts[epoch & 1]. */
@@ -31,5 +35,51 @@ enum kdrop_attach {
 };
 
 #define KDROP_DEFAULT_MAX_KEYS 16384
+
+/* Samples: a few example drops per key, rate-limited in the kernel, handed over through a ring buffer. */
+#define KDROP_SAMPLE_KEYS 16384     /* token buckets held (LRU: the least recently dropping key goes) */
+#define KDROP_RINGBUF_BYTES (256 * 1024)
+#define KDROP_STACK_DEPTH 32
+#define KDROP_STACKS 1024
+
+/* Per-key token bucket as GCRA: the theoretical arrival time of the next sample, in jiffies << 10 (ktime
+ * ns when the kernel's HZ is unknown). A drop may be sampled when now >= tat - (burst - 1) * interval;
+ * then tat = max(tat, now) + interval. */
+struct kdrop_bucket {
+	__u64 tat;
+	__u64 suppressed; /* drops of this key not sampled since its last sample (approximate: each CPU adds
+			   * its own count every 64 drops and when it next looks at the bucket) */
+};
+
+struct kdrop_sample {
+	__u64 ktime;     /* bpf_ktime_get_ns() */
+	__u64 location;
+	__u32 reason;
+	__u32 netns;
+	__u16 protocol;  /* ethertype, host order */
+	__u8 family;     /* 4, 6, or 0 when no IP header was found */
+	__u8 l4proto;    /* IPPROTO_* (0 when unknown) */
+	__u16 sport;     /* host order; 0 when none */
+	__u16 dport;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad1;
+	__u32 ifindex;   /* 0 when skb->dev is not set */
+	__u32 len;       /* skb->len */
+	__s32 stackid;   /* stack map id, negative when none */
+	__u32 suppressed; /* drops of this key not sampled since its previous sample */
+	__u8 saddr[16];  /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	char ifname[16];
+};
+
+/* Per-CPU sample counters (one element of the samples_stats array). */
+struct kdrop_sample_stats {
+	__u64 emitted;
+	__u64 suppressed;   /* by the per-key or the global bucket */
+	__u64 rb_fail;      /* ring buffer full: reserve failed */
+	__u64 stack_fail;   /* bpf_get_stackid failed (the sample still went out, without a stack) */
+};
 
 #endif

@@ -4,6 +4,7 @@
  * protocol on stdin/stdout. Everything else (symbols, reasons, pods, export) is kdrop's TypeScript.
  *
  *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]
+ *               [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
  *
  * stdin commands, one per line:
  *   dump   flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
@@ -12,12 +13,20 @@
  * stdout lines:
  *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N>
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
- *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n>
+ *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>
+ *   S <ktime> <location hex> <reason> <protocol> <netns> <l4proto> <saddr|-> <sport> <daddr|-> <dport>
+ *     <tcpflags> <icmp type> <icmp code> <ifindex> <ifname|-> <len> <stackid> <suppressed>   one sampled drop
+ *     (suppressed: drops of this key not sampled since its previous sample)
+ *   K <stackid> <addr hex>...   the kernel stack of the S line that follows (innermost first)
  *   W <message>      a warning worth logging
  *   CHECK <type> ok | CHECK <type> fail <message>   (--check)
  * With --pin-dir the maps and the link are pinned there: a loader started again on the same directory
  * re-uses them (the program never stopped counting) and first replays the epoch a crashed loader may not
  * have finished draining. End of stdin, SIGTERM, SIGINT or the parent's death: unpin and exit.
+ * Samples (rate-limited example drops, see kdrop.bpf.c) are read from the ring buffer whenever it has
+ * data and before each dump; --sample-rate is per key per second (0 or --no-samples: none), --stacks adds
+ * a kernel stack id to each (looked up in the stack map, printed as K, then deleted). Sample counters are
+ * per-CPU and cumulative, printed on END.
  * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
  * then the end of stdin does not stop it.
  */
@@ -33,12 +42,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/membarrier.h>
 #include <bpf/bpf.h>
@@ -79,6 +90,12 @@ struct probe {
 	int resumed;
 	struct kdrop_key *keys; /* drain scratch */
 	struct kdrop_val *vals;
+	struct ring_buffer *rb; /* samples; NULL when off */
+	double sample_rate;     /* per key per second */
+	__u64 sample_burst;
+	__u64 sample_max;       /* all keys, per second */
+	int samples;
+	int stacks;
 };
 
 static int pin_path(const struct probe *p, const char *name, char *out, size_t len)
@@ -101,21 +118,39 @@ static struct bpf_program *prog_of(struct kdrop_bpf *skel, int attach)
  * when pinning, bound to their pin paths (re-used when they exist). */
 static int open_load(struct probe *p, int attach)
 {
-	struct bpf_map *maps[] = { NULL, NULL, NULL, NULL };
-	const char *names[] = { "counts0", "counts1", "lost", "ctl" };
+	struct bpf_map *maps[9];
+	const char *names[] = { "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks" };
 	char path[PATH_MAX];
 	int err;
 
-	p->skel = kdrop_bpf__open();
+	/* The bucket clock is jiffies, scaled by CONFIG_HZ from the kernel config. libbpf refuses to load at
+	 * all when it finds no config file; then HZ is given as unknown (0: the program uses ktime). */
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct utsname u;
+	if (uname(&u) == 0 && snprintf(path, sizeof(path), "/boot/config-%s", u.release) > 0 &&
+	    access(path, R_OK) != 0 && access("/proc/config.gz", R_OK) != 0)
+		opts.kconfig = "CONFIG_HZ=0\n";
+	p->skel = kdrop_bpf__open_opts(&opts);
 	if (!p->skel)
 		return -errno;
 	maps[0] = p->skel->maps.counts0;
 	maps[1] = p->skel->maps.counts1;
 	maps[2] = p->skel->maps.lost;
 	maps[3] = p->skel->maps.ctl;
+	maps[4] = p->skel->maps.buckets;
+	maps[5] = p->skel->maps.global_bucket;
+	maps[6] = p->skel->maps.samples;
+	maps[7] = p->skel->maps.sample_stats;
+	maps[8] = p->skel->maps.stacks;
+	p->skel->rodata->samples_on = p->samples && p->sample_rate > 0;
+	p->skel->rodata->stacks_on = p->stacks;
+	p->skel->rodata->sample_rate_milli = (__u64)(p->sample_rate * 1000 + 0.5);
+	p->skel->rodata->sample_burst = p->sample_burst;
+	p->skel->rodata->global_interval_ns = 1000000000ULL / (p->sample_max ? p->sample_max : 1);
+	p->skel->rodata->global_burst = p->sample_max;
 	bpf_map__set_max_entries(maps[0], p->max_keys);
 	bpf_map__set_max_entries(maps[1], p->max_keys);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 9; i++) {
 		if (p->dir[0] == '\0')
 			continue;
 		if ((err = pin_path(p, names[i], path, sizeof(path))) || (err = bpf_map__set_pin_path(maps[i], path)))
@@ -151,7 +186,7 @@ static int attach_prog(struct probe *p, int attach)
 
 static void remove_pins(struct probe *p)
 {
-	static const char *const names[] = { "link", "counts0", "counts1", "lost", "ctl" };
+	static const char *const names[] = { "link", "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks" };
 	char path[PATH_MAX];
 	if (p->dir[0] == '\0')
 		return;
@@ -238,6 +273,75 @@ static void prog_stats(struct probe *p, __u64 *misses, __u64 *run_ns, __u64 *run
 	close(fd);
 }
 
+static void sum_sample_stats(struct probe *p, struct kdrop_sample_stats *out)
+{
+	struct kdrop_sample_stats vals[p->ncpus];
+	__u32 zero = 0;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.sample_stats), &zero, vals) != 0)
+		return;
+	for (int i = 0; i < p->ncpus; i++) {
+		out->emitted += vals[i].emitted;
+		out->suppressed += vals[i].suppressed;
+		out->rb_fail += vals[i].rb_fail;
+		out->stack_fail += vals[i].stack_fail;
+	}
+}
+
+static const char *addr_text(int family, const __u8 *a, char *buf, size_t len)
+{
+	if (family == 4)
+		return inet_ntop(AF_INET, a, buf, (socklen_t)len) ? buf : "-";
+	if (family == 6)
+		return inet_ntop(AF_INET6, a, buf, (socklen_t)len) ? buf : "-";
+	return "-";
+}
+
+/* Prints the stack (K line) of a sample, then deletes it from the stack map. */
+static void print_stack(struct probe *p, __s32 id)
+{
+	__u64 ips[KDROP_STACK_DEPTH];
+	__u32 key = (__u32)id;
+	int fd = bpf_map__fd(p->skel->maps.stacks);
+
+	if (bpf_map_lookup_elem(fd, &key, ips) != 0)
+		return; /* already printed and deleted for an earlier sample with the same stack */
+	printf("K %d", id);
+	for (int i = 0; i < KDROP_STACK_DEPTH && ips[i] != 0; i++)
+		printf(" %llx", (unsigned long long)ips[i]);
+	printf("\n");
+	bpf_map_delete_elem(fd, &key);
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct probe *p = ctx;
+	const struct kdrop_sample *s = data;
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], ifname[sizeof(s->ifname) + 1];
+
+	if (size < sizeof(*s))
+		return 0;
+	memcpy(ifname, s->ifname, sizeof(s->ifname));
+	ifname[sizeof(s->ifname)] = '\0';
+	for (char *c = ifname; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			*c = '?';
+	if (s->stackid >= 0)
+		print_stack(p, s->stackid);
+	printf("S %llu %llx %u %u %u %u %s %u %s %u %u %u %u %u %s %u %d %u\n", (unsigned long long)s->ktime,
+	       (unsigned long long)s->location, s->reason, s->protocol, s->netns, s->l4proto,
+	       addr_text(s->family, s->saddr, sa, sizeof(sa)), s->sport, addr_text(s->family, s->daddr, da, sizeof(da)),
+	       s->dport, s->tcp_flags, s->icmp_type, s->icmp_code, s->ifindex, ifname[0] ? ifname : "-", s->len,
+	       s->stackid, s->suppressed);
+	return 0;
+}
+
+static void consume_samples(struct probe *p)
+{
+	if (p->rb && ring_buffer__consume(p->rb) > 0)
+		fflush(stdout);
+}
+
 /* Prints and deletes every entry of counts[epoch & 1], then END. The program no longer writes there. */
 static int drain(struct probe *p, __u64 epoch)
 {
@@ -246,6 +350,7 @@ static int drain(struct probe *p, __u64 epoch)
 	struct kdrop_val *v = p->vals;
 	__u32 n = 0;
 	__u64 misses, run_ns, run_cnt;
+	struct kdrop_sample_stats ss;
 	void *prev = NULL;
 
 	while (n < p->max_keys && bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -267,9 +372,11 @@ static int drain(struct probe *p, __u64 epoch)
 	for (__u32 i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &p->keys[i]);
 	prog_stats(p, &misses, &run_ns, &run_cnt);
-	printf("END %llu lost=%llu misses=%llu run_ns=%llu run_cnt=%llu\n", (unsigned long long)epoch,
-	       (unsigned long long)sum_lost(p), (unsigned long long)misses, (unsigned long long)run_ns,
-	       (unsigned long long)run_cnt);
+	sum_sample_stats(p, &ss);
+	printf("END %llu lost=%llu misses=%llu run_ns=%llu run_cnt=%llu samples=%llu suppressed=%llu rb_fail=%llu stack_fail=%llu\n",
+	       (unsigned long long)epoch, (unsigned long long)sum_lost(p), (unsigned long long)misses,
+	       (unsigned long long)run_ns, (unsigned long long)run_cnt, (unsigned long long)ss.emitted,
+	       (unsigned long long)ss.suppressed, (unsigned long long)ss.rb_fail, (unsigned long long)ss.stack_fail);
 	fflush(stdout);
 	return 0;
 }
@@ -279,6 +386,7 @@ static void dump(struct probe *p)
 	__u64 epoch = __atomic_load_n(&p->ctl->epoch, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&p->ctl->epoch, epoch + 1, __ATOMIC_RELEASE);
 	sync_programs();
+	consume_samples(p);
 	drain(p, epoch);
 }
 
@@ -348,15 +456,18 @@ static void shutdown_probe(struct probe *p, int final_dump)
 		dump(p);
 		dump(p);
 	}
+	ring_buffer__free(p->rb);
+	p->rb = NULL;
 	kdrop_bpf__destroy(p->skel);
 	p->skel = NULL;
 }
 
-static int check(__u32 max_keys)
+/* Loads and attaches each program with the settings of `tmpl` (max keys, samples). */
+static int check(const struct probe *tmpl)
 {
 	int ok = 0;
 	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
-		struct probe p = { .link_fd = -1, .max_keys = max_keys };
+		struct probe p = *tmpl;
 		int err = attach_prog(&p, a);
 		if (err) {
 			printf("CHECK %s fail %s\n", attach_names[a], strerror(-err));
@@ -379,7 +490,8 @@ static long long now_ms(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n");
+	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n"
+			"                   [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n");
 }
 
 int main(int argc, char **argv)
@@ -388,9 +500,14 @@ int main(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'p' }, { "max-keys", required_argument, NULL, 'k' },
 		{ "attach", required_argument, NULL, 'a' },  { "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },       { "interval", required_argument, NULL, 'i' },
+		{ "sample-rate", required_argument, NULL, 'r' }, { "sample-burst", required_argument, NULL, 'b' },
+		{ "sample-max-per-s", required_argument, NULL, 'm' }, { "stacks", no_argument, NULL, 's' },
+		{ "no-samples", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS };
+	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
+			   .sample_max = 1000, .samples = 1 };
+	char *end;
 	int only = 0, do_check = 0, c, err, interval_ms = 0, stdin_open = 1;
 	long long next_dump = 0;
 	char line[256];
@@ -412,17 +529,28 @@ int main(int argc, char **argv)
 		case 'c': do_check = 1; break;
 		case 'v': verbose = 1; break;
 		case 'i': interval_ms = atoi(optarg); break;
+		case 'r':
+			p.sample_rate = strtod(optarg, &end);
+			if (*end != '\0' || !(p.sample_rate == 0 || (p.sample_rate >= 0.001 && p.sample_rate <= 1e6))) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'b': p.sample_burst = strtoull(optarg, NULL, 10); break;
+		case 'm': p.sample_max = strtoull(optarg, NULL, 10); break;
+		case 's': p.stacks = 1; break;
+		case 'n': p.samples = 0; break;
 		default: usage(); return 2;
 		}
 	}
-	if (p.max_keys == 0) {
+	if (p.max_keys == 0 || p.sample_burst == 0 || p.sample_max == 0 || p.sample_max > 1000000000ULL) {
 		usage();
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(print_libbpf);
 	if (do_check) {
-		err = check(p.max_keys);
+		err = check(&p);
 		fflush(stdout);
 		return err;
 	}
@@ -470,20 +598,32 @@ int main(int argc, char **argv)
 	} else {
 		p.ctl->attach = (__u32)p.attach;
 	}
-	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u\n",
+	if (p.samples && p.sample_rate > 0) {
+		p.rb = ring_buffer__new(bpf_map__fd(p.skel->maps.samples), on_sample, &p, NULL);
+		if (!p.rb)
+			printf("W no samples: cannot open the ring buffer: %s\n", strerror(errno));
+	}
+	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d\n",
 	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
-	       (unsigned long long)p.ctl->epoch, p.max_keys);
+	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks);
 	fflush(stdout);
 
 	next_dump = now_ms() + interval_ms;
 	while (!quit) {
-		struct pollfd pfd = { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN };
+		struct pollfd pfds[2] = {
+			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = p.rb ? ring_buffer__epoll_fd(p.rb) : -1, .events = POLLIN },
+		};
+		struct pollfd pfd;
 		int timeout = interval_ms > 0 ? (int)(next_dump - now_ms()) : 1000;
-		if (poll(&pfd, 1, timeout < 0 ? 0 : timeout > 1000 ? 1000 : timeout) < 0) {
+		if (poll(pfds, 2, timeout < 0 ? 0 : timeout > 1000 ? 1000 : timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		pfd = pfds[0];
+		if (pfds[1].revents & POLLIN)
+			consume_samples(&p);
 		if (getppid() == 1)
 			break;
 		if (interval_ms > 0 && now_ms() >= next_dump) {

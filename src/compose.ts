@@ -9,7 +9,8 @@ import { Pipeline } from './pipeline.js';
 import { loadSymbolizer } from './symbolize/load.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
-import { BpfSource, probePath } from './source/bpf/index.js';
+import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
+import type { DescribeContext } from './enrich/describe.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { logger } from './log.js';
@@ -29,6 +30,8 @@ export interface OpenPipelineOptions {
   readonly bpftraceCommand?: readonly string[];
   /** kdrop-probe for the bpf source (default: KDROP_PROBE, else build/probe/kdrop-probe). */
   readonly probe?: string;
+  /** Sampled drops from the bpf source (other sources cannot sample: source.onSample is then absent). */
+  readonly samples?: SampleOptions;
 }
 
 export interface OpenedSources {
@@ -40,6 +43,8 @@ export interface OpenedSources {
   readonly reasons: boolean;
   /** The running kernel's reason names by code (null without a reason field). */
   readonly reasonNames: ReadonlyMap<number, string> | null;
+  /** Symbolizer, reason names and resolver: what describeSample() needs. */
+  readonly describe: DescribeContext;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
 }
@@ -70,7 +75,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const subsystems = facts.tracepoint.reasonSubsystems;
   // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
   // succeed, and whatever started is stopped again when either fails.
-  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe)]);
+  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples)]);
   if (started.status === 'rejected') throw started.reason;
   const source = started.value;
   if (symbols.status === 'rejected') {
@@ -85,7 +90,8 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     await source.stop();
     throw err;
   }
-  const pipeline = new Pipeline({ source, symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) });
+  const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
+  const pipeline = new Pipeline({ source, ...describe });
   let closed = false;
   return {
     pipeline,
@@ -94,6 +100,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     format,
     reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,
+    describe,
     async close() {
       if (closed) return;
       closed = true;
@@ -104,7 +111,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
 }
 
 /** Starts the chosen source (`auto`: the cheapest exact one that starts) from the host's facts. */
-export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string): Promise<DropSource> {
+export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string, samples?: SampleOptions): Promise<DropSource> {
   const format = requireTracepoint(facts);
   const tryBpftrace = async (): Promise<DropSource> => {
     const { dialect, command, error } = facts.tracer.probed ? facts.tracer : await probeTracer(facts.tracer.command);
@@ -124,7 +131,7 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     return s;
   };
   const tryBpf = async (): Promise<DropSource> => {
-    const s = new BpfSource({ hasReason: facts.tracepoint.hasReason, probe: probe ?? probePath() });
+    const s = new BpfSource({ hasReason: facts.tracepoint.hasReason, probe: probe ?? probePath(), ...(samples ? { samples } : {}) });
     await s.start();
     return s;
   };

@@ -7,6 +7,7 @@ import { hostPathsFrom, logFormat, logLevel, validate } from './config/common.js
 import { watchConfig, type WatchFlags } from './config/watch-config.js';
 import { registerAgentCommand } from './commands/agent.js';
 import { topConfig, type TopFlags } from './config/top-config.js';
+import { traceConfig, type TraceFlags } from './config/trace-config.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -70,11 +71,40 @@ export function buildProgram(): Command {
     .option('--netns <inode>', 'only these network namespaces (repeatable)', collect)
     .option('-a, --all', 'also show routine drops (class benign: SOCKET_CLOSE, QUEUE_PURGE, ...) hidden by default')
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
+    .option('--flows', 'under each line, the latest example flows of that key (sampled in the kernel; bpf source)')
+    .option('--sample-rate <n>', 'with --flows: samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
+    .option('--sample-burst <n>', 'with --flows: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
+    .option('--sample-max-per-s <n>', 'with --flows: samples per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 1000)')
     .action(async (flags: WatchFlags, cmd: Command) => {
       const cfg = watchConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);
       const signal = stopSignal();
       process.exitCode = await (await import('./commands/watch-command.js')).watchCommand(cfg, paths, signal);
+    });
+
+  program
+    .command('trace')
+    .description('a stream of sampled drops (rate-limited per key in the kernel): time, pod or netns, reason, function, flow, interface')
+    .option('-s, --source <name>', 'auto|bpf: samples need the bpf source (env KDROP_SOURCE)')
+    .option('--json', 'NDJSON records instead of text')
+    .option('--stack', 'the symbolized kernel stack under each event')
+    .option('-c, --count <n>', 'stop after n events')
+    .option('--pod <namespace/name>', "only this pod's drops (needs Kubernetes API access)")
+    .option('--reason <name>', 'only these reasons (repeatable, comma-separated)', collect)
+    .option('--function <name>', 'only drops in these kernel functions (repeatable)', collect)
+    .option('--netns <inode>', 'only these network namespaces (repeatable)', collect)
+    .option('--proto <name>', 'only tcp|udp|icmp|icmpv6|<number> (repeatable)', collect)
+    .option('--port <n>', 'only flows with this source or destination port (repeatable)', collect)
+    .option('--host <addr>', 'only flows with this source or destination address (repeatable)', collect)
+    .option('-a, --all', 'also show routine drops (class benign) hidden by default')
+    .option('--sample-rate <n>', 'samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
+    .option('--sample-burst <n>', 'samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
+    .option('--sample-max-per-s <n>', 'samples per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 1000)')
+    .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
+    .action(async (flags: TraceFlags, cmd: Command) => {
+      const cfg = traceConfig(flags, process.env);
+      const paths = hostPathsFrom(globals(cmd), process.env);
+      process.exitCode = await (await import('./commands/trace-command.js')).traceCommand(cfg, paths, process.stdout, stopSignal());
     });
 
   program

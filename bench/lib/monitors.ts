@@ -226,50 +226,56 @@ const perfMonitor: Monitor = {
   },
 };
 
-/** The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness. */
-const probeAlone: Monitor = {
-  name: 'kdrop-probe alone',
-  note: 'kdrop-probe --interval 1000 (the static loader without Node), summing its D lines for the netns',
-  bpf: true,
-  skipReason: () => sourceSkip('bpf', {}),
-  async start(ctx) {
-    const t0 = performance.now();
-    const child = spawn(probePath(), ['--interval', '1000'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let counted = 0;
-    let lost = 0;
-    let first: number | null = null;
-    let ready = -1;
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const readyP = new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const f = line.split(' ');
-        if (f[0] === 'READY' && ready < 0) {
-          ready = performance.now() - t0;
-          resolve();
-        } else if (f[0] === 'D' && f[5] === String(ctx.netns)) {
-          counted += Number(f[6]);
-          first ??= performance.now() - t0;
-        } else if (f[0] === 'END') {
-          const n = (k: string): number => Number(/=(\d+)/.exec(f.find((x) => x.startsWith(`${k}=`)) ?? '')?.[1] ?? 0);
-          lost = n('lost') + n('misses');
-        }
+/**
+ * The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness; counting only
+ * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read.
+ */
+function probeAlone(samples: boolean): Monitor {
+  const args = samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples'];
+  return {
+    name: samples ? 'kdrop-probe samples' : 'kdrop-probe alone',
+    note: `kdrop-probe ${args.join(' ')} (the static loader without Node), summing its D lines for the netns${samples ? '; S lines read and discarded' : ''}`,
+    bpf: true,
+    skipReason: () => sourceSkip('bpf', {}),
+    async start(ctx) {
+      const t0 = performance.now();
+      const child = spawn(probePath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      let counted = 0;
+      let lost = 0;
+      let first: number | null = null;
+      let ready = -1;
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const readyP = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const f = line.split(' ');
+          if (f[0] === 'READY' && ready < 0) {
+            ready = performance.now() - t0;
+            resolve();
+          } else if (f[0] === 'D' && f[5] === String(ctx.netns)) {
+            counted += Number(f[6]);
+            first ??= performance.now() - t0;
+          } else if (f[0] === 'END') {
+            const n = (k: string): number => Number(/=(\d+)/.exec(f.find((x) => x.startsWith(`${k}=`)) ?? '')?.[1] ?? 0);
+            lost = n('lost') + n('misses');
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`kdrop-probe exited (${code}) before it was ready: ${stderr.slice(-500)}`)));
       });
-      child.once('exit', (code) => reject(new Error(`kdrop-probe exited (${code}) before it was ready: ${stderr.slice(-500)}`)));
-    });
-    await readyP;
-    return {
-      pid: child.pid!,
-      readyMs: ready,
-      firstReportMs: () => first,
-      async stop() {
-        child.stdin!.write('stop\n');
-        await waitExit(child, 20000);
-        return { counted, lost, postCpuS: 0 };
-      },
-    };
-  },
-};
+      await readyP;
+      return {
+        pid: child.pid!,
+        readyMs: ready,
+        firstReportMs: () => first,
+        async stop() {
+          child.stdin!.write('stop\n');
+          await waitExit(child, 20000);
+          return { counted, lost, postCpuS: 0 };
+        },
+      };
+    },
+  };
+}
 
 /** A plain bpftrace one-liner counting by location, printed at exit. */
 const bpftraceOneLiner: Monitor = {
@@ -341,7 +347,8 @@ export function allMonitors(): Monitor[] {
   const list: Monitor[] = [
     kdropAgent('bpf'),
     kdropWatch('kdrop watch bpf', 'bpf'),
-    probeAlone,
+    probeAlone(false),
+    probeAlone(true),
     kdropAgent('bpftrace'),
     kdropWatch('kdrop watch bpftrace', 'bpftrace'),
     kdropWatch('kdrop watch tracefs', 'tracefs'),

@@ -1,13 +1,11 @@
-import type { HostPaths } from '../host-paths.js';
 import type { IntervalReport } from '../vocabulary/interval-report.js';
-import type { NetnsResolver } from '../enrich/types.js';
-import type { SourceName, SourceStats } from '../source/types.js';
-import type { SourceChoice } from '../config/common.js';
+import type { SourceStats } from '../source/types.js';
 import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
 import { SeriesStore } from '../aggregate/series.js';
 import { kdropResource, kdropVersion } from '../export/resource.js';
 import { createTelemetry, type Telemetry } from '../export/telemetry.js';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { startSampleExport, type SampleExport } from './sample-export.js';
+import type { AgentDeps, AgentPipeline } from './deps.js';
 import { logger } from '../log.js';
 import { nextDeadline, sleepUntil } from '../schedule.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
@@ -16,31 +14,7 @@ import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } f
 
 const log = logger('agent');
 
-/** What the agent needs from the drop pipeline (src/compose.ts openPipeline() returns more). */
-export interface AgentPipeline {
-  readonly pipeline: { tick(): Promise<IntervalReport>; finish(): Promise<IntervalReport> };
-  readonly source: { readonly name: SourceName; onFatal(listener: (err: Error) => void): void };
-  close(): Promise<void>;
-}
-
-export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined }) => Promise<AgentPipeline>;
-
-export interface AgentDeps {
-  readonly openPipeline: OpenPipeline;
-  readonly paths: HostPaths;
-  readonly env: NodeJS.ProcessEnv;
-  readonly resolver?: NetnsResolver;
-  /**
-   * Makes the netns resolver (e.g. pods from the Kubernetes API) once the configuration is valid and the
-   * listeners are bound. Ignored when `resolver` is given. Default: the pipeline's host-only resolver.
-   * It must not wait for the API: counting starts at once, and pods are named once their list arrives.
-   */
-  readonly createResolver?: (paths: HostPaths) => Promise<NetnsResolver>;
-  /** Tests: push to this exporter instead of a real OTLP one (config.otlp must still be set). */
-  readonly pushExporter?: PushMetricExporter;
-  /** Called once the HTTP listeners are bound (tests use it to learn port 0 choices). */
-  readonly onListening?: (addresses: { metrics: ListenAddress | null; health: ListenAddress | null }) => void;
-}
+export type { AgentDeps, AgentPipeline, OpenPipeline } from './deps.js';
 
 /** Time a stop may take beyond the read interval before /healthz reports the read loop as stuck. */
 const STUCK_AFTER_MIN_MS = 30_000;
@@ -54,6 +28,7 @@ export class Agent {
   readonly store: SeriesStore;
   private readonly policy: LabelPolicy;
   private telemetry: Telemetry | null = null;
+  private samples: SampleExport | null = null;
   private servers: AgentHttpServer[] = [];
   private metricsServer: AgentHttpServer | null = null;
   private opened: AgentPipeline | null = null;
@@ -84,8 +59,9 @@ export class Agent {
   async start(): Promise<void> {
     try {
       const version = kdropVersion();
+      const resource = kdropResource({ version, nodeName: this.cfg.nodeName, env: this.deps.env });
       this.telemetry = await createTelemetry({
-        resource: kdropResource({ version, nodeName: this.cfg.nodeName, env: this.deps.env }),
+        resource,
         version,
         prometheus: this.cfg.metrics !== null,
         otlp: this.cfg.otlp,
@@ -123,6 +99,7 @@ export class Agent {
           paths: this.deps.paths,
           map: this.cfg.map,
           ...(resolver ? { resolver } : {}),
+          ...(this.cfg.samples ? { samples: this.cfg.samples.kernel } : {}),
         });
       } catch (err) {
         // The pipeline owns (and closes) the resolver only once it is open.
@@ -134,6 +111,7 @@ export class Agent {
         log.error({ err: err.message }, 'the tracer failed for good; stopping');
         this.requestStop();
       });
+      if (this.cfg.samples) this.samples = await startSampleExport(this.cfg.samples, this.opened, resource, version, this.deps.logExporter);
       // A deleted pod's series expire (after the grace period), so pod churn cannot grow memory.
       resolver?.onPodDeleted?.((uid) => this.expirePod(uid));
       log.info(
@@ -190,7 +168,7 @@ export class Agent {
       // 1. Stop the tracer and read its final counts: the last, partial interval.
       if (this.opened !== null) await this.read(() => this.opened!.pipeline.finish());
       // 2. Push them (OTLP); for Prometheus, give a scraper the chance to read them once.
-      await this.telemetry?.flush().catch((err: unknown) => log.warn({ err: String(err) }, 'final export failed'));
+      await Promise.all([this.telemetry?.flush(), this.samples?.flush()]).catch((err: unknown) => log.warn({ err: String(err) }, 'final export failed'));
       const ms = this.metricsServer;
       if (ms !== null && ms.scrapeCount() > 0 && this.cfg.finalScrapeWaitMs > 0) {
         const wait = Math.min(this.cfg.finalScrapeWaitMs, deadline - Date.now() - 1000);
@@ -221,7 +199,9 @@ export class Agent {
     this.opened = null;
     const telemetry = this.telemetry;
     this.telemetry = null;
-    await Promise.allSettled([...servers.map((s) => s.close()), opened?.close(), telemetry?.shutdown()]);
+    const samples = this.samples;
+    this.samples = null;
+    await Promise.allSettled([...servers.map((s) => s.close()), samples?.close().then(() => opened?.close()) ?? opened?.close(), telemetry?.shutdown()]);
   }
 
   private async read(op: () => Promise<IntervalReport>): Promise<void> {

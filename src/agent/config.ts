@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { excerpt } from '../errors.js';
+import { ErrorCodes, KdropError, excerpt } from '../errors.js';
 import { durationMs, logLevel, type SourceChoice } from '../config/common.js';
 import { fileKeys, resolveSettings, SHARED, type SettingsTable } from '../config/settings.js';
 import { parseLabels } from '../aggregate/label-policy.js';
 import { DEFAULT_RETIRE_GRACE_MS, DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../aggregate/series.js';
 import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
 import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
+import { SAMPLE_SETTINGS, sampleOptions } from '../config/sample-settings.js';
+import type { SampleOptions } from '../source/bpf/index.js';
 
 /** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */
 export interface AgentFlags {
@@ -24,6 +26,11 @@ export interface AgentFlags {
   finalScrapeWait?: string;
   map?: string;
   logLevel?: string;
+  samples?: string;
+  sampleRate?: string;
+  sampleBurst?: string;
+  sampleMaxPerS?: string;
+  sampleStacks?: boolean;
 }
 
 export interface ListenAddress {
@@ -51,6 +58,19 @@ export interface AgentConfig {
   readonly map: string | undefined;
   /** Kubernetes node name from NODE_NAME. */
   readonly nodeName: string | undefined;
+  /** --samples otlp: sampled drops as OTLP log records; null when off. */
+  readonly samples?: AgentSamples | null;
+}
+
+export interface AgentSamples {
+  /** The kernel's sampling (bpf source). */
+  readonly kernel: SampleOptions;
+  readonly protocol: OtlpProtocol;
+  /** Full logs URL, or undefined: the exporter reads OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT. */
+  readonly url: string | undefined;
+  readonly timeoutMs: number;
+  /** Log records per second at most (also the kernel's overall cap). */
+  readonly maxPerS: number;
 }
 
 const address = (allowOff: boolean) =>
@@ -131,6 +151,10 @@ const AGENT = {
   shutdownTimeout: { flag: '--shutdown-timeout', env: ['KDROP_SHUTDOWN_TIMEOUT'], file: true, default: '10s', schema: durationMs },
   finalScrapeWait: { flag: '--final-scrape-wait', env: ['KDROP_FINAL_SCRAPE_WAIT'], file: true, default: '5s', schema: durationOrZero },
   logLevel: { flag: '--log-level', env: ['KDROP_LOG_LEVEL'], file: true, schema: logLevel.optional() },
+  samples: { flag: '--samples', env: ['KDROP_SAMPLES'], file: true, default: 'off', schema: z.enum(['off', 'otlp'], { message: 'expected off or otlp' }) },
+  ...SAMPLE_SETTINGS,
+  sampleMaxPerS: { ...SAMPLE_SETTINGS.sampleMaxPerS, default: 100 },
+  sampleStacks: { flag: '--sample-stacks', env: ['KDROP_SAMPLE_STACKS'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
   // The standard OpenTelemetry variables (env only).
   otelExportInterval: { flag: 'OTEL_METRIC_EXPORT_INTERVAL', env: ['OTEL_METRIC_EXPORT_INTERVAL'], schema: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional() },
   otelExportTimeout: { flag: 'OTEL_METRIC_EXPORT_TIMEOUT', env: ['OTEL_METRIC_EXPORT_TIMEOUT'], schema: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional() },
@@ -207,6 +231,17 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     otlp = { protocol, url: undefined, intervalMs: exportIntervalMs, timeoutMs };
   }
 
+  let samples: AgentSamples | null = null;
+  if (v.samples === 'otlp') {
+    const logsEnv = nonEmpty(env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']) ?? nonEmpty(env['OTEL_EXPORTER_OTLP_ENDPOINT']);
+    const endpoint = v.otlpEndpoint ?? undefined;
+    if (endpoint === undefined && logsEnv === undefined) {
+      throw new KdropError(ErrorCodes.CONFIG, 'invalid agent configuration (1 problem):\n  --samples otlp: needs an OTLP endpoint (--otlp-endpoint, or OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT)');
+    }
+    const url = endpoint === undefined ? undefined : otlpUrl(endpoint, protocol, 'logs');
+    samples = { kernel: sampleOptions(v, v.sampleStacks), protocol, url, timeoutMs, maxPerS: v.sampleMaxPerS };
+  }
+
   const metrics = v.metricsAddress;
   const health = v.healthAddress === undefined ? metrics : v.healthAddress;
   return {
@@ -224,17 +259,20 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     logLevel: v.logLevel,
     map: v.map,
     nodeName: nonEmpty(env['NODE_NAME']),
+    samples,
   };
 }
 
 /**
- * --otlp-endpoint is a base URL like OTEL_EXPORTER_OTLP_ENDPOINT: for http/protobuf, /v1/metrics is
- * appended unless the path already ends with it; for grpc it is used as is.
+ * --otlp-endpoint is a base URL like OTEL_EXPORTER_OTLP_ENDPOINT: for http/protobuf, /v1/metrics (or
+ * /v1/logs for the samples) is appended unless the path already ends with it (a /v1/metrics path is
+ * turned into /v1/logs for the logs); for grpc it is used as is.
  */
-export function otlpUrl(endpoint: string, protocol: OtlpProtocol): string {
+export function otlpUrl(endpoint: string, protocol: OtlpProtocol, signal: 'metrics' | 'logs' = 'metrics'): string {
   if (protocol === 'grpc') return endpoint;
   const u = new URL(endpoint);
-  if (!u.pathname.endsWith('/v1/metrics')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/metrics`;
+  const path = u.pathname.replace(/\/v1\/(metrics|logs)\/*$/, '').replace(/\/+$/, '');
+  u.pathname = `${path}/v1/${signal}`;
   return u.toString();
 }
 

@@ -24,7 +24,10 @@ export interface EntryFilterSpec {
   readonly owner?: (owner: NetnsOwner) => boolean;
 }
 
-export type EntryFilter = (e: DropEntry) => boolean;
+/** What a filter looks at: a drop entry, or a described sample (trace). */
+export type FilterableEntry = Pick<DropEntry, 'reason' | 'function' | 'netns' | 'owner'>;
+
+export type EntryFilter = (e: FilterableEntry) => boolean;
 
 /** Normalizes a user-given reason (`no_socket`, `SKB_DROP_REASON_NO_SOCKET`) to the kernel's name form. */
 export function normalizeReason(text: string): string {

@@ -68,6 +68,11 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--shutdown-timeout <duration>', `bound on the stop sequence (env KDROP_SHUTDOWN_TIMEOUT, default ${DEFAULTS.shutdownTimeout})`)
     .option('--final-scrape-wait <duration>', `on stop, wait this long for a last Prometheus scrape, 0 = no wait (env KDROP_FINAL_SCRAPE_WAIT, default ${DEFAULTS.finalScrapeWait})`)
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms (env KDROP_MAP)')
+    .option('--samples <off|otlp>', 'export sampled drops (flow, interface, pod, reason) as OTLP log records; needs the bpf source (env KDROP_SAMPLES, default off)')
+    .option('--sample-rate <n>', 'with --samples: samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
+    .option('--sample-burst <n>', 'with --samples: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
+    .option('--sample-max-per-s <n>', 'with --samples: log records per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 100)')
+    .option('--sample-stacks', 'with --samples: the symbolized kernel stack on each record (env KDROP_SAMPLE_STACKS)')
     .option('--config <file>', 'JSON config file; flags and env override it (env KDROP_CONFIG)')
     .action(async (flags: AgentFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string }>();

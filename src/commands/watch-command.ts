@@ -5,6 +5,8 @@ import { unknownReasons } from '../aggregate/filter.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { runWatch } from './watch.js';
 import { watchResolver } from './watch-resolver.js';
+import { describeSample } from '../enrich/describe-sample.js';
+import type { FlowSample } from '../vocabulary/flow-sample.js';
 
 /**
  * `kdrop watch` put together: the host's facts, filters checked against the running kernel's reason names
@@ -25,7 +27,7 @@ export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: A
   }
   // --pod needs pod names from the first interval on: wait for the pod list (default); otherwise count at once.
   const { resolver, owner } = await watchResolver(paths, cfg.pod, process.env, cfg.pod ? undefined : 0);
-  const opened = await openPipeline({ source: cfg.source, paths, facts, resolver, map: cfg.map }).catch(async (err: unknown) => {
+  const opened = await openPipeline({ source: cfg.source, paths, facts, resolver, map: cfg.map, ...(cfg.flows ? { samples: cfg.flows } : {}) }).catch(async (err: unknown) => {
     await resolver.close?.();
     throw err;
   });
@@ -35,12 +37,15 @@ export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: A
     fatalErr = err;
     fatal.abort();
   });
+  const onSample = opened.source.onSample?.bind(opened.source);
+  const samples = cfg.flows && onSample ? { onSample, describe: (s: FlowSample) => describeSample(opened.describe, s) } : undefined;
   const code = await runWatch(
-    opened,
+    samples ? { ...opened, samples } : opened,
     {
       intervalMs: cfg.intervalMs,
       json: cfg.json,
       count: cfg.count,
+      flows: cfg.flows !== undefined,
       filter: { reasons: cfg.reasons, excludeReasons: cfg.excludeReasons, classes: cfg.classes, functions: cfg.functions, netns: cfg.netns, all: cfg.all, ...(owner ? { owner } : {}) },
     },
     { out: process.stdout, signal: AbortSignal.any([signal, fatal.signal]) },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { SourceChoice } from './common.js';
 import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
+import { SAMPLE_SETTINGS, sampleOptions } from './sample-settings.js';
+import type { SampleOptions } from '../source/bpf/index.js';
 import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
 import { KdropError } from '../errors.js';
 import { REASON_CLASSES, type ReasonClass } from '../enrich/reason-catalog.js';
@@ -19,6 +21,10 @@ export interface WatchFlags {
   function?: string[];
   netns?: string[];
   map?: string;
+  flows?: boolean;
+  sampleRate?: string;
+  sampleBurst?: string;
+  sampleMaxPerS?: string;
 }
 
 export interface WatchConfig {
@@ -34,6 +40,8 @@ export interface WatchConfig {
   readonly functions: string[];
   readonly netns: number[];
   readonly map: string | undefined;
+  /** --flows: the kernel's sampling (examples under each line); undefined without --flows. */
+  readonly flows: SampleOptions | undefined;
 }
 
 /** Repeatable, comma-separated flag values -> one list. */
@@ -64,6 +72,8 @@ const WATCH = {
   classes: { flag: '--class', schema: z.array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(REASON_CLASSES, { message: `expected one of ${REASON_CLASSES.join(', ')}` }))) },
   functions: { flag: '--function', schema: names(/^[A-Za-z0-9_.$]+$/, 'expected a kernel function name') },
   netns: { flag: '--netns', schema: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)) },
+  flows: { flag: '--flows', default: false, schema: z.boolean() },
+  ...SAMPLE_SETTINGS,
 } as const satisfies SettingsTable;
 
 /** flags > env (KDROP_*) > defaults, validated once. Throws one KdropError CONFIG listing every problem. */
@@ -84,6 +94,10 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
         functions: list(flags.function),
         netns: list(flags.netns),
         map: flags.map,
+        flows: flags.flows,
+        sampleRate: flags.sampleRate,
+        sampleBurst: flags.sampleBurst,
+        sampleMaxPerS: flags.sampleMaxPerS,
       },
       env,
     },
@@ -102,5 +116,6 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
     functions: v.functions,
     netns: v.netns,
     map: v.map,
+    flows: v.flows ? sampleOptions(v, false) : undefined,
   };
 }

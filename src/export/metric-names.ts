@@ -87,6 +87,33 @@ export const SelfMetric = {
   },
 } as const satisfies Record<string, MetricName>;
 
+/**
+ * Attributes of the sampled-drop log records (agent --samples otlp): semantic-convention names where one
+ * exists, else kdrop.*. Never metric labels (a flow per series would be unbounded cardinality).
+ */
+export const SampleAttr = {
+  sourceAddress: 'source.address',
+  sourcePort: 'source.port',
+  destinationAddress: 'destination.address',
+  destinationPort: 'destination.port',
+  /** tcp | udp | icmp | icmpv6 | ... (lowercase), or the IP protocol number as text. */
+  transport: 'network.transport',
+  interfaceName: 'network.interface.name',
+  ifindex: 'kdrop.interface.index',
+  tcpFlags: 'kdrop.tcp.flags',
+  icmpType: 'kdrop.icmp.type',
+  icmpCode: 'kdrop.icmp.code',
+  /** skb->len of the sampled packet. */
+  length: 'kdrop.packet.length',
+  /** Drops of the key the kernel did not sample since its previous sample. */
+  suppressed: 'kdrop.samples.suppressed',
+  /** Symbolized kernel stack (array of function+0xoff), with --sample-stacks. */
+  stack: 'kdrop.stack',
+} as const;
+
+/** The event name of a sampled-drop log record. */
+export const SAMPLE_EVENT_NAME = 'kdrop.packet.drop.sample';
+
 /** Resource attribute names. */
 export const ResourceAttr = {
   serviceName: 'service.name',

@@ -53,7 +53,7 @@ export function toRecord(report: IntervalReport, e: DropEntry): DropRecordJson {
   };
 }
 
-/** One NDJSON line per entry. */
-export function formatNdjson(report: IntervalReport, entries: readonly DropEntry[]): string {
-  return entries.map((e) => `${JSON.stringify(toRecord(report, e))}\n`).join('');
+/** One NDJSON line per entry; `extra` adds fields (watch --flows: `examples`). */
+export function formatNdjson(report: IntervalReport, entries: readonly DropEntry[], extra?: (e: DropEntry) => Record<string, unknown>): string {
+  return entries.map((e) => `${JSON.stringify(extra ? { ...toRecord(report, e), ...extra(e) } : toRecord(report, e))}\n`).join('');
 }

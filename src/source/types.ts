@@ -2,6 +2,7 @@
  * The source stage: something that counts skb:kfree_skb hits per key. Sources know nothing of
  * Kubernetes, symbols or reason names; they report raw kernel values.
  */
+import type { FlowSample } from '../vocabulary/flow-sample.js';
 
 /** What identifies one counted series at the source. */
 export interface DropKey {
@@ -61,6 +62,23 @@ export interface DropSource {
   stop(): Promise<void>;
   /** Called when the source fails for good (restart budget exhausted); the caller decides to exit. */
   onFatal(listener: (err: Error) => void): void;
+  /**
+   * Sources that sample drops (bpf, when started with samples on) hand each sampled drop to the listener;
+   * returns an unsubscribe function. Absent on sources that cannot sample (bpftrace, tracefs).
+   */
+  onSample?(listener: (s: FlowSample) => void): () => void;
+}
+
+/** Sample counters of a sampling source (cumulative for the running program). */
+export interface SampleStats {
+  /** Samples the kernel emitted into the ring buffer. */
+  readonly emitted: number;
+  /** Drops not sampled (their key's or the global bucket was empty): counted, not shown. */
+  readonly suppressed: number;
+  /** Samples lost because the ring buffer was full. */
+  readonly ringFull: number;
+  /** Samples sent without their stack (the stack map was full). */
+  readonly stackFailed: number;
 }
 
 /** A stable string for a key, for use in Maps. */

@@ -1,9 +1,14 @@
 import type { IntervalReport } from '../vocabulary/interval-report.js';
+import type { DropEntry } from '../enrich/types.js';
 import type { TopInterval, TopSample } from './types.js';
 
+/** The latest example of an entry's key: its flow as text and its stack. */
+export type ExampleOf = (e: DropEntry) => { readonly example: string; readonly stack?: readonly string[] } | undefined;
+
 /** The local pipeline's interval as top ingests it: one sample per described drop entry. */
-export function fromReport(report: IntervalReport, sourceName: string): TopInterval {
+export function fromReport(report: IntervalReport, sourceName: string, exampleOf?: ExampleOf): TopInterval {
   const samples: TopSample[] = report.entries.map((e) => ({
+    ...exampleOf?.(e),
     reason: e.reason,
     // An address no symbol covers stays visible as its hex address (as in the metrics).
     function: e.function ?? e.location,

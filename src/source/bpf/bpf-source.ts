@@ -8,178 +8,33 @@
  *
  * Maps and link are pinned in bpffs (pins.ts): when the loader dies, its successor re-uses them (the
  * program never stopped counting) and replays the epoch that was being drained; lines are tagged with
- * their epoch and keys already taken for an unfinished epoch are skipped, so nothing counts twice.
+ * their epoch and keys already taken for an unfinished epoch are skipped (epoch-totals.ts), so nothing
+ * counts twice. The loader process itself is loader-process.ts.
  */
-import { execa } from 'execa';
-import type { Writable } from 'node:stream';
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { logger } from '../../log.js';
-import { keyString, type DropKey, type DropSample, type DropSource, type SourceFeatures, type SourceStats } from '../types.js';
+import type { DropSample, DropSource, SampleStats, SourceFeatures, SourceStats } from '../types.js';
+import type { FlowSample } from '../../vocabulary/flow-sample.js';
 import type { RestartPolicy } from '../bpftrace/supervisor.js';
-import { LineSplitter, parseProbeLine, type AttachType, type ProbeEvent } from './protocol.js';
+import type { ProbeEvent } from './protocol.js';
+import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
+import { Loader } from './loader-process.js';
+import { EpochTotals } from './epoch-totals.js';
+import { SampleHub } from './sample-hub.js';
 import { DEFAULT_PIN_ROOT, findStalePins, pinDirFor, removePins } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
 
 const log = logger('source.bpf');
 
-export interface BpfSourceOptions {
-  /** The tracepoint has a reason field (from the format file): features.reason. */
-  readonly hasReason: boolean;
-  /** kdrop-probe path (default: KDROP_PROBE or build/probe/kdrop-probe). */
-  readonly probe?: string;
-  /** Where to pin (default /sys/fs/bpf/kdrop); null: do not pin. */
-  readonly pinRoot?: string | null;
-  /** Keys per kernel map, i.e. distinct keys per read interval (default: the loader's, 16384). */
-  readonly maxKeys?: number;
-  /** Only try this attach type. */
-  readonly attach?: AttachType;
-  /** Background dump period: bounds the keys one map must hold (default 1000). */
-  readonly readIntervalMs?: number;
-  /** Forget a key that did not grow for this many collect() calls (default 60). */
-  readonly idleCollects?: number;
-  readonly restart?: RestartPolicy;
-  readonly startTimeoutMs?: number;
-  readonly stopTimeoutMs?: number;
-  readonly collectTimeoutMs?: number;
-  readonly healthyAfterMs?: number;
-  readonly procRoot?: string;
-}
-
-interface Totals {
-  key: DropKey;
-  count: number;
-  bytes: number;
-  /** collect() calls since the total last grew. */
-  idle: number;
-}
-
-export interface ProbeProgramStats {
-  readonly attach: AttachType | null;
-  /** Cumulative run time and runs of the program (non-zero only while kernel.bpf_stats_enabled=1). */
-  readonly runNs: number;
-  readonly runCnt: number;
-}
-
 const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, initialDelayMs: 200, maxDelayMs: 30_000 };
-
-/** One kdrop-probe process. */
-class Loader {
-  readonly startedAt = Date.now();
-  exited = false;
-  ready: Extract<ProbeEvent, { kind: 'ready' }> | null = null;
-  private stderrTail = '';
-  private endWaiters: Array<() => void> = [];
-  readonly attached: Promise<void>;
-  readonly done: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
-  readonly pid: number | undefined;
-  private readonly stdin: Writable | null;
-
-  constructor(argv: readonly string[], onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void) {
-    const [file, ...args] = argv;
-    const sub = execa(file as string, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
-    this.pid = sub.pid;
-    this.stdin = sub.stdin;
-    let attachedResolve!: () => void;
-    this.attached = new Promise((r) => {
-      attachedResolve = r;
-    });
-    this.stdin?.on('error', () => undefined); // EPIPE when the loader died; `done` reports it
-    const splitter = new LineSplitter();
-    const outDone = new Promise<void>((resolve) => {
-      const out = sub.stdout;
-      if (!out) return resolve();
-      out.setEncoding('utf8');
-      out.on('data', (chunk: string) => {
-        for (const line of splitter.push(chunk)) {
-          let ev: ProbeEvent | null;
-          try {
-            ev = parseProbeLine(line);
-          } catch (err) {
-            onBadLine(line, err as Error);
-            continue;
-          }
-          if (ev === null) continue;
-          if (ev.kind === 'ready') {
-            this.ready = ev;
-            attachedResolve();
-          }
-          onEvent(ev);
-          if (ev.kind === 'end' || ev.kind === 'bye') this.releaseEndWaiters();
-        }
-      });
-      out.on('close', () => {
-        const rest = splitter.end();
-        if (rest !== '') onBadLine(rest, new Error('incomplete last line'));
-        resolve();
-      });
-    });
-    const errDone = new Promise<void>((resolve) => {
-      const err = sub.stderr;
-      if (!err) return resolve();
-      err.setEncoding('utf8');
-      err.on('data', (c: string) => {
-        this.stderrTail = `${this.stderrTail}${c}`.slice(-4000);
-      });
-      err.on('close', () => resolve());
-    });
-    this.done = (async () => {
-      const r = await sub.then(
-        (x) => ({ exitCode: x.exitCode, signal: x.signal }),
-        (e: unknown) => ({ exitCode: undefined, signal: String(e) }),
-      );
-      await Promise.all([outDone, errDone]);
-      this.exited = true;
-      this.releaseEndWaiters();
-      return r;
-    })();
-  }
-
-  stderr(): string {
-    return this.stderrTail;
-  }
-
-  private releaseEndWaiters(): void {
-    const w = this.endWaiters;
-    this.endWaiters = [];
-    for (const r of w) r();
-  }
-
-  /** Sends a command; for `dump` resolves at the next END (or exit, or timeout). */
-  command(cmd: 'dump' | 'stop', timeoutMs: number): Promise<boolean> {
-    if (this.exited) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.endWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(!this.exited || cmd === 'stop');
-      });
-      this.stdin?.write(`${cmd}\n`);
-    });
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    if (this.exited || this.pid === undefined) return;
-    try {
-      process.kill(this.pid, sig);
-    } catch {
-      // already gone
-    }
-  }
-}
 
 export class BpfSource implements DropSource {
   readonly name = 'bpf' as const;
   readonly features: SourceFeatures;
   private readonly probe: string;
   private readonly restartPolicy: RestartPolicy;
-  private readonly totals = new Map<string, Totals>();
-  /** The epoch being received and the keys taken for it (a replay after a crash skips them). */
-  private openEpoch = -1;
-  private openKeys = new Set<string>();
-  /** Epochs up to this one are complete (END seen). */
-  private doneEpoch = -1;
-  private lostBase = 0;
-  private lostLast = 0;
+  private readonly totals: EpochTotals;
+  private readonly hub: SampleHub;
   private badLines = 0;
   private restarts = 0;
   private consecutiveRestarts = 0;
@@ -199,6 +54,8 @@ export class BpfSource implements DropSource {
     this.probe = opts.probe ?? probePath();
     this.restartPolicy = opts.restart ?? DEFAULT_RESTART;
     this.features = { reason: opts.hasReason, netns: true, bytes: true };
+    this.totals = new EpochTotals(opts.hasReason);
+    this.hub = new SampleHub(opts.hasReason);
   }
 
   /** Pid of the running loader (tests, diagnostics). */
@@ -220,12 +77,21 @@ export class BpfSource implements DropSource {
     return this.progStats;
   }
 
+  /** Sampled drops; only when started with `samples`. */
+  onSample(listener: (s: FlowSample) => void): () => void {
+    return this.hub.subscribe(listener);
+  }
+
+  sampleStats(): SampleStats & { readonly received: number } {
+    return this.hub.stats();
+  }
+
   onFatal(listener: (err: Error) => void): void {
     this.fatalListeners.push(listener);
   }
 
   stats(): SourceStats {
-    return { lostEvents: this.lostBase + this.lostLast, restarts: this.restarts, badLines: this.badLines };
+    return { lostEvents: this.totals.lost, restarts: this.restarts, badLines: this.badLines };
   }
 
   async start(): Promise<void> {
@@ -272,6 +138,12 @@ export class BpfSource implements DropSource {
     if (this.pinDir !== null) a.push('--pin-dir', this.pinDir);
     if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
     if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
+    const smp = this.opts.samples;
+    if (smp === undefined) a.push('--no-samples');
+    else {
+      a.push('--sample-rate', String(smp.rate), '--sample-burst', String(smp.burst), '--sample-max-per-s', String(smp.maxPerS));
+      if (smp.stacks) a.push('--stacks');
+    }
     return a;
   }
 
@@ -284,89 +156,36 @@ export class BpfSource implements DropSource {
         log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
       },
     );
-    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      loader.attached.then(() => 'attached' as const),
-      loader.done.then(() => 'exited' as const),
-      new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'attached') {
-      void loader.done.then((r) => this.onLoaderExit(loader, r));
-      return loader;
-    }
-    if (outcome === 'timeout') loader.signal('SIGKILL');
-    const r = await loader.done;
-    throw new KdropError(ErrorCodes.PROBE_START, outcome === 'timeout' ? `kdrop-probe did not attach within ${timeoutMs} ms` : 'kdrop-probe exited during start', {
-      expected: 'a READY line once the program is attached',
-      found: `exit ${r.exitCode ?? r.signal ?? '?'}, stderr ${excerpt(loader.stderr().trim(), 1000)}`,
-      hint: 'the probe needs kernel BTF and CAP_BPF + CAP_PERFMON (or root); run `kdrop doctor`',
-    });
+    await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
+    void loader.done.then((r) => this.onLoaderExit(loader, r));
+    return loader;
   }
 
   private onEvent(ev: ProbeEvent): void {
     switch (ev.kind) {
       case 'delta':
-        this.applyDelta(ev);
+        this.totals.delta(ev);
+        break;
+      case 'sample':
+        this.hub.sample(ev);
+        break;
+      case 'stack':
+        this.hub.stack(ev);
         break;
       case 'end':
-        if (ev.epoch > this.doneEpoch) this.doneEpoch = ev.epoch;
-        if (ev.epoch === this.openEpoch) {
-          this.openEpoch = -1;
-          this.openKeys = new Set();
-        }
-        {
-          const lost = ev.lost + ev.misses;
-          // Kernel counters are cumulative while the pins live; a fresh (unpinned) program starts at 0.
-          if (lost < this.lostLast) this.lostBase += this.lostLast;
-          this.lostLast = lost;
-        }
+        this.totals.end(ev);
+        this.hub.end(ev);
         this.progStats = { attach: this.progStats.attach, runNs: ev.runNs, runCnt: ev.runCnt };
         break;
       case 'ready':
         this.progStats = { ...this.progStats, attach: ev.attach };
-        if (!ev.resumed) {
-          // A fresh program (unpinned, or its pins were gone): its epochs start again at 0.
-          this.doneEpoch = -1;
-          this.openEpoch = -1;
-          this.openKeys = new Set();
-        }
+        if (!ev.resumed) this.totals.reset();
         break;
       case 'warn':
         log.warn({ loaderPid: this.loader?.pid, message: ev.text }, 'kdrop-probe');
         break;
       default:
         break;
-    }
-  }
-
-  private applyDelta(ev: Extract<ProbeEvent, { kind: 'delta' }>): void {
-    if (ev.epoch <= this.doneEpoch) return; // a complete epoch cannot come again; ignore a stray replay
-    const key: DropKey = {
-      address: ev.address,
-      reasonCode: this.features.reason ? ev.reasonCode : null,
-      protocol: ev.protocol,
-      netns: ev.netns === 0 ? null : ev.netns,
-    };
-    const ks = keyString(key);
-    if (ev.epoch !== this.openEpoch) {
-      this.openEpoch = ev.epoch;
-      this.openKeys = new Set();
-    }
-    // A loader that died after printing a key but before deleting it: its successor prints it again.
-    if (this.openKeys.has(ks)) return;
-    this.openKeys.add(ks);
-    if (ev.count === 0) return;
-    const t = this.totals.get(ks);
-    if (t) {
-      t.count += ev.count;
-      t.bytes += ev.bytes;
-      t.idle = -1;
-    } else {
-      this.totals.set(ks, { key, count: ev.count, bytes: ev.bytes, idle: -1 });
     }
   }
 
@@ -383,19 +202,7 @@ export class BpfSource implements DropSource {
 
   async collect(): Promise<DropSample[]> {
     if (this.state === 'running') await this.dump();
-    const out: DropSample[] = [];
-    const idleMax = this.opts.idleCollects ?? 60;
-    for (const [ks, t] of this.totals) {
-      t.idle++;
-      if (t.idle > idleMax && this.state !== 'stopped') {
-        // Unchanged for idleMax collects: omitted, the DeltaTracker forgets it too; if it comes back it
-        // starts from zero, so every delta stays exact.
-        this.totals.delete(ks);
-        continue;
-      }
-      out.push({ ...t.key, count: t.count, bytes: t.bytes });
-    }
-    return out;
+    return this.totals.collect(this.opts.idleCollects ?? 60, this.state !== 'stopped');
   }
 
   private onLoaderExit(loader: Loader, r: { exitCode: number | undefined; signal: string | undefined }): void {

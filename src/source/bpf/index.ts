@@ -3,3 +3,4 @@ export { parseProbeLine, LineSplitter, type AttachType } from './protocol.js';
 export { findStalePins, pinDirFor } from './pins.js';
 export { probePath, isExecutable } from './locate.js';
 export { checkProbe, type ProbeCheck } from './check.js';
+export type { SampleOptions } from './options.js';

@@ -3,12 +3,14 @@
  *
  *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N>
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
- *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n>
+ *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> [samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>]
+ *   S ... / K ...   a sampled drop and its stack (sample-lines.ts)
  *   W <message>
  *   CHECK <type> ok | CHECK <type> fail <message>
  *   BYE
  */
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
+import { parseSampleLine, parseStackLine, type SampleLine, type StackLine } from './sample-lines.js';
 
 export type AttachType = 'tp_btf' | 'raw_tp' | 'tracepoint';
 export const ATTACH_TYPES: readonly AttachType[] = ['tp_btf', 'raw_tp', 'tracepoint'];
@@ -25,14 +27,28 @@ export type ProbeEvent =
       readonly count: number;
       readonly bytes: number;
     }
-  | { readonly kind: 'end'; readonly epoch: number; readonly lost: number; readonly misses: number; readonly runNs: number; readonly runCnt: number }
+  | {
+      readonly kind: 'end';
+      readonly epoch: number;
+      readonly lost: number;
+      readonly misses: number;
+      readonly runNs: number;
+      readonly runCnt: number;
+      /** Cumulative sample counters (0 from a loader without samples). */
+      readonly samples: number;
+      readonly suppressed: number;
+      readonly rbFail: number;
+      readonly stackFail: number;
+    }
+  | SampleLine
+  | StackLine
   | { readonly kind: 'warn'; readonly text: string }
   | { readonly kind: 'check'; readonly attach: AttachType; readonly ok: boolean; readonly message: string }
   | { readonly kind: 'bye' };
 
 function bad(what: string, line: string): KdropError {
   return new KdropError(ErrorCodes.TRACER_OUTPUT, `bad kdrop-probe output line: ${what}`, {
-    expected: 'READY, D, END, W, CHECK or BYE line of kdrop-probe',
+    expected: 'READY, D, END, S, K, W, CHECK or BYE line of kdrop-probe',
     found: excerpt(line, 120),
   });
 }
@@ -93,6 +109,10 @@ export function parseProbeLine(line: string): ProbeEvent | null {
         misses: uint(f.get('misses'), line, 'misses'),
         runNs: uint(f.get('run_ns'), line, 'run_ns'),
         runCnt: uint(f.get('run_cnt'), line, 'run_cnt'),
+        samples: uint(f.get('samples') ?? '0', line, 'samples'),
+        suppressed: uint(f.get('suppressed') ?? '0', line, 'suppressed'),
+        rbFail: uint(f.get('rb_fail') ?? '0', line, 'rb_fail'),
+        stackFail: uint(f.get('stack_fail') ?? '0', line, 'stack_fail'),
       };
     }
     case 'READY': {
@@ -109,6 +129,10 @@ export function parseProbeLine(line: string): ProbeEvent | null {
         maxKeys: uint(f.get('max_keys'), line, 'max_keys', 0xffffffff),
       };
     }
+    case 'S':
+      return parseSampleLine(parts, line);
+    case 'K':
+      return parseStackLine(parts, line);
     case 'W':
       return { kind: 'warn', text: parts.slice(1).join(' ') };
     case 'CHECK': {

@@ -29,6 +29,8 @@ export interface Collector {
   readonly child: Child;
   /** Every data point of `metric` received so far, as (attributes, value, time). */
   points(metric: string): Promise<OtlpPoint[]>;
+  /** Every log record received so far (the logs pipeline writes to the same file). */
+  logRecords(): Promise<OtlpLogRecord[]>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,54 @@ export function parseFileExport(text: string, metric: string): OtlpPoint[] {
   return out;
 }
 
+export interface OtlpLogRecord {
+  readonly eventName: string | undefined;
+  readonly body: string | undefined;
+  readonly severityText: string | undefined;
+  /** Scalar attributes as text; array attributes (kdrop.stack) in `arrays`. */
+  readonly attributes: Record<string, string>;
+  readonly arrays: Record<string, string[]>;
+  readonly timeUnixNano: bigint;
+  readonly resource: Record<string, string>;
+}
+
+interface JsonAnyAttr {
+  key: string;
+  value: JsonAttr['value'] & { arrayValue?: { values?: JsonAttr['value'][] } };
+}
+
+/** Parses the log lines of the file exporter's JSON (OTLP/JSON ExportLogsServiceRequest per line). */
+export function parseLogExport(text: string): OtlpLogRecord[] {
+  const out: OtlpLogRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const req = JSON.parse(line) as {
+      resourceLogs?: {
+        resource?: { attributes?: JsonAttr[] };
+        scopeLogs?: { logRecords?: { eventName?: string; body?: { stringValue?: string }; severityText?: string; attributes?: JsonAnyAttr[]; timeUnixNano?: string }[] }[];
+      }[];
+    };
+    for (const rl of req.resourceLogs ?? []) {
+      const resource = attrs(rl.resource?.attributes);
+      for (const sl of rl.scopeLogs ?? [])
+        for (const r of sl.logRecords ?? []) {
+          const arrays: Record<string, string[]> = {};
+          for (const a of r.attributes ?? []) if (a.value.arrayValue) arrays[a.key] = (a.value.arrayValue.values ?? []).map((v) => String(v.stringValue ?? v.intValue ?? ''));
+          out.push({
+            eventName: r.eventName,
+            body: r.body?.stringValue,
+            severityText: r.severityText,
+            attributes: attrs((r.attributes ?? []).filter((a) => !a.value.arrayValue)),
+            arrays,
+            timeUnixNano: BigInt(r.timeUnixNano ?? '0'),
+            resource,
+          });
+        }
+    }
+  }
+  return out;
+}
+
 /** The latest cumulative value per series (attribute set) among `points`, summed over series matching `where`. */
 export function latestSum(points: readonly OtlpPoint[], where: (a: Record<string, string>) => boolean): number {
   const latest = new Map<string, OtlpPoint>();
@@ -120,6 +170,7 @@ export async function startCollector(opts: { httpPort?: number } = {}): Promise<
       '    metrics: { level: none }',
       '  pipelines:',
       '    metrics: { receivers: [otlp], exporters: [file] }',
+      '    logs: { receivers: [otlp], exporters: [file] }',
       '',
     ].join('\n'),
   );
@@ -144,6 +195,11 @@ export async function startCollector(opts: { httpPort?: number } = {}): Promise<
       // The last line may be half written: parse whole lines only.
       const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
       return parseFileExport(whole, metric);
+    },
+    async logRecords() {
+      const text = await readFile(out, 'utf8').catch(() => '');
+      const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+      return parseLogExport(whole);
     },
   };
 }

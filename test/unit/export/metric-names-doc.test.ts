@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { DropMetric, ResourceAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
+import { DropMetric, ResourceAttr, SAMPLE_EVENT_NAME, SampleAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
 import { ALL_LABELS, Attr, DEFAULT_LABELS, OPT_IN_LABELS } from '../../../src/vocabulary/attributes.js';
 import { DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../../../src/aggregate/series.js';
 
@@ -30,4 +30,14 @@ test('every attribute and resource attribute is documented; default/opt-in split
 test('documented limits match the code', () => {
   assert.ok(doc.includes(`At most **${DEFAULT_SERIES_LIMIT} series per drop metric**`));
   assert.ok(doc.includes(`**${DEFAULT_SERIES_TTL_MS / 60_000} minutes**`));
+});
+
+test('every sample log attribute, the event name and every trace record field are documented', () => {
+  const logs = doc.slice(doc.indexOf('## Sampled drops as OTLP log records'));
+  for (const a of Object.values(SampleAttr)) assert.ok(logs.includes(`\`${a}\``), `${a} undocumented`);
+  assert.ok(logs.includes(`\`${SAMPLE_EVENT_NAME}\``));
+  const trace = doc.slice(doc.indexOf('## `kdrop trace --json` records'), doc.indexOf('## Sampled drops as OTLP log records'));
+  for (const f of ['src_addr', 'src_port', 'dst_addr', 'dst_port', 'transport', 'tcp_flags', 'icmp_type', 'icmp_code', 'ifindex', 'ifname', 'len', 'stack', 'suppressed']) {
+    assert.ok(trace.includes(`| \`${f}\` |`), `trace field ${f} undocumented`);
+  }
 });

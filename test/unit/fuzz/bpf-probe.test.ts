@@ -35,6 +35,37 @@ test('arbitrary, token-built and mutated lines: an event, null, or TRACER_OUTPUT
   );
 });
 
+const SAMPLE_LINES = [
+  'S 3373929185850 ffffffff82046f4c 3 2048 4026532330 17 127.0.0.1 41234 127.0.0.1 9 0 0 0 1 lo 18 -1 4',
+  'S 1 ffffffff82107981 3 34525 4026532330 17 ::1 5555 ::1 53 0 0 0 1 lo 9 405 0',
+  'S 1 ffffffff820c879a 4 0 4026531833 0 - 0 - 0 0 0 0 0 - 10 -1 0',
+  'K 62 ffffffffc000cfe1 ffffffff814b896c ffffffff81eb9271',
+];
+
+test('S and K lines, token-built and mutated: an event or TRACER_OUTPUT; every field in range', () => {
+  const line = fc.oneof(
+    tokenLines(['S', 'K', '-', '127.0.0.1', '::1', 'lo', '17', '6', '-1', '65535', '65536', 'ffffffff81000000', ' ']),
+    fc.constantFrom(...SAMPLE_LINES).chain((l) => mutated(l)),
+  );
+  fc.assert(
+    fc.property(line, (l) => {
+      const ev = onlyKdropError(() => parseProbeLine(l), [ErrorCodes.TRACER_OUTPUT]);
+      if (ev === null || ev instanceof Error) return;
+      if (ev.kind === 'sample') {
+        const f = ev.flow;
+        for (const p of [f.srcPort, f.dstPort]) assert.ok(p === null || (Number.isInteger(p) && p >= 0 && p <= 0xffff));
+        for (const n of [f.tcpFlags, f.icmpType, f.icmpCode, f.transport]) assert.ok(n === null || (n >= 0 && n <= 255));
+        assert.ok((f.family === null) === (f.srcAddr === null) && (f.srcAddr === null) === (f.dstAddr === null));
+        assert.ok(ev.ifname === null || (ev.ifname.length >= 1 && ev.ifname.length <= 15));
+        assert.ok(ev.ktimeNs >= 0n && Number.isSafeInteger(ev.stackId));
+      } else if (ev.kind === 'stack') {
+        assert.ok(ev.addresses.every((a) => a >= 0n && a < 1n << 64n));
+      }
+    }),
+    { numRuns: RUNS * 2 },
+  );
+});
+
 test('the splitter yields exactly the newline-terminated lines whatever the chunking', () => {
   fc.assert(
     fc.property(fc.array(fc.constantFrom(...VALID), { maxLength: 20 }), fc.array(fc.nat({ max: 50 }), { maxLength: 30 }), (lines, cuts) => {
@@ -58,4 +89,6 @@ test('large input finishes quickly', () => {
   finishesQuickly('parseProbeLine', () => onlyKdropError(() => parseProbeLine(`D ${'1'.repeat(100_000)} ff 3 2048 1 1 1`)));
   finishesQuickly('parseProbeLine', () => onlyKdropError(() => parseProbeLine(`W ${' x'.repeat(50_000)}`)));
   finishesQuickly('parseProbeLine', () => onlyKdropError(() => parseProbeLine(`END 1 ${'a=b '.repeat(25_000)}`)));
+  finishesQuickly('parseProbeLine', () => onlyKdropError(() => parseProbeLine(`K 1 ${'ffffffff81000000 '.repeat(10_000)}`)));
+  finishesQuickly('parseProbeLine', () => onlyKdropError(() => parseProbeLine(`S ${'1 '.repeat(50_000)}`)));
 });

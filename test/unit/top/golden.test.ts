@@ -150,3 +150,17 @@ test('from the pipeline (replayed source totals -> IntervalReport -> rows): 80x2
   );
   await compare('top-80x24-function-pipeline.txt', frame(props(m, 80, 24, { groupBy: 'function', sortBy: 'total' })));
 });
+
+test('the local feed passes the latest example flow and stack of a key to its rows', async () => {
+  const HOST = 4026531833;
+  const POD = 4026532177;
+  const source = new ReplaySource([[sample(0xffffffff81a00010n, 3, POD, 5)]]);
+  const symbolizer = tableSymbolizer([[0xffffffff81a00000n, 'unix_stream_recvmsg', 0x100, null]]);
+  const resolver = mapResolver(HOST, new Map([[POD, { namespace: 'default', pod: 'web-0', uid: 'uid-web-0' }]]));
+  const pipeline = new Pipeline({ source, symbolizer, reasons: new Map([[3, 'NO_SOCKET']]), resolver, now: () => new Date(T0) });
+  const m = new TopModel({ historyLength: 40 });
+  const report = await pipeline.tick();
+  m.ingest(fromReport(report, 'bpf', (e) => (e.netns === POD ? { example: 'udp 10.0.0.5:41234 -> 10.0.0.7:53 on eth0', stack: ['f+0x10'] } : undefined)));
+  const [row] = m.rows({ groupBy: 'pod', sortBy: 'total', filter: '' });
+  assert.equal(row?.example, 'udp 10.0.0.5:41234 -> 10.0.0.7:53 on eth0');
+});

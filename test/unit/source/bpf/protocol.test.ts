@@ -17,7 +17,19 @@ test('D lines: epoch, location, reason, protocol, netns, count, bytes', () => {
 });
 
 test('END, READY, W, CHECK and BYE lines', () => {
-  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5'), { kind: 'end', epoch: 3, lost: 2, misses: 1, runNs: 500, runCnt: 5 });
+  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5'), { kind: 'end', epoch: 3, lost: 2, misses: 1, runNs: 500, runCnt: 5, samples: 0, suppressed: 0, rbFail: 0, stackFail: 0 });
+  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5 samples=7 suppressed=90 rb_fail=1 stack_fail=2'), {
+    kind: 'end',
+    epoch: 3,
+    lost: 2,
+    misses: 1,
+    runNs: 500,
+    runCnt: 5,
+    samples: 7,
+    suppressed: 90,
+    rbFail: 1,
+    stackFail: 2,
+  });
   assert.deepEqual(parseProbeLine('READY attach=tp_btf pinned=/sys/fs/bpf/kdrop/1-2-0 resumed=1 epoch=4 max_keys=16384'), {
     kind: 'ready',
     attach: 'tp_btf',

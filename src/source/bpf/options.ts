@@ -1,0 +1,44 @@
+/** BpfSource's options and the program statistics it reports. */
+import type { RestartPolicy } from '../bpftrace/supervisor.js';
+import type { AttachType } from './protocol.js';
+
+export interface BpfSourceOptions {
+  /** The tracepoint has a reason field (from the format file): features.reason. */
+  readonly hasReason: boolean;
+  /** kdrop-probe path (default: KDROP_PROBE or build/probe/kdrop-probe). */
+  readonly probe?: string;
+  /** Where to pin (default /sys/fs/bpf/kdrop); null: do not pin. */
+  readonly pinRoot?: string | null;
+  /** Keys per kernel map, i.e. distinct keys per read interval (default: the loader's, 16384). */
+  readonly maxKeys?: number;
+  /** Only try this attach type. */
+  readonly attach?: AttachType;
+  /** Background dump period: bounds the keys one map must hold (default 1000). */
+  readonly readIntervalMs?: number;
+  /** Forget a key that did not grow for this many collect() calls (default 60). */
+  readonly idleCollects?: number;
+  readonly restart?: RestartPolicy;
+  readonly startTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+  readonly collectTimeoutMs?: number;
+  readonly healthyAfterMs?: number;
+  readonly procRoot?: string;
+  /** Sampled drops (onSample): rates for the kernel's token buckets; absent: no samples (--no-samples). */
+  readonly samples?: SampleOptions;
+}
+
+export interface ProbeProgramStats {
+  readonly attach: AttachType | null;
+  /** Cumulative run time and runs of the program (non-zero only while kernel.bpf_stats_enabled=1). */
+  readonly runNs: number;
+  readonly runCnt: number;
+}
+
+/** The kernel's sampling: per key `rate` per second with bursts of `burst`, at most `maxPerS` overall. */
+export interface SampleOptions {
+  readonly rate: number;
+  readonly burst: number;
+  readonly maxPerS: number;
+  /** Kernel stacks with each sample. */
+  readonly stacks: boolean;
+}
