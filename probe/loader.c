@@ -190,10 +190,20 @@ static void remove_pins(struct probe *p)
 	char path[PATH_MAX];
 	if (p->dir[0] == '\0')
 		return;
+	char *slash;
+
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (pin_path(p, names[i], path, sizeof(path)) == 0)
 			unlink(path);
 	rmdir(p->dir);
+	/* The shared parent (/sys/fs/bpf/kdrop) goes too once the last kdrop's pins are gone; with other
+	 * kdrop instances' directories in it, rmdir fails (ENOTEMPTY) and it stays. */
+	snprintf(path, sizeof(path), "%s", p->dir);
+	slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		*slash = '\0';
+		rmdir(path);
+	}
 }
 
 /* Makes sure bpffs is mounted where the pin directory lives (only /sys/fs/bpf is mounted by us). */
@@ -220,8 +230,12 @@ static int prepare_pin_dir(struct probe *p)
 		if ((unsigned long)st.f_type != BPF_FS_MAGIC)
 			return -ENOTSUP;
 	}
-	if (mkdir(p->dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
+		/* Another kdrop removed the (then empty) parent between our two mkdirs: make it again, once. */
+		if (errno != ENOENT || !slash || slash == parent || (mkdir(parent, 0700) != 0 && errno != EEXIST) ||
+		    (mkdir(p->dir, 0700) != 0 && errno != EEXIST))
+			return -errno;
+	}
 	return 0;
 }
 

@@ -230,6 +230,14 @@ describe('pins', { skip: skip ?? false, timeout: 60_000 }, () => {
       assert.equal(existsSync(dead), false, 'stale pins removed');
       assert.ok(existsSync(first.pins!), "a live source's pins kept");
       assert.ok(existsSync(second.pins!), 'own pins kept');
+      // The first stops: its directory goes, the shared root stays for the second.
+      await first.stop();
+      assert.equal(existsSync(first.pins!), false);
+      assert.ok(existsSync(PIN_ROOT), 'the root stays while another kdrop pins there');
+      await second.stop();
+      // The last one out removes the root too (unless a kdrop outside this test pins there).
+      const left = existsSync(PIN_ROOT) ? readdirSync(PIN_ROOT) : null;
+      assert.ok(left === null || left.length > 0, `${PIN_ROOT} is removed with the last pins, not left empty`);
     } finally {
       await first.stop();
       await second.stop();
