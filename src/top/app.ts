@@ -81,6 +81,9 @@ export async function runInteractive(props: Omit<TopAppProps, 'onQuit'>, signal:
   let quit: () => void = () => undefined;
   const instance = render(h(TopApp, { ...props, onQuit: () => quit() }), {
     alternateScreen: true,
+    // top runs this view only on a terminal (plain snapshots otherwise); ink would fall back to drawing
+    // only the final frame wherever CI=true is set (a CI job's tmux, a developer's shell in a pipeline).
+    interactive: true,
     exitOnCtrlC: false,
     patchConsole: false,
     maxFps: 10,
