@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import type { SourceChoice } from './common.js';
 import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { SAMPLE_SETTINGS, sampleOptions } from './sample-settings.js';
-import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
-import { KdropError } from '../errors.js';
+import type { PodRef } from '../enrich/pod-filter.js';
+import { FILTER_SETTINGS, list, names } from './filter-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
 
 /** Flags of `kdrop trace` as commander gives them (repeatable filters as arrays). */
@@ -45,20 +45,6 @@ export interface TraceConfig {
   readonly samples: SampleOptions;
 }
 
-const list = (items: string[] | undefined): string[] =>
-  (items ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
-
-const names = (pattern: RegExp, message: string) => z.array(z.string().regex(pattern, { message }));
-
-const podRef = z.string().transform((s, ctx) => {
-  try {
-    return parsePodRef(s);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof KdropError ? `expected ${err.expected ?? 'NAMESPACE/NAME'}, found ${err.found ?? s}` : String(err) });
-    return z.NEVER;
-  }
-});
-
 /** `kdrop trace`'s settings. */
 const TRACE = {
   source: SHARED.source,
@@ -66,11 +52,7 @@ const TRACE = {
   json: { flag: '--json', default: false, schema: z.boolean() },
   stack: { flag: '--stack', default: false, schema: z.boolean() },
   count: { flag: '--count', schema: z.string().regex(/^[1-9]\d*$/, { message: 'expected a positive whole number of events' }).transform(Number).optional() },
-  pod: { flag: '--pod', schema: podRef.optional() },
-  all: { flag: '--all', default: false, schema: z.boolean() },
-  reasons: { flag: '--reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
-  functions: { flag: '--function', schema: names(/^[A-Za-z0-9_.$]+$/, 'expected a kernel function name') },
-  netns: { flag: '--netns', schema: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)) },
+  ...FILTER_SETTINGS,
   protos: { flag: '--proto', schema: names(/^(tcp|udp|icmp|icmpv6|udplite|sctp|\d{1,3})$/i, 'expected tcp, udp, icmp, icmpv6 or an IP protocol number') },
   ports: {
     flag: '--port',

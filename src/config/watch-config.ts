@@ -3,8 +3,8 @@ import type { SourceChoice } from './common.js';
 import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { SAMPLE_SETTINGS, sampleOptions } from './sample-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
-import { parsePodRef, type PodRef } from '../enrich/pod-filter.js';
-import { KdropError } from '../errors.js';
+import type { PodRef } from '../enrich/pod-filter.js';
+import { FILTER_SETTINGS, list, names } from './filter-settings.js';
 import { REASON_CLASSES, type ReasonClass } from '../enrich/reason-catalog.js';
 
 /** Flags of `kdrop watch` as commander gives them (repeatable filters as arrays). */
@@ -44,34 +44,14 @@ export interface WatchConfig {
   readonly flows: SampleOptions | undefined;
 }
 
-/** Repeatable, comma-separated flag values -> one list. */
-const list = (items: string[] | undefined): string[] =>
-  (items ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
-
-const names = (pattern: RegExp, message: string) => z.array(z.string().regex(pattern, { message }));
-
-/** NAMESPACE/NAME, validated by the enrich stage's parser (the one place that knows Kubernetes names). */
-const podRef = z.string().transform((s, ctx) => {
-  try {
-    return parsePodRef(s);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof KdropError ? `expected ${err.expected ?? 'NAMESPACE/NAME'}, found ${err.found ?? s}` : String(err) });
-    return z.NEVER;
-  }
-});
-
 /** `kdrop watch`'s settings: the shared ones, then its own (flags only). */
 const WATCH = {
   ...SHARED,
   json: { flag: '--json', default: false, schema: z.boolean() },
   count: { flag: '--count', schema: z.string().regex(/^[1-9]\d*$/, { message: 'expected a positive whole number of intervals' }).transform(Number).optional() },
-  pod: { flag: '--pod', schema: podRef.optional() },
-  all: { flag: '--all', default: false, schema: z.boolean() },
-  reasons: { flag: '--reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
+  ...FILTER_SETTINGS,
   excludeReasons: { flag: '--exclude-reason', schema: names(/^[A-Za-z0-9_]+$/, 'expected a reason name like NO_SOCKET') },
   classes: { flag: '--class', schema: z.array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(REASON_CLASSES, { message: `expected one of ${REASON_CLASSES.join(', ')}` }))) },
-  functions: { flag: '--function', schema: names(/^[A-Za-z0-9_.$]+$/, 'expected a kernel function name') },
-  netns: { flag: '--netns', schema: z.array(z.string().regex(/^\d+$/, { message: 'expected a netns inode number' }).transform(Number)) },
   flows: { flag: '--flows', default: false, schema: z.boolean() },
   ...SAMPLE_SETTINGS,
 } as const satisfies SettingsTable;
