@@ -4,7 +4,8 @@
  */
 import type { DescribedSample } from '../vocabulary/flow-sample.js';
 import { formatFlow, transportName } from '../vocabulary/flow-sample.js';
-import { reasonClassOf, type ReasonClass } from '../enrich/reason-catalog.js';
+import { reasonClassOf } from '../enrich/reason-catalog.js';
+import type { DropRecordJson } from './ndjson.js';
 
 /** One example of a key, in `watch --flows --json` records' `examples` array. */
 export interface ExampleJson {
@@ -26,25 +27,9 @@ export interface ExampleJson {
 }
 
 /** The `kdrop trace --json` record: the watch record's fields for one packet, plus the flow. */
-export interface TraceRecordJson extends ExampleJson {
-  interval_s: number;
-  count: number;
+export interface TraceRecordJson extends Omit<DropRecordJson, 'time' | 'bytes'>, ExampleJson {
+  /** skb->len of this packet (a sample always has one). */
   bytes: number;
-  address: string;
-  function: string | null;
-  offset: number | null;
-  module: string | null;
-  location: string;
-  reason: string | null;
-  reason_code: number | null;
-  reason_class: ReasonClass | null;
-  protocol: number;
-  network_type: string;
-  netns: number | null;
-  scope: string;
-  namespace: string | null;
-  pod: string | null;
-  pod_uid: string | null;
   /** Drops of this key the kernel counted but did not sample since its previous sample. */
   suppressed: number;
 }
