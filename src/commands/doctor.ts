@@ -237,7 +237,7 @@ export function doctorReport(facts: HostFacts): DoctorReport {
 
 /** Probes this host (as `watch` does, but never mounting anything) and prints every check. */
 export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[]; probe?: string }): Promise<number> {
-  const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand(), checkProbe: true, ...(opts.probe === undefined ? {} : { probe: opts.probe }) });
+  const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand(), checkProbe: true, kallsymsHead: true, ...(opts.probe === undefined ? {} : { probe: opts.probe }) });
   const report = doctorReport(facts);
   opts.out.write(opts.json ? `${JSON.stringify(report)}\n` : renderHuman(report));
   return report.ready ? 0 : 1;

@@ -81,7 +81,7 @@ export interface HostFacts {
   /** bpffs (where the probe pins its maps): mounted, not (false), or unreadable (null). */
   readonly bpffs: { readonly path: string; readonly mounted: boolean | null };
   readonly btf: { readonly path: string; readonly present: boolean };
-  /** kptr_restrict, and the first 64 KB of /proc/kallsyms (enough to tell real addresses from zeros). */
+  /** kptr_restrict, and the first 64 KB of /proc/kallsyms (enough to tell real addresses from zeros; kallsymsHead). */
   readonly kallsyms: { readonly kptrRestrict: number | null; readonly head: string | null; readonly error: string | null };
 }
 
@@ -96,6 +96,8 @@ export interface ProbeOptions {
   readonly probe?: string;
   /** Run `kdrop-probe --check` (which attach types load): doctor does; watch and agent learn it by starting. */
   readonly checkProbe?: boolean;
+  /** Read the head of /proc/kallsyms (doctor's check); watch and agent load the whole table anyway. */
+  readonly kallsymsHead?: boolean;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -221,7 +223,7 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
       () => false,
     ),
     readKptrRestrict(paths.proc),
-    readHead(join(paths.proc, 'kallsyms')),
+    o.kallsymsHead === true ? readHead(join(paths.proc, 'kallsyms')) : Promise.resolve({ head: null, error: 'not read' }),
     probeKernelProbe(o.probe ?? probePath(), o.checkProbe ?? false),
     probeBpffs(bpffsPath),
   ]);
