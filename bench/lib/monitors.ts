@@ -228,12 +228,13 @@ const perfMonitor: Monitor = {
 
 /**
  * The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness; counting only
- * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read.
+ * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read; `pre512`: the
+ * object built for kernels before 5.12 (no BPF atomics but add), forced with --no-atomics.
  */
-function probeAlone(samples: boolean): Monitor {
-  const args = samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples'];
+function probeAlone(samples: boolean, pre512 = false): Monitor {
+  const args = [...(samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples']), ...(pre512 ? ['--no-atomics'] : [])];
   return {
-    name: samples ? 'kdrop-probe samples' : 'kdrop-probe alone',
+    name: `${samples ? 'kdrop-probe samples' : 'kdrop-probe alone'}${pre512 ? ' pre-5.12' : ''}`,
     note: `kdrop-probe ${args.join(' ')} (the static loader without Node), summing its D lines for the netns${samples ? '; S lines read and discarded' : ''}`,
     bpf: true,
     skipReason: () => sourceSkip('bpf', {}),
@@ -349,6 +350,7 @@ export function allMonitors(): Monitor[] {
     kdropWatch('kdrop watch bpf', 'bpf'),
     probeAlone(false),
     probeAlone(true),
+    probeAlone(true, true),
     kdropAgent('bpftrace'),
     kdropWatch('kdrop watch bpftrace', 'bpftrace'),
     kdropWatch('kdrop watch tracefs', 'tracefs'),
