@@ -6,13 +6,16 @@
 # the probe on kernels other than this machine's (e.g. Debian bullseye's 5.10, where the loader must pick the
 # pre-5.12 object); the full VM matrix with Node and kdrop itself is another suite.
 #
-#   scripts/probe-vm.sh --kernel VMLINUZ [--config CONFIG] [--busybox BUSYBOX] [--qemu QEMU] [--bios DIR]...
+#   scripts/probe-vm.sh --kernel VMLINUZ [--config CONFIG] [--busybox BUSYBOX] [--qemu QEMU | --qemu-root DIR]
 #                       [--probe-args '...'] [--count N] [--timeout S]
 #
 # --kernel: a vmlinuz with BTF inside and bpffs/tracefs built in (Debian's cloud kernels). --config is put at
-# /boot/config-RELEASE (libbpf reads CONFIG_HZ there). --bios: QEMU firmware directories (for a QEMU unpacked
-# from .debs). Prints the guest's RESULT lines and exits 0 only when the guest says PASS; a guest that
-# crashes or hangs ends at --timeout with the tail of its console.
+# /boot/config-RELEASE (libbpf reads CONFIG_HZ there). --qemu-root: a QEMU unpacked from Debian .debs
+# (qemu-system-x86, -common, -data, seabios, ipxe-qemu and the libraries ldd says are missing, each
+# `dpkg-deb -x`ed into DIR): its binary, libraries, modules (tcg) and firmware are taken from there.
+# --probe-args: more loader flags (e.g. --no-atomics). Prints the guest's RESULT lines and exits 0 only
+# when the guest says PASS; a guest that crashes or hangs ends at --timeout with the tail of its console.
+# /dev/kvm is not used (a nested software hypervisor here cannot boot these kernels): TCG, 2 vCPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,11 @@ while [ $# -gt 0 ]; do
     --config) config="$2"; shift 2 ;;
     --busybox) busybox="$2"; shift 2 ;;
     --qemu) qemu="$2"; shift 2 ;;
-    --bios) bios+=(-L "$2"); shift 2 ;;
+    --qemu-root)
+      qemu="$2/usr/bin/qemu-system-x86_64"; bios+=(-L "$2/usr/share/qemu" -L "$2/usr/share/seabios")
+      export LD_LIBRARY_PATH="$2/usr/lib/x86_64-linux-gnu:$2/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      export QEMU_MODULE_DIR="$2/usr/lib/x86_64-linux-gnu/qemu"
+      shift 2 ;;
     --probe-args) probe_args="$2"; shift 2 ;;
     --count) count="$2"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
