@@ -75,7 +75,7 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--sample-stacks', 'with --samples: the symbolized kernel stack on each record (env KDROP_SAMPLE_STACKS)')
     .option('--config <file>', 'JSON config file; flags and env override it (env KDROP_CONFIG)')
     .action(async (flags: AgentFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string }>();
+      const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string; pinRoot?: string }>();
       // Validated once, before anything starts; a KdropError(CONFIG) lists every bad field (exit 2).
       const config = await agentConfig({ ...flags, ...(globals.logLevel === undefined ? {} : { logLevel: globals.logLevel }) }, process.env);
       const paths = hostPathsFrom(globals, process.env);

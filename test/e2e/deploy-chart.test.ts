@@ -93,11 +93,18 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(spec['hostNetwork'], false);
     });
 
-    it('mounts tracefs and bpffs from the host and an in-memory /tmp, and no other host path', () => {
+    it("mounts tracefs, only kdrop's own bpffs directory and an in-memory /tmp, and no other host path", () => {
       const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
       const hostPaths = spec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path'));
-      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf']);
-      assert.equal(byPathOf(agentContainer(objects).volumeMounts ?? []).get('/sys/fs/bpf')?.readOnly, undefined, 'the probe pins there');
+      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf/kdrop'], 'not the whole bpffs');
+      const bpffs = spec.volumes.find((v) => path(v, 'hostPath.path') === '/sys/fs/bpf/kdrop');
+      assert.equal(path(bpffs, 'hostPath.type'), 'DirectoryOrCreate', 'the kubelet makes kdrop/ on a fresh node');
+      const pinMount = (agentContainer(objects).volumeMounts ?? []).find((m) => m.name === bpffs?.['name']);
+      assert.ok(pinMount, 'the kdrop/ directory is mounted');
+      assert.equal(pinMount.readOnly, undefined, 'the probe pins there');
+      assert.ok(!pinMount.mountPath.startsWith('/sys/'), `outside the read-only /sys: ${pinMount.mountPath}`);
+      const env = agentContainer(objects).env ?? [];
+      assert.equal(env.find((e) => e.name === 'KDROP_PIN_ROOT')?.value, pinMount.mountPath, 'the loader is told to pin there');
       const mounts = agentContainer(objects).volumeMounts ?? [];
       const byPath = new Map(mounts.map((m) => [m.mountPath, m]));
       assert.ok(byPath.has('/sys/kernel/tracing'));
