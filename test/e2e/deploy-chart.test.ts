@@ -277,6 +277,3 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
   });
 });
 
-function byPathOf(mounts: readonly { mountPath: string; readOnly?: boolean }[]): Map<string, { mountPath: string; readOnly?: boolean }> {
-  return new Map(mounts.map((m) => [m.mountPath, m]));
-}
