@@ -6,7 +6,8 @@
 # Base: node:24-trixie-slim = Debian 13 "trixie" + Node 24. Every stage uses the same base so the Node
 # ABI and glibc match between the build and the runtime. The kernel probe (probe/) is built in its own
 # stage and copied in as one static binary.
-ARG NODE_IMAGE=node:24-trixie-slim
+# By digest: a release is built from exactly this base (scripts/image/build.sh passes its local stand-in).
+ARG NODE_IMAGE=node:24-trixie-slim@sha256:8ec5d7557396cfe32d21c3f9c13072355ceab22b584578ca4bb28af31120cffe
 
 # ---- build: compile TypeScript with the dev dependencies -------------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -75,7 +75,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const subsystems = facts.tracepoint.reasonSubsystems;
   // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
   // succeed, and whatever started is stopped again when either fails.
-  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples)]);
+  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot)]);
   if (started.status === 'rejected') throw started.reason;
   const source = started.value;
   if (symbols.status === 'rejected') {
@@ -111,7 +111,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
 }
 
 /** Starts the chosen source (`auto`: the cheapest exact one that starts) from the host's facts. */
-export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string, samples?: SampleOptions): Promise<DropSource> {
+export async function startSource(facts: HostFacts, choice: SourceChoice, probe?: string, samples?: SampleOptions, pinRoot?: string): Promise<DropSource> {
   const format = requireTracepoint(facts);
   const tryBpftrace = async (): Promise<DropSource> => {
     const { dialect, command, error } = facts.tracer.probed ? facts.tracer : await probeTracer(facts.tracer.command);
@@ -131,7 +131,7 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     return s;
   };
   const tryBpf = async (): Promise<DropSource> => {
-    const s = new BpfSource({ hasReason: facts.tracepoint.hasReason, probe: probe ?? probePath(), ...(samples ? { samples } : {}) });
+    const s = new BpfSource({ hasReason: facts.tracepoint.hasReason, probe: probe ?? probePath(), ...(samples ? { samples } : {}), ...(pinRoot === undefined ? {} : { pinRoot }) });
     await s.start();
     return s;
   };

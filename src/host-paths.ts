@@ -9,6 +9,11 @@ export interface HostPaths {
   readonly sys: string;
   /** tracefs mount point; when null, discovered from `${proc}/mounts` or the usual places. */
   readonly tracefs: string | null;
+  /**
+   * Where the kernel probe pins its maps and link (a directory on bpffs); default /sys/fs/bpf/kdrop. The chart
+   * mounts only the host's /sys/fs/bpf/kdrop into the agent, at a path it names here (KDROP_PIN_ROOT).
+   */
+  readonly pinRoot?: string | undefined;
 }
 
 export const defaultHostPaths: HostPaths = { proc: '/proc', sys: '/sys', tracefs: null };

@@ -19,6 +19,7 @@ interface GlobalFlags {
   proc?: string;
   sys?: string;
   tracefs?: string;
+  pinRoot?: string;
 }
 
 function globals(cmd: Command): GlobalFlags {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     .option('--proc <dir>', 'procfs root to read (env KDROP_PROC_PATH, default /proc)')
     .option('--sys <dir>', 'sysfs root to read (env KDROP_SYS_PATH, default /sys)')
     .option('--tracefs <dir>', 'tracefs mount (env KDROP_TRACEFS_PATH, default: discovered)')
+    .option('--pin-root <dir>', "bpffs directory where the kernel probe pins its maps (env KDROP_PIN_ROOT, default /sys/fs/bpf/kdrop)")
     .hook('preAction', (_this, action) => {
       const format = globals(action).logFormat ?? process.env['KDROP_LOG_FORMAT'];
       if (format !== undefined && format !== '') validate(logFormat, format, globals(action).logFormat === undefined ? 'KDROP_LOG_FORMAT' : '--log-format');

@@ -23,6 +23,8 @@ done
 "${REPO_ROOT}/scripts/image/make-base.sh" >&2
 
 args=(bud --isolation chroot --pull=never --layers -t "${tag}")
+# The Dockerfile takes the base by digest (releases); here it is the local stand-in made just above.
+args+=(--build-arg "NODE_IMAGE=${KDROP_BASE_IMAGE:-node:24-trixie-slim}")
 [[ -n "${target}" ]] && args+=(--target "${target}")
 ca="${KDROP_BUILD_CA:-/etc/ssl/certs/ca-certificates.crt}"
 [[ -f "${ca}" ]] && args+=(--secret "id=ca,src=${ca}")

@@ -11,6 +11,7 @@ import { nextDeadline, sleepUntil } from '../schedule.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
 import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
 import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
+import { openAccess, type Access } from './access.js';
 
 const log = logger('agent');
 
@@ -31,6 +32,7 @@ export class Agent {
   private samples: SampleExport | null = null;
   private servers: AgentHttpServer[] = [];
   private metricsServer: AgentHttpServer | null = null;
+  private access: Access | null = null;
   private opened: AgentPipeline | null = null;
   private stats: SourceStats = { lostEvents: 0, restarts: 0, badLines: 0 };
   private unattributed = 0;
@@ -75,7 +77,9 @@ export class Agent {
       let healthAt: ListenAddress | null = null;
       if (this.cfg.metrics !== null && prom !== null) {
         const shared = sameAddress(this.cfg.metrics, this.cfg.health);
+        this.access = await openAccess(this.cfg.auth, this.deps.accessReviewer, this.deps.env);
         this.metricsServer = new AgentHttpServer({
+          ...this.access.server,
           address: this.cfg.metrics,
           metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
           json: { [DROPS_API_PATH]: () => this.dropsApi() },
@@ -83,6 +87,7 @@ export class Agent {
         });
         this.servers.push(this.metricsServer);
         metricsAt = await this.metricsServer.listen();
+        this.access.follow(this.metricsServer);
         if (shared) healthAt = metricsAt;
       }
       if (this.cfg.health !== null && healthAt === null) {
@@ -118,7 +123,7 @@ export class Agent {
         {
           source: this.opened.source.name,
           intervalMs: this.cfg.intervalMs,
-          metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}/metrics` : 'off',
+          metrics: metricsAt ? `${this.cfg.auth?.tls ? 'https' : 'http'}://${metricsAt.host}:${metricsAt.port}/metrics${this.cfg.auth?.kubernetes ? ' (Kubernetes authentication)' : ''}` : 'off',
           health: healthAt ? `${healthAt.host}:${healthAt.port}` : 'off',
           otlp: this.cfg.otlp ? `${this.cfg.otlp.protocol} ${this.cfg.otlp.url ?? '(from OTEL_EXPORTER_OTLP_* / default)'} every ${this.cfg.otlp.intervalMs}ms` : 'off',
           labels: this.policy.labels,
@@ -201,6 +206,7 @@ export class Agent {
     this.telemetry = null;
     const samples = this.samples;
     this.samples = null;
+    this.access?.close();
     await Promise.allSettled([...servers.map((s) => s.close()), samples?.close().then(() => opened?.close()) ?? opened?.close(), telemetry?.shutdown()]);
   }
 

@@ -9,6 +9,7 @@ import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabular
 import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
 import { SAMPLE_SETTINGS, sampleOptions } from '../config/sample-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
+import { AUTH_SETTINGS, authOptions, type AgentAuth } from './auth-settings.js';
 
 /** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */
 export interface AgentFlags {
@@ -31,6 +32,11 @@ export interface AgentFlags {
   sampleBurst?: string;
   sampleMaxPerS?: string;
   sampleStacks?: boolean;
+  auth?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  authCacheTtl?: string;
+  maxConnections?: string;
 }
 
 export interface ListenAddress {
@@ -60,6 +66,8 @@ export interface AgentConfig {
   readonly nodeName: string | undefined;
   /** --samples otlp: sampled drops as OTLP log records; null when off. */
   readonly samples?: AgentSamples | null;
+  /** HTTPS and Kubernetes authentication of /metrics and the drops API; absent: plain HTTP, open. */
+  readonly auth?: AgentAuth;
 }
 
 export interface AgentSamples {
@@ -153,6 +161,7 @@ const AGENT = {
   logLevel: { flag: '--log-level', env: ['KDROP_LOG_LEVEL'], file: true, schema: logLevel.optional() },
   samples: { flag: '--samples', env: ['KDROP_SAMPLES'], file: true, default: 'off', schema: z.enum(['off', 'otlp'], { message: 'expected off or otlp' }) },
   ...SAMPLE_SETTINGS,
+  ...AUTH_SETTINGS,
   sampleMaxPerS: { ...SAMPLE_SETTINGS.sampleMaxPerS, default: 100 },
   sampleStacks: { flag: '--sample-stacks', env: ['KDROP_SAMPLE_STACKS'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
   // The standard OpenTelemetry variables (env only).
@@ -242,6 +251,11 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     samples = { kernel: sampleOptions(v, v.sampleStacks), protocol, url, timeoutMs, maxPerS: v.sampleMaxPerS };
   }
 
+  const authProblems: string[] = [];
+  const auth = authOptions(v, authProblems);
+  if (authProblems.length > 0) {
+    throw new KdropError(ErrorCodes.CONFIG, `invalid agent configuration (${authProblems.length} problem${authProblems.length === 1 ? '' : 's'}):\n${authProblems.map((p) => `  ${p}`).join('\n')}`);
+  }
   const metrics = v.metricsAddress;
   const health = v.healthAddress === undefined ? metrics : v.healthAddress;
   return {
@@ -260,6 +274,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     map: v.map,
     nodeName: nonEmpty(env['NODE_NAME']),
     samples,
+    auth,
   };
 }
 

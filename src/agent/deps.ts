@@ -10,6 +10,7 @@ import type { SourceName } from '../source/types.js';
 import type { SampleOptions } from '../source/bpf/index.js';
 import type { SourceChoice } from '../config/common.js';
 import type { ListenAddress } from './config.js';
+import type { AccessReviewer } from './kube-auth.js';
 
 /** What the agent needs from the drop pipeline (src/compose.ts openPipeline() returns more). */
 export interface AgentPipeline {
@@ -36,6 +37,8 @@ export interface AgentDeps {
   readonly pushExporter?: PushMetricExporter;
   /** Tests: sampled drops to this log exporter (config.samples must still be set). */
   readonly logExporter?: LogRecordExporter;
+  /** Tests: answer TokenReviews and SubjectAccessReviews instead of the Kubernetes API (config.auth.kubernetes). */
+  readonly accessReviewer?: AccessReviewer;
   /** Called once the HTTP listeners are bound (tests use it to learn port 0 choices). */
   readonly onListening?: (addresses: { metrics: ListenAddress | null; health: ListenAddress | null }) => void;
 }

@@ -1,7 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KdropError, ErrorCodes } from '../errors.js';
 import type { ListenAddress } from './config.js';
+import { verbOf, type AuthDecision, type RequestAttributes } from './kube-auth.js';
 
 export interface Check {
   readonly ok: boolean;
@@ -23,19 +25,71 @@ export interface AgentHttpServerOptions {
   readonly health?: HealthChecks;
   /** Read-only JSON documents by path (the drops API for `kdrop top --agent`), served with the metrics. */
   readonly json?: Readonly<Record<string, () => unknown>>;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  readonly tls?: TlsMaterial;
+  /** Decides on every /metrics and JSON request (not on /healthz, /readyz: the kubelet's probes carry no token). */
+  readonly guard?: (authorization: string | undefined, attrs: RequestAttributes) => Promise<AuthDecision>;
+  readonly limits?: Partial<ServerLimits>;
 }
+
+export interface TlsMaterial {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+/**
+ * Bounds that keep a flood of clients from starving the read loop (which shares the event loop): connections
+ * beyond `maxConnections` are closed at accept, /metrics and JSON requests beyond `maxInflight` at once get 503,
+ * request headers are bounded in size and time, and requests with a body are refused (413).
+ */
+export interface ServerLimits {
+  readonly maxConnections: number;
+  readonly maxInflight: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConnections: 64,
+  maxInflight: 8,
+  maxHeaderBytes: 8192,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
 
 /**
  * The agent's HTTP listener: /metrics (Prometheus exposition from the SDK's PrometheusExporter), the
  * read-only JSON API (/api/v1/drops), /healthz and /readyz, on one port or split over two instances of this class.
  */
 export class AgentHttpServer {
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
+  private readonly limits: ServerLimits;
   private scrapes = 0;
   private scrapeWaiters: (() => void)[] = [];
+  private inflight = 0;
+  /** Requests answered 503 because `maxInflight` were in progress; connections closed at accept. */
+  readonly refused = { busy: 0, connections: 0 };
 
   constructor(private readonly opts: AgentHttpServerOptions) {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const base: ServerOptions = {
+      maxHeaderSize: this.limits.maxHeaderBytes,
+      headersTimeout: this.limits.headersTimeoutMs,
+      requestTimeout: this.limits.requestTimeoutMs,
+      keepAliveTimeout: this.limits.keepAliveTimeoutMs,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server = opts.tls ? createTlsServer({ ...base, cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(base, handler);
+    this.server.maxConnections = this.limits.maxConnections;
+    this.server.on('drop', () => this.refused.connections++);
+  }
+
+  /** Replaces the certificate (a renewed Secret) for new connections. */
+  setTls(tls: TlsMaterial): void {
+    if ('setSecureContext' in this.server) this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
   }
 
   /** Binds; resolves with the bound address (port 0 picks a free port). Rejects with a KdropError. */
@@ -91,25 +145,13 @@ export class AgentHttpServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { allow: 'GET, HEAD', connection: 'close' }).end();
       return;
     }
-    if (path === '/metrics' && this.opts.metrics) {
-      res.once('finish', () => {
-        this.scrapes++;
-        const waiters = this.scrapeWaiters;
-        this.scrapeWaiters = [];
-        for (const w of waiters) w();
-      });
-      this.opts.metrics(req, res);
-      return;
-    }
-    const doc = path === undefined ? undefined : this.opts.json?.[path];
-    if (doc !== undefined) {
-      const body = JSON.stringify(doc());
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
+    if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined) {
+      res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('a request body is not accepted\n');
       return;
     }
     const health = this.opts.health;
@@ -118,6 +160,52 @@ export class AgentHttpServer {
       res.writeHead(c.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(`${c.ok ? 'ok' : 'not ok'}: ${c.detail}\n`);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    const isMetrics = path === '/metrics' && this.opts.metrics !== undefined;
+    const doc = this.opts.json?.[path];
+    if (!isMetrics && doc === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    if (this.inflight >= this.limits.maxInflight) {
+      this.refused.busy++;
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('busy: too many requests in progress\n');
+      return;
+    }
+    this.inflight++;
+    res.once('close', () => this.inflight--);
+    const serve = (): void => {
+      if (isMetrics) this.serveMetrics(req, res);
+      else if (doc !== undefined) this.serveJson(req, res, doc);
+    };
+    const guard = this.opts.guard;
+    if (guard === undefined) return serve();
+    guard(req.headers.authorization, { path, verb: verbOf(req.method) }).then(
+      (d) => {
+        if (res.destroyed) return;
+        if (d.status === 200) return serve();
+        const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+        if (d.status === 401) headers['www-authenticate'] = 'Bearer realm="kdrop"';
+        if (d.status === 503) headers['retry-after'] = '5';
+        res.writeHead(d.status, headers).end(`${d.message}\n`);
+      },
+      (err: unknown) => {
+        if (!res.destroyed) res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`authorization failed: ${String(err)}\n`);
+      },
+    );
+  }
+
+  private serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    res.once('finish', () => {
+      this.scrapes++;
+      const waiters = this.scrapeWaiters;
+      this.scrapeWaiters = [];
+      for (const w of waiters) w();
+    });
+    this.opts.metrics!(req, res);
+  }
+
+  private serveJson(req: IncomingMessage, res: ServerResponse, doc: () => unknown): void {
+    const body = JSON.stringify(doc());
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
   }
 }

@@ -73,9 +73,14 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--sample-burst <n>', 'with --samples: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
     .option('--sample-max-per-s <n>', 'with --samples: log records per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 100)')
     .option('--sample-stacks', 'with --samples: the symbolized kernel stack on each record (env KDROP_SAMPLE_STACKS)')
+    .option('--tls-cert-file <file>', 'serve /metrics and the drops API over HTTPS with this PEM certificate (env KDROP_TLS_CERT_FILE)')
+    .option('--tls-key-file <file>', 'the PEM key of --tls-cert-file (env KDROP_TLS_KEY_FILE)')
+    .option('--auth <off|kubernetes>', 'kubernetes: clients need a bearer token the Kubernetes API accepts (TokenReview) and allows GET on the path (SubjectAccessReview, nonResourceURLs); needs TLS (env KDROP_AUTH, default off)')
+    .option('--auth-cache-ttl <duration>', 'how long an allowed review is re-used; refusals at most 10s (env KDROP_AUTH_CACHE_TTL, default 1m)')
+    .option('--max-connections <n>', 'connections the metrics listener accepts at once (env KDROP_MAX_CONNECTIONS, default 64)')
     .option('--config <file>', 'JSON config file; flags and env override it (env KDROP_CONFIG)')
     .action(async (flags: AgentFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string }>();
+      const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string; pinRoot?: string }>();
       // Validated once, before anything starts; a KdropError(CONFIG) lists every bad field (exit 2).
       const config = await agentConfig({ ...flags, ...(globals.logLevel === undefined ? {} : { logLevel: globals.logLevel }) }, process.env);
       const paths = hostPathsFrom(globals, process.env);

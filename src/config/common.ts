@@ -31,6 +31,7 @@ export const hostPathsSchema = z.object({
   proc: dirPath,
   sys: dirPath,
   tracefs: dirPath.nullable(),
+  pinRoot: z.string().regex(/^\//, { message: 'expected an absolute directory path on bpffs' }).optional(),
 });
 
 /** Values from flags win over env, env over defaults; `undefined` means "not given here". */
@@ -54,15 +55,20 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, what: s
   throw new KdropError(ErrorCodes.CONFIG, `invalid ${what} (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
 }
 
-export function hostPathsFrom(flags: { proc?: string | undefined; sys?: string | undefined; tracefs?: string | undefined }, env: NodeJS.ProcessEnv): HostPaths {
+export function hostPathsFrom(
+  flags: { proc?: string | undefined; sys?: string | undefined; tracefs?: string | undefined; pinRoot?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): HostPaths {
+  const pinRoot = pick(flags.pinRoot, env['KDROP_PIN_ROOT']);
   return validate(
     hostPathsSchema,
     {
       proc: pick(flags.proc, env['KDROP_PROC_PATH'], '/proc'),
       sys: pick(flags.sys, env['KDROP_SYS_PATH'], '/sys'),
       tracefs: pick(flags.tracefs, env['KDROP_TRACEFS_PATH'], null),
+      ...(pinRoot === undefined || pinRoot === '' ? {} : { pinRoot }),
     },
     'host paths',
-    { proc: '--proc / KDROP_PROC_PATH', sys: '--sys / KDROP_SYS_PATH', tracefs: '--tracefs / KDROP_TRACEFS_PATH' },
+    { proc: '--proc / KDROP_PROC_PATH', sys: '--sys / KDROP_SYS_PATH', tracefs: '--tracefs / KDROP_TRACEFS_PATH', pinRoot: '--pin-root / KDROP_PIN_ROOT' },
   );
 }

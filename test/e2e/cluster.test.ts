@@ -8,8 +8,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { request as httpsRequest } from 'node:https';
+import { checkServerIdentity } from 'node:tls';
 import { buildImage, chartCapabilities, imageSkipReason } from './helpers/deploy-image.js';
 import { chartDir, helm, helmSkipReason } from './helpers/deploy-helm.js';
 import {
@@ -50,6 +52,11 @@ interface PodJson {
   metadata: { name: string; namespace: string; uid: string };
   status?: { podIP?: string; phase?: string; containerStatuses?: { containerID?: string; ready?: boolean }[] };
 }
+
+/** Where the kernel probe pins on the host (the chart mounts only this directory into the agent). */
+const PIN_ROOT = '/sys/fs/bpf/kdrop';
+/** statfs f_type of bpffs (include/uapi/linux/magic.h). */
+const BPF_FS_MAGIC = 0xcafe4a11;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -95,6 +102,20 @@ function trigger(podIP: string, n: number): Promise<string> {
     sock.on('end', () => resolve(answer.trim()));
     sock.on('timeout', () => sock.destroy(new Error('timeout')));
     sock.on('error', reject);
+  });
+}
+
+/** One HTTPS GET verifying the agent's certificate with `ca` for `serverName` (the agents are reached by pod IP). */
+function tlsGet(host: string, port: number, path: string, ca: string, serverName: string, bearer?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host, port, path, ca, servername: serverName, agent: false, timeout: 15_000, checkServerIdentity: (_h, cert) => checkServerIdentity(serverName, cert), headers: bearer ? { authorization: `Bearer ${bearer}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += String(d)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -214,8 +235,28 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     }
     assert.equal(BigInt(`0x${field('CapEff')}`), want, `CapEff ${field('CapEff')} vs the chart's ${chartCapabilities().join(',')}`);
     assert.equal(BigInt(`0x${field('CapBnd')}`), want, 'bounding set');
-    const ready = await (await fetch(`http://${agentPod!.status!.podIP}:9464/readyz`)).text();
-    assert.match(ready, /ok|ready/i);
+    const ready = await fetch(`http://${agentPod!.status!.podIP}:9464/readyz`);
+    const text = await ready.text();
+    assert.equal(ready.status, 200, text);
+    assert.match(text, /^ok: \d+ intervals read/);
+  });
+
+  it("the agent sees only kdrop's own bpffs directory, and pins there", async () => {
+    assert.ok(agentContainerId, 'installed');
+    // node (not tini, its parent, nor kdrop-probe): the process whose pid names the pin directory.
+    const pid = containerProcesses(agentContainerId).find((p) => /(^|\/)node$/.test(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0] ?? ''))?.pid;
+    assert.ok(pid, 'the agent process');
+    // In the container, /sys/fs/bpf is not the host's bpffs: other components' pins are out of reach.
+    const root = `/proc/${pid}/root`;
+    assert.notEqual(statfsSync(`${root}/sys/fs/bpf`).type, BPF_FS_MAGIC, "the host's bpffs is not mounted at /sys/fs/bpf in the agent");
+    assert.deepEqual(listDir(`${root}/sys/fs/bpf`), [], "nothing of the host's bpffs is visible there");
+    const pinRoot = `${root}/run/kdrop/bpffs`;
+    assert.equal(statfsSync(pinRoot).type, BPF_FS_MAGIC, 'the pin directory is on bpffs');
+    // The probe's pins, named after the agent's pid (hostPID), are in the host's /sys/fs/bpf/kdrop.
+    const ours = listDir(PIN_ROOT).filter((d) => d.startsWith(`${pid}-`));
+    assert.equal(ours.length, 1, `one pin directory of pid ${pid} in ${PIN_ROOT}: ${listDir(PIN_ROOT).join(', ')}`);
+    assert.deepEqual(listDir(pinRoot).filter((d) => d.startsWith(`${pid}-`)), ours, 'the same directory seen from the agent');
+    assert.ok(listDir(`${PIN_ROOT}/${ours[0]}`).includes('link'), 'the link is pinned');
   });
 
   it(`a workload pod's ${N} UDP datagrams to a closed port: exactly ${N} NO_SOCKET drops under its namespace and name`, async () => {
@@ -286,9 +327,64 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     assert.match(out, /TEST SUITE:\s+kdrop-test-metrics[\s\S]*Phase:\s+Succeeded/);
   });
 
+  it('auth.enabled: over HTTPS, a ServiceAccount bound to the documented reader role reads /metrics and /api/v1/drops; one without it gets 403, no token 401', async () => {
+    assert.ok(installed, 'installed');
+    const authNs = `kdrop-e2e-auth-${process.pid}`;
+    await kubectl(['create', 'namespace', authNs]);
+    for (const sa of ['reader', 'stranger']) await kubectl(['-n', authNs, 'create', 'serviceaccount', sa]);
+    // The chart's documented RBAC: the ClusterRole <release>-reader, bound through auth.readers.
+    await helmRun([
+      'upgrade', RELEASE, chartDir, '--namespace', NS, '--reuse-values',
+      '--set', 'auth.enabled=true',
+      '--set', 'auth.readers[0].kind=ServiceAccount', '--set', 'auth.readers[0].name=reader', '--set', `auth.readers[0].namespace=${authNs}`,
+      '--wait', '--timeout', '5m',
+    ]);
+    await kubectl(['-n', NS, 'rollout', 'status', `daemonset/${RELEASE}`, '--timeout=180s'], 190_000);
+    const pods = JSON.parse(await kubectl(['-n', NS, 'get', 'pods', '-l', `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=agent`, '-o', 'json'])) as { items: PodJson[] };
+    const running = pods.items.filter((p) => p.status?.containerStatuses?.[0]?.ready === true);
+    assert.equal(running.length, 1, 'the upgraded agent is Ready (HTTPS probes)');
+    agentPod = running[0]!;
+    agentContainerId = (agentPod.status?.containerStatuses?.[0]?.containerID ?? '').replace(/^containerd:\/\//, '');
+    const ca = Buffer.from(await kubectl(['-n', NS, 'get', 'secret', `${RELEASE}-tls`, '-o', 'jsonpath={.data.ca\\.crt}']), 'base64').toString();
+    assert.match(ca, /BEGIN CERTIFICATE/);
+    const token = async (sa: string): Promise<string> => (await kubectl(['-n', authNs, 'create', 'token', sa, '--duration=10m'])).trim();
+    const [reader, stranger] = [await token('reader'), await token('stranger')];
+    const ip = agentPod.status!.podIP!;
+    const serverName = `${RELEASE}.${NS}.svc`;
+    const get = (path: string, bearer?: string) => tlsGet(ip, 9464, path, ca, serverName, bearer);
+
+    await assert.rejects(fetch(`http://${ip}:9464/metrics`, { signal: AbortSignal.timeout(10_000) }), 'no plain HTTP any more');
+    const health = await get('/readyz');
+    assert.equal(health.status, 200, `the kubelet's probes need no token: ${health.body}`);
+    const metrics = await until('the reader to be admitted', 60_000, async () => {
+      const r = await get('/metrics', reader);
+      return r.status === 200 ? r : null;
+    });
+    assert.match(metrics.body, /^kdrop_packet_drops_total\{/m, 'the reader gets the drop counters');
+    const drops = await get('/api/v1/drops', reader);
+    assert.equal(drops.status, 200, drops.body);
+    assert.ok(Array.isArray((JSON.parse(drops.body) as { series?: unknown }).series), 'the drops API document');
+    const forbidden = await get('/metrics', stranger);
+    assert.equal(forbidden.status, 403, forbidden.body);
+    assert.match(forbidden.body, new RegExp(`system:serviceaccount:${authNs}:stranger may not get /metrics`));
+    assert.equal((await get('/api/v1/drops', stranger)).status, 403);
+    const anonymous = await get('/metrics');
+    assert.equal(anonymous.status, 401, anonymous.body);
+    assert.equal(anonymous.headers['www-authenticate'], 'Bearer realm="kdrop"');
+    assert.equal((await get('/metrics', `${reader.slice(0, -4)}AAAA`)).status, 401, 'a tampered token');
+    // The helm test pod, over HTTPS: /readyz, and /metrics refused without a token.
+    const out = await helmRun(['test', RELEASE, '-n', NS, '--timeout', '3m']);
+    assert.match(out, /Phase:\s+Succeeded/);
+    await kubectl(['delete', 'namespace', authNs, '--wait=false']);
+  });
+
   it('helm uninstall leaves no processes, tracefs instances or BPF pins of the agent', async () => {
     assert.ok(installed && agentContainerId, 'installed');
     const procs = containerProcesses(agentContainerId);
+    assert.ok(
+      procs.some((p) => listDir(PIN_ROOT).some((d) => d.startsWith(`${p.pid}-`))),
+      `before the uninstall, the agent's pins are in ${PIN_ROOT} (${listDir(PIN_ROOT).join(', ')}): the check below can fail`,
+    );
     assert.ok(procs.length >= 2, `tini, node and bpftrace in the agent container: ${JSON.stringify(procs)}`);
     const pids = procs.map((p) => p.pid);
     await helmRun(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout', '2m']);
@@ -298,7 +394,8 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const ours = (name: string): boolean => pids.some((pid) => name.includes(`-${pid}-`) || name.endsWith(`-${pid}`));
     const tracefs = existsSync('/sys/kernel/tracing/instances') ? '/sys/kernel/tracing/instances' : '/sys/kernel/debug/tracing/instances';
     assert.deepEqual(listDir(tracefs).filter(ours), [], 'tracefs instances');
-    assert.deepEqual(listDir('/sys/fs/bpf').filter(ours), [], 'bpffs pins');
+    assert.ok(listDir(PIN_ROOT).length > 0 || !existsSync(PIN_ROOT), 'the pin root is listed (or gone with the last pins)');
+    assert.deepEqual(listDir(PIN_ROOT).filter(ours), [], 'bpffs pins');
   });
 
   it('scripts/cluster.sh down leaves no process, mount, bridge, nft table, cgroup, host directory or changed sysctl', async () => {

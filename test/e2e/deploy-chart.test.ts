@@ -6,6 +6,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { chartDir, helm, helmSkipReason, one, path, render, renderError, runHelm, type K8sObject } from './helpers/deploy-helm.js';
 
 const skip = helmSkipReason() ?? false;
@@ -93,11 +94,18 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(spec['hostNetwork'], false);
     });
 
-    it('mounts tracefs and bpffs from the host and an in-memory /tmp, and no other host path', () => {
+    it("mounts tracefs, only kdrop's own bpffs directory and an in-memory /tmp, and no other host path", () => {
       const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
       const hostPaths = spec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path'));
-      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf']);
-      assert.equal(byPathOf(agentContainer(objects).volumeMounts ?? []).get('/sys/fs/bpf')?.readOnly, undefined, 'the probe pins there');
+      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf/kdrop'], 'not the whole bpffs');
+      const bpffs = spec.volumes.find((v) => path(v, 'hostPath.path') === '/sys/fs/bpf/kdrop');
+      assert.equal(path(bpffs, 'hostPath.type'), 'DirectoryOrCreate', 'the kubelet makes kdrop/ on a fresh node');
+      const pinMount = (agentContainer(objects).volumeMounts ?? []).find((m) => m.name === bpffs?.['name']);
+      assert.ok(pinMount, 'the kdrop/ directory is mounted');
+      assert.equal(pinMount.readOnly, undefined, 'the probe pins there');
+      assert.ok(!pinMount.mountPath.startsWith('/sys/'), `outside the read-only /sys: ${pinMount.mountPath}`);
+      const env = agentContainer(objects).env ?? [];
+      assert.equal(env.find((e) => e.name === 'KDROP_PIN_ROOT')?.value, pinMount.mountPath, 'the loader is told to pin there');
       const mounts = agentContainer(objects).volumeMounts ?? [];
       const byPath = new Map(mounts.map((m) => [m.mountPath, m]));
       assert.ok(byPath.has('/sys/kernel/tracing'));
@@ -268,8 +276,86 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     }
     assert.deepEqual(undocumented, []);
   });
+  describe('auth.enabled and networkPolicy.enabled (ci/auth-values.yaml)', () => {
+    let objects: K8sObject[] = [];
+    before(async () => {
+      objects = (await render({ valuesFiles: [`${chartDir}/ci/auth-values.yaml`] })).objects;
+    });
+
+    it('the agent serves HTTPS with Kubernetes authentication, from the mounted Secret; the probes use HTTPS', () => {
+      const c = agentContainer(objects);
+      const args = c.args ?? [];
+      assert.ok(args.includes('--auth=kubernetes'), args.join(' '));
+      const cert = args.find((a) => a.startsWith('--tls-cert-file='))?.split('=')[1] ?? '';
+      const key = args.find((a) => a.startsWith('--tls-key-file='))?.split('=')[1] ?? '';
+      const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
+      const mount = (c.volumeMounts ?? []).find((m) => cert.startsWith(`${m.mountPath}/`) && key.startsWith(`${m.mountPath}/`));
+      assert.ok(mount, `certificate and key under one mount: ${cert}, ${key}`);
+      assert.equal(mount.readOnly, true);
+      const secretName = path(spec.volumes.find((v) => v['name'] === mount.name), 'secret.secretName');
+      assert.equal(secretName, 'kdrop-tls');
+      for (const probe of [c.livenessProbe, c.readinessProbe]) assert.equal(path(probe, 'httpGet.scheme'), 'HTTPS');
+    });
+
+    it("Helm's self-signed certificate is valid for the Service's DNS name and signed by the ca.crt clients get", () => {
+      const secret = one(objects, 'Secret', 'kdrop-tls');
+      const data = secret['data'] as Record<string, string>;
+      const cert = new X509Certificate(Buffer.from(data['tls.crt']!, 'base64'));
+      const ca = new X509Certificate(Buffer.from(data['ca.crt']!, 'base64'));
+      assert.equal(cert.checkHost('kdrop.kdrop-system.svc'), 'kdrop.kdrop-system.svc');
+      assert.ok(cert.verify(ca.publicKey), 'signed by ca.crt');
+      assert.ok(cert.checkPrivateKey(createPrivateKey(Buffer.from(data['tls.key']!, 'base64'))), 'the key matches');
+    });
+
+    it('RBAC: the agent may create TokenReviews and SubjectAccessReviews; readers get /metrics and /api/v1/drops, bound as configured', () => {
+      const agentRole = one(objects, 'ClusterRole', 'kdrop');
+      assert.deepEqual(agentRole['rules'], [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ]);
+      const reader = one(objects, 'ClusterRole', 'kdrop-reader');
+      assert.deepEqual(reader['rules'], [{ nonResourceURLs: ['/metrics', '/api/v1/drops'], verbs: ['get'] }]);
+      const binding = one(objects, 'ClusterRoleBinding', 'kdrop-reader');
+      assert.equal(path(binding, 'roleRef.name'), 'kdrop-reader');
+      assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }]);
+    });
+
+    it('the ServiceMonitor scrapes over HTTPS with its token, verifying the certificate for the Service name', () => {
+      const ep = path(one(objects, 'ServiceMonitor'), 'spec.endpoints.0');
+      assert.equal(path(ep, 'scheme'), 'https');
+      assert.equal(path(ep, 'bearerTokenFile'), '/var/run/secrets/kubernetes.io/serviceaccount/token');
+      assert.equal(path(ep, 'tlsConfig.serverName'), 'kdrop.kdrop-system.svc');
+      assert.deepEqual(path(ep, 'tlsConfig.ca.secret'), { name: 'kdrop-tls', key: 'ca.crt' });
+    });
+
+    it('the NetworkPolicy admits only the listed peers and the helm test pod to the metrics port', () => {
+      const np = one(objects, 'NetworkPolicy');
+      assert.deepEqual(path(np, 'spec.podSelector.matchLabels'), path(one(objects, 'DaemonSet'), 'spec.selector.matchLabels'));
+      assert.deepEqual(path(np, 'spec.policyTypes'), ['Ingress']);
+      assert.deepEqual(path(np, 'spec.ingress.0.ports'), [{ port: 'metrics', protocol: 'TCP' }]);
+      const from = path(np, 'spec.ingress.0.from') as unknown[];
+      assert.deepEqual(from[0], { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
+      assert.deepEqual(path(from[1], 'podSelector.matchLabels'), { 'app.kubernetes.io/instance': 'kdrop', 'app.kubernetes.io/component': 'test' });
+    });
+
+    it('refuses a NetworkPolicy without peers, and both a Secret and cert-manager', async () => {
+      assert.match(await renderError({ set: ['networkPolicy.enabled=true'] }), /networkPolicy.from: list who may reach the metrics port/);
+      assert.match(await renderError({ set: ['auth.enabled=true', 'auth.tls.secretName=x', 'auth.tls.certManager.enabled=true'] }), /either secretName .* or certManager.enabled/);
+    });
+
+    it('cert-manager issues the certificate into the Secret the agents mount', async () => {
+      const { objects: o } = await render({ set: ['auth.enabled=true', 'auth.tls.certManager.enabled=true', 'auth.tls.certManager.issuerRef.name=ca', 'auth.tls.certManager.issuerRef.kind=ClusterIssuer'] });
+      const cert = one(o, 'Certificate');
+      assert.equal(path(cert, 'spec.secretName'), 'kdrop-tls');
+      assert.deepEqual(path(cert, 'spec.issuerRef'), { name: 'ca', kind: 'ClusterIssuer' });
+      assert.ok((path(cert, 'spec.dnsNames') as string[]).includes('kdrop.kdrop-system.svc'));
+      assert.equal(o.filter((x) => x.kind === 'Secret').length, 0, 'no self-signed Secret');
+      const { objects: own } = await render({ set: ['auth.enabled=true', 'auth.tls.secretName=my-tls'] });
+      assert.equal(own.filter((x) => x.kind === 'Secret' || x.kind === 'Certificate').length, 0);
+      const vols = path(one(own, 'DaemonSet'), 'spec.template.spec.volumes') as Record<string, unknown>[];
+      assert.ok(vols.some((v) => path(v, 'secret.secretName') === 'my-tls'));
+    });
+  });
 });
 
-function byPathOf(mounts: readonly { mountPath: string; readOnly?: boolean }[]): Map<string, { mountPath: string; readOnly?: boolean }> {
-  return new Map(mounts.map((m) => [m.mountPath, m]));
-}

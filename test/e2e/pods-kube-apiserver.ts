@@ -80,7 +80,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {}): Promise<RealApiServer> {
+export async function startRealApiServer(opts: { readyTimeoutMs?: number; authorizationMode?: 'AlwaysAllow' | 'RBAC' } = {}): Promise<RealApiServer> {
   const kas = kubeApiserverBinary();
   const etcd = etcdBinary();
   if (kas === null || etcd === null) throw new Error(realApiServerSkipReason() ?? 'no api server');
@@ -127,7 +127,7 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number } = {})
         `--secure-port=${apiPort}`,
         `--cert-dir=${join(dir, 'certs')}`,
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=AlwaysAllow',
+        `--authorization-mode=${opts.authorizationMode ?? 'AlwaysAllow'}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,

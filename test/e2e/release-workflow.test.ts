@@ -115,4 +115,37 @@ describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20
     }
     assert.equal(wf.jobs['chart']?.needs, 'image');
   });
+  it('pins every action by commit, with the tag it came from in a comment', () => {
+    const text = readFileSync(`${workflows}/release.yml`, 'utf8');
+    const all = steps.filter((s) => s.uses !== undefined).map((s) => s.uses!);
+    assert.ok(all.length >= 10, all.join(', '));
+    const loose = all.filter((u) => !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(u));
+    assert.deepEqual(loose, [], 'actions not pinned by a 40-hex commit');
+    for (const u of all) assert.match(text, new RegExp(`uses: ${u.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} # v\\d+\\.\\d+\\.\\d+\\n`), `${u}: the release tag in a comment`);
+  });
+
+  it('the jobs that sign use no shared cache, and check out without keeping the token', () => {
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      if (!job.steps.some((s) => /cosign sign/.test(s.run ?? ''))) continue;
+      for (const s of job.steps) {
+        const w = JSON.stringify(s.with ?? {});
+        assert.doesNotMatch(w, /cache-from|cache-to|type=gha|type=registry/, `${name}: ${s.uses ?? s.run}`);
+        assert.ok(!(s.uses ?? '').startsWith('actions/cache'), `${name}: actions/cache`);
+        if ((s.uses ?? '').startsWith('actions/checkout@')) assert.equal(s.with?.['persist-credentials'], false, `${name}: checkout keeps no token`);
+      }
+    }
+    const build = uses('docker/build-push-action@')[0];
+    assert.equal(build?.with?.['no-cache'], true, 'the signed image is built without any cache');
+  });
+
+  it('the Dockerfile takes its base image by digest, and the local build passes its stand-in explicitly', () => {
+    const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
+    const arg = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+    assert.match(arg, /^node:24-trixie-slim@sha256:[0-9a-f]{64}$/);
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
+    const stages = froms.map((m) => m[2]).filter((x) => x !== undefined);
+    const bad = froms.map((m) => m[1]!).filter((f) => f !== '${NODE_IMAGE}' && !stages.includes(f) && !/@sha256:[0-9a-f]{64}$/.test(f));
+    assert.deepEqual(bad, [], 'every FROM is ${NODE_IMAGE}, an earlier stage or an image by digest');
+    assert.match(readFileSync(`${repoRoot}scripts/image/build.sh`, 'utf8'), /--build-arg "NODE_IMAGE=/);
+  });
 });

@@ -104,7 +104,32 @@ Agent arguments, following the CLI contract `kdrop agent [flags]`.
 {{- if .Values.agent.config }}
 - --config=/etc/kdrop/config.json
 {{- end }}
+{{- if .Values.auth.enabled }}
+- --auth=kubernetes
+- --tls-cert-file=/run/kdrop/tls/tls.crt
+- --tls-key-file=/run/kdrop/tls/tls.key
+- --auth-cache-ttl={{ .Values.auth.cacheTTL }}
+{{- end }}
+- --max-connections={{ .Values.agent.maxConnections }}
 {{- range .Values.agent.extraArgs }}
 - {{ . | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+The Secret with the agents' serving certificate (tls.crt, tls.key; ca.crt when Helm or cert-manager made it).
+*/}}
+{{- define "kdrop.tlsSecretName" -}}
+{{- .Values.auth.tls.secretName | default (printf "%s-tls" (include "kdrop.fullname" .)) }}
+{{- end }}
+
+{{/*
+A probe from values with scheme HTTPS when the agent serves TLS (the kubelet does not verify the certificate).
+*/}}
+{{- define "kdrop.probe" -}}
+{{- $probe := deepCopy .probe }}
+{{- if and .root.Values.auth.enabled $probe.httpGet }}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" }}
+{{- end }}
+{{- toYaml $probe }}
 {{- end }}

@@ -115,3 +115,13 @@ test('otlpUrl keeps an explicit /v1/metrics path and a base path', () => {
   assert.equal(otlpUrl('https://gw.example/otlp/', 'http/protobuf'), 'https://gw.example/otlp/v1/metrics');
   assert.equal(otlpUrl('http://c:4317', 'grpc'), 'http://c:4317');
 });
+
+test('access: open plain HTTP by default; Kubernetes authentication needs TLS; the TLS files come in pairs', async () => {
+  assert.deepEqual((await agentConfig({}, {})).auth, { kubernetes: false, tls: null, cacheTtlMs: 60_000, maxConnections: 64 });
+  const on = await agentConfig({ auth: 'kubernetes', tlsCertFile: '/tls/tls.crt', tlsKeyFile: '/tls/tls.key', authCacheTtl: '30s' }, { KDROP_MAX_CONNECTIONS: '16' });
+  assert.deepEqual(on.auth, { kubernetes: true, tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' }, cacheTtlMs: 30_000, maxConnections: 16 });
+  assert.match((await configError(agentConfig({ auth: 'kubernetes' }, {}))).message, /--auth kubernetes: expected --tls-cert-file and --tls-key-file .*plain HTTP/);
+  assert.match((await configError(agentConfig({ tlsCertFile: '/c' }, {}))).message, /expected both .* found only --tls-cert-file/);
+  assert.match((await configError(agentConfig({}, { KDROP_AUTH: 'basic' }))).message, /KDROP_AUTH: expected off or kubernetes/);
+  assert.match((await configError(agentConfig({ maxConnections: '0' }, {}))).message, /--max-connections: expected connections at once/);
+});
