@@ -1,3 +1,4 @@
+export { CounterReader } from './reader.js';
 export { CounterDeltas, counterGrowth } from './deltas.js';
 export { parseNetstat, netstatCounters } from './parse-netstat.js';
 export { parseNetDev, netDevCounters } from './parse-net-dev.js';
