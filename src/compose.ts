@@ -12,6 +12,7 @@ import { TracefsSource } from './source/tracefs/index.js';
 import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
 import type { DescribeContext } from './enrich/describe.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
+import { CounterCollector } from './enrich/counter-collector.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { logger } from './log.js';
 
@@ -32,6 +33,8 @@ export interface OpenPipelineOptions {
   readonly probe?: string;
   /** Sampled drops from the bpf source (other sources cannot sample: source.onSample is then absent). */
   readonly samples?: SampleOptions;
+  /** Read the kernel drop counters beside the drops (default true; `--no-counters`). */
+  readonly counters?: boolean;
 }
 
 export interface OpenedSources {
@@ -91,7 +94,9 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     throw err;
   }
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
-  const pipeline = new Pipeline({ source, ...describe });
+  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver });
+  void counters?.prime();
+  const pipeline = new Pipeline({ source, ...describe, ...(counters ? { counters } : {}) });
   let closed = false;
   return {
     pipeline,

@@ -43,6 +43,8 @@ export const ErrorCodes = {
   UNKNOWN_REASON: 'KDROP_E_UNKNOWN_REASON',
   /** `kdrop top --agent`: the agent's drops API could not be reached or answered something else. */
   AGENT_API: 'KDROP_E_AGENT_API',
+  /** A kernel counter file (/proc/PID/net/netstat, net/dev, net/stat/nf_conntrack, sysfs statistics) could not be parsed. */
+  COUNTERS_PARSE: 'KDROP_E_COUNTERS_PARSE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

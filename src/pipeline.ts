@@ -3,10 +3,13 @@ import type { IntervalReport } from './vocabulary/interval-report.js';
 import type { DropEntry } from './enrich/types.js';
 import { DeltaTracker } from './source/delta.js';
 import { describe, type DescribeContext } from './enrich/describe.js';
+import type { CounterEntry } from './enrich/counter-collector.js';
 
 export interface PipelineOptions extends DescribeContext {
   readonly source: DropSource;
   readonly now?: () => Date;
+  /** Kernel drop counters read beside the drops each tick (src/enrich/counter-collector.ts). */
+  readonly counters?: { tick(): Promise<CounterEntry[]> };
 }
 
 /**
@@ -26,8 +29,8 @@ export class Pipeline {
 
   /** Reads the source and returns what happened since the previous tick. */
   async tick(): Promise<IntervalReport> {
-    const cumulative = await this.opts.source.collect();
-    return await this.report(cumulative, false);
+    const [cumulative, counters] = await Promise.all([this.opts.source.collect(), this.readCounters()]);
+    return await this.report(cumulative, false, counters);
   }
 
   /** Stops the source, reads its final counts and returns the last partial interval. Idempotent. */
@@ -36,11 +39,16 @@ export class Pipeline {
       this.stopped = true;
       await this.opts.source.stop();
     }
-    const cumulative = await this.opts.source.collect();
-    return await this.report(cumulative, true);
+    const [cumulative, counters] = await Promise.all([this.opts.source.collect(), this.readCounters()]);
+    return await this.report(cumulative, true, counters);
   }
 
-  private async report(cumulative: Parameters<DeltaTracker['next']>[0], final: boolean): Promise<IntervalReport> {
+  /** Counters never fail a tick: an error leaves them out of this interval. */
+  private async readCounters(): Promise<CounterEntry[] | undefined> {
+    return await this.opts.counters?.tick().catch(() => []);
+  }
+
+  private async report(cumulative: Parameters<DeltaTracker['next']>[0], final: boolean, counters?: CounterEntry[]): Promise<IntervalReport> {
     const end = this.now();
     const start = this.last;
     this.last = end;
@@ -57,6 +65,7 @@ export class Pipeline {
       stats: this.opts.source.stats(),
       unattributed: this.opts.resolver.unattributed(),
       final,
+      ...(counters ? { counters } : {}),
     };
   }
 }

@@ -2,6 +2,7 @@ import type { IntervalReport } from '../vocabulary/interval-report.js';
 import type { SourceStats } from '../source/types.js';
 import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
 import { SeriesStore } from '../aggregate/series.js';
+import { CounterSeries } from '../aggregate/counter-series.js';
 import { kdropResource, kdropVersion } from '../export/resource.js';
 import { createTelemetry, type Telemetry } from '../export/telemetry.js';
 import { startSampleExport, type SampleExport } from './sample-export.js';
@@ -27,6 +28,8 @@ const STUCK_AFTER_MIN_MS = 30_000;
  */
 export class Agent {
   readonly store: SeriesStore;
+  /** The kernel drop counters' series (beside the drops, same guard and expiry). */
+  readonly counterStore: CounterSeries;
   private readonly policy: LabelPolicy;
   private telemetry: Telemetry | null = null;
   private samples: SampleExport | null = null;
@@ -52,6 +55,7 @@ export class Agent {
   ) {
     this.store = new SeriesStore({ limit: cfg.seriesLimit, ttlMs: cfg.seriesTtlMs, retireGraceMs: cfg.retireGraceMs });
     this.policy = labelPolicy(cfg.labels);
+    this.counterStore = new CounterSeries({ limit: cfg.seriesLimit, ttlMs: cfg.seriesTtlMs, retireGraceMs: cfg.retireGraceMs }, cfg.labels);
   }
 
   /**
@@ -68,6 +72,7 @@ export class Agent {
         prometheus: this.cfg.metrics !== null,
         otlp: this.cfg.otlp,
         series: () => this.store.snapshot(),
+        counters: () => this.counterStore.snapshot(),
         selfState: () => ({ ...this.stats, unattributed: this.unattributed, series: this.store.stats() }),
         ...(this.deps.pushExporter ? { pushExporter: this.deps.pushExporter } : {}),
       });
@@ -138,7 +143,7 @@ export class Agent {
 
   /** Expires the series of a deleted pod (after the grace period). */
   expirePod(uid: string): number {
-    const n = this.store.expirePod(uid);
+    const n = this.store.expirePod(uid) + this.counterStore.expirePod(uid);
     log.debug({ podUid: uid, series: n }, 'pod deleted: its series will expire');
     return n;
   }
@@ -229,6 +234,8 @@ export class Agent {
   ingest(report: IntervalReport): void {
     for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes, e.owner.scope === 'pod' ? e.owner.podUid : null);
     this.store.sweep();
+    this.counterStore.add(report.counters ?? []);
+    this.counterStore.sweep();
     this.deltas.update(this.store.snapshot());
     this.lastInterval = { end: report.end, seconds: report.intervalS };
     this.stats = report.stats;

@@ -12,6 +12,7 @@ import { capabilityNames, hasCapability, parseCapEff } from '../kernel/capabilit
 import { hasField } from '../kernel/format.js';
 import { parseKallsyms } from '../symbolize/kallsyms.js';
 import { MIN_BPFTRACE } from '../source/bpftrace/version.js';
+import { checkCounters, probeCounters } from './doctor-counters.js';
 import { bpftraceCommand, probeHost, type HostFacts, type ProbeFacts, type TracefsFacts, type TracerFacts } from '../host/facts.js';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
@@ -251,7 +252,8 @@ export function doctorReport(facts: HostFacts): DoctorReport {
 /** Probes this host (as `watch` does, but never mounting anything) and prints every check. */
 export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[]; probe?: string }): Promise<number> {
   const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand(), checkProbe: true, kallsymsHead: true, ...(opts.probe === undefined ? {} : { probe: opts.probe }) });
-  const report = doctorReport(facts);
+  const base = doctorReport(facts);
+  const report = { ...base, checks: [...base.checks, checkCounters(await probeCounters(opts.paths))] };
   opts.out.write(opts.json ? `${JSON.stringify(report)}\n` : renderHuman(report));
   return report.ready ? 0 : 1;
 }

@@ -13,6 +13,7 @@ import { readKernelReasons, type KernelReasons } from '../kernel/btf-reasons.js'
 import { subsystemOf, unknownReasonName } from '../kernel/subsystem-reasons.js';
 import { lookupReason, normalizeReasonName, type ReasonClass, type ReasonInfo } from '../enrich/reason-catalog.js';
 import { logger } from '../log.js';
+import { explainCounter } from './explain-counter.js';
 
 const log = logger('explain');
 
@@ -118,6 +119,8 @@ export interface ExplainOptions {
 }
 
 export async function runExplain(o: ExplainOptions): Promise<number> {
+  // Kernel drop counters (ListenOverflows, insert_failed, rx_missed_errors, ...) before reasons.
+  if (explainCounter(o.query, o.json, o.out)) return 0;
   const kernel = o.kernel === undefined ? await kernelReasonTable(o.paths) : o.kernel;
   const e = explain(o.query, kernel);
   if (o.json) {

@@ -11,6 +11,8 @@ import { ExampleBook } from './flow-examples.js';
 import { logger } from '../log.js';
 import { nextDeadline, sleepUntil } from '../schedule.js';
 import { SAMPLES_NEED_BPF } from '../config/sample-settings.js';
+import { counterLines, toCounterRecord } from '../export/counter-format.js';
+import { keepCounter } from '../aggregate/counter-filter.js';
 
 const log = logger('watch');
 
@@ -61,6 +63,7 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
       // A blank line before each non-empty interval keeps the seed's line format readable over time.
       io.out.write(`\n${book ? entries.map((e) => `${formatLine(e)}\n${examplesText(book, e)}`).join('') : formatText(entries)}`);
     }
+    emitCounters(report, opts, io, opts.json || entries.length > 0);
     book?.expire();
     const newlyLost = report.stats.lostEvents - lost;
     lost = report.stats.lostEvents;
@@ -95,6 +98,14 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
   }
   if (!opts.json) io.out.write(`${FOOTER}\n`);
   return 0;
+}
+
+/** The kernel counters that grew (beside the drops, never in them), under the drops; filtered by owner like them. */
+function emitCounters(report: IntervalReport, opts: WatchOptions, io: WatchIo, blankDone: boolean): void {
+  const counters = (report.counters ?? []).filter((c) => keepCounter(opts.filter, c));
+  if (counters.length === 0) return;
+  if (opts.json) io.out.write(counters.map((c) => `${JSON.stringify(toCounterRecord(report, c))}\n`).join(''));
+  else io.out.write(`${blankDone ? '' : '\n'}${counterLines(counters)}`);
 }
 
 /** `    e.g. udp 10.0.0.5:41234 -> 10.0.0.7:53 on eth0 (3 more suppressed)` lines under an entry. */

@@ -25,6 +25,8 @@ export interface ProcScan {
   readonly malformed: number;
   /** Netns claimed by more than one pod (the first pod found keeps it). */
   readonly conflicts: number;
+  /** Every netns seen (pods', the host's, any other) -> one process in it (the lowest pid read). */
+  readonly netnsPids: ReadonlyMap<number, number>;
 }
 
 /** `net:[4026532177]` -> 4026532177. Throws ENRICH_PARSE on anything else. */
@@ -83,6 +85,7 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
   let processes = 0;
   let malformed = 0;
   let conflicts = 0;
+  const netnsPids = new Map<number, number>();
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     let inode: number | null;
@@ -90,6 +93,8 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
     try {
       inode = await readNetnsInode(procDir, name);
       if (inode === null) continue;
+      const pid = Number(name);
+      if (pid < (netnsPids.get(inode) ?? Infinity)) netnsPids.set(inode, pid);
       cgroupText = await readFile(join(procDir, name, 'cgroup'), 'utf8');
     } catch (err) {
       if (err instanceof KdropError) malformed++;
@@ -113,5 +118,5 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
       conflicts++;
     }
   }
-  return { pods, hostInode, processes, malformed, conflicts };
+  return { pods, hostInode, processes, malformed, conflicts, netnsPids };
 }

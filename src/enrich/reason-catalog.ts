@@ -40,6 +40,8 @@ const NSTAT_TCP = 'nstat -az | grep -i tcp (TcpExt counters of the same name)';
 const SS_MEM = 'ss -tmpi (per-socket rmem/wmem, drops)';
 const NEIGH = ['ip neigh show (FAILED / INCOMPLETE entries)', 'nstat -az | grep -i -e arp -e neigh', 'sysctl net.ipv4.neigh.default.gc_thresh3 net.ipv4.neigh.default.unres_qlen_bytes'];
 const NFT = ['nft list ruleset (drop/reject rules; add counters or "meta nftrace set 1")', 'iptables-save -c / ip6tables-save -c (rule counters)', 'conntrack -S (insert_failed, drop)'];
+/** kdrop's own conntrack counters say which cause lies behind a NETFILTER_DROP (src/enrich/counter-catalog.ts). */
+const CONNTRACK_COUNTERS = 'kdrop watch --reason NETFILTER_DROP: the conntrack counters beside it (kdrop explain drop | insert_failed | early_drop; metrics kdrop.conntrack.*): a full table or failed inserts';
 const TC = ['tc -s filter show dev DEV ingress|egress', 'tc -s qdisc show dev DEV', 'bpftool net show (tc BPF programs)'];
 const QDISC = ['tc -s qdisc show (drops, overlimits, backlog per qdisc)', 'ip -s link show DEV (TX dropped)', 'check the qdisc limits (limit, flow_limit, memory_limit) and the link rate'];
 const TCP_SIG = ['ip tcp_metrics / the application\'s TCP-MD5 or TCP-AO keys (setsockopt TCP_MD5SIG, TCP_AO_ADD_KEY)', 'compare the keys on both peers (BGP sessions are the usual users)', NSTAT_TCP];
@@ -61,7 +63,7 @@ const CORE: readonly Entry[] = [
   ['PKT_TOO_SMALL', 'error', 'The packet is shorter than the headers it claims to carry (truncated IP, UDP or TCP header).', 'ip_rcv_core, ipv6_rcv, __udp4_lib_rcv, tcp_v4_rcv/tcp_v6_rcv (pskb_may_pull failures)', ['tcpdump -ni DEV (who sends runt packets?)', 'ethtool -S DEV (NIC/driver errors)', 'nstat -az | grep -e InHdrErrors -e InTruncatedPkts']],
   ['TCP_CSUM', 'error', 'A TCP segment failed its checksum. Points at corruption on the path, a NIC or virtual device with broken checksum offload, or a middlebox rewriting packets.', 'tcp_v4_rcv / tcp_v6_rcv (tcp_checksum_complete)', CSUM],
   ['UDP_CSUM', 'error', 'A UDP datagram failed its checksum.', '__udp4_lib_rcv, __udp6_lib_rcv, udp_queue_rcv_one_skb', CSUM],
-  ['NETFILTER_DROP', 'policy', 'A netfilter rule dropped the packet: nftables/iptables DROP or REJECT, a conntrack INVALID drop, kube-proxy / CNI network policy chains.', 'nf_hook_slow (older kernels) / nft_do_chain (6.x), ebtables, conntrack helpers', NFT],
+  ['NETFILTER_DROP', 'policy', 'A netfilter rule dropped the packet: nftables/iptables DROP or REJECT, a conntrack INVALID drop, kube-proxy / CNI network policy chains.', 'nf_hook_slow (older kernels) / nft_do_chain (6.x), ebtables, conntrack helpers', [...NFT, CONNTRACK_COUNTERS]],
   ['OTHERHOST', 'benign', 'The frame was addressed to another host\'s MAC (seen because the device is promiscuous or a bridge/hub flooded it), so IP does not take it.', 'ip_rcv_core, ipv6_rcv (skb->pkt_type == PACKET_OTHERHOST)', ['ip link show DEV (PROMISC flag: tcpdump, bridges, VPN software)', 'switch/bridge flooding because of unknown unicast (bridge fdb show)']],
   ['IP_CSUM', 'error', 'The IPv4 header checksum is wrong.', 'ip_rcv_core', CSUM],
   ['IP_INHDR', 'error', 'The IP header is invalid: wrong version, header length, total length, or IPv6 payload length.', 'ip_rcv_core, ipv6_rcv, ip6_rcv_core', ['tcpdump -ni DEV -vv (who sends malformed packets?)', 'nstat -az | grep InHdrErrors', 'a tunnel or NAT device rewriting headers wrongly']],

@@ -5,7 +5,7 @@ import { reasonClassOf } from '../enrich/reason-catalog.js';
 export const HEADER = 'Monitoring for dropped packets';
 export const FOOTER = 'Stopping dropped packet monitor';
 
-function ownerText(owner: NetnsOwner, netns: number | null): string {
+export function ownerText(owner: NetnsOwner, netns: number | null): string {
   switch (owner.scope) {
     case 'pod':
       return `[pod ${owner.namespace ?? '?'}/${owner.pod ?? '?'}]`;

@@ -35,6 +35,62 @@ export const DropMetric = {
   },
 } as const satisfies Record<string, MetricName>;
 
+/**
+ * The kernel drop counters kfree_skb never sees (or sees without the cause), per owner, keyed by
+ * counterMetricKey() (src/aggregate/counter-series.ts). Shown beside kdrop.packet.drops, never part of it.
+ * Semantic-convention names where one fits (system.network.packet.dropped is the /proc/net/dev drop column).
+ */
+export const CounterMetric = {
+  'netstat.ListenOverflows': {
+    name: 'kdrop.tcp.listen.overflows',
+    unit: '{packet}',
+    description: 'SYNs and handshake-completing ACKs dropped because a listener\'s accept queue was full (TcpExt ListenOverflows; freed with consume_skb, never seen by kfree_skb).',
+    prometheus: 'kdrop_tcp_listen_overflows_total',
+  },
+  'netstat.ListenDrops': {
+    name: 'kdrop.tcp.listen.drops',
+    unit: '{packet}',
+    description: 'Packets to a listening socket dropped for any reason (TcpExt ListenDrops; includes ListenOverflows).',
+    prometheus: 'kdrop_tcp_listen_drops_total',
+  },
+  'netstat.TCPReqQFullDrop': {
+    name: 'kdrop.tcp.syn_queue.drops',
+    unit: '{packet}',
+    description: 'SYNs dropped because the SYN (request) queue was full and syncookies were off (TcpExt TCPReqQFullDrop).',
+    prometheus: 'kdrop_tcp_syn_queue_drops_total',
+  },
+  dev: {
+    name: 'system.network.packet.dropped',
+    unit: '{packet}',
+    description: 'Packets an interface dropped (the drop columns of /proc/PID/net/dev, per network namespace), by interface and direction.',
+    prometheus: 'system_network_packet_dropped_total',
+  },
+  nic: {
+    name: 'kdrop.nic.drops',
+    unit: '{packet}',
+    description: 'Drops a physical NIC counts (sysfs statistics: rx_missed_errors, rx_fifo_errors, rx_dropped, tx_dropped), by kdrop.counter; misses and FIFO overruns have no skb at all.',
+    prometheus: 'kdrop_nic_drops_total',
+  },
+  'conntrack.drop': {
+    name: 'kdrop.conntrack.drops',
+    unit: '{packet}',
+    description: 'Packets conntrack dropped because a new entry could not be made (table full, nothing to evict; net/stat/nf_conntrack drop).',
+    prometheus: 'kdrop_conntrack_drops_total',
+  },
+  'conntrack.insert_failed': {
+    name: 'kdrop.conntrack.insert_failed',
+    unit: '{packet}',
+    description: 'Packets whose conntrack entry could not be inserted (a clash that could not be resolved; net/stat/nf_conntrack insert_failed).',
+    prometheus: 'kdrop_conntrack_insert_failed_total',
+  },
+  'conntrack.early_drop': {
+    name: 'kdrop.conntrack.early_drops',
+    unit: '{entry}',
+    description: 'Conntrack entries evicted early to make room for a new one when the table was full (net/stat/nf_conntrack early_drop).',
+    prometheus: 'kdrop_conntrack_early_drops_total',
+  },
+} as const satisfies Record<string, MetricName>;
+
 /** kdrop's own health: all monotonic counters except series.active. */
 export const SelfMetric = {
   lostEvents: {

@@ -5,6 +5,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { SeriesPoint } from '../aggregate/series.js';
 import { CountingExporter } from './counting-exporter.js';
 import { DropMetricsProducer } from './drop-metrics-producer.js';
+import { CounterMetricsProducer } from './counter-metrics-producer.js';
 import { registerSelfMetrics, type SelfMetricsState } from './self-metrics.js';
 import { SCOPE_NAME } from './metric-names.js';
 
@@ -28,6 +29,8 @@ export interface TelemetryOptions {
   readonly prometheus: boolean;
   readonly otlp: OtlpOptions | null;
   readonly series: () => readonly SeriesPoint[];
+  /** The kernel drop counters' series per metric key (CounterMetric), when the agent reads them. */
+  readonly counters?: () => ReadonlyMap<string, readonly SeriesPoint[]>;
   /** Self-metric state except export failures (filled in here from the OTLP exporter). */
   readonly selfState: () => Omit<SelfMetricsState, 'exportFailures'>;
   /** Tests: an exporter to use instead of a real OTLP one, and extra readers. */
@@ -63,10 +66,11 @@ export async function createPushExporter(o: OtlpOptions): Promise<PushMetricExpo
  */
 export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   const producer = new DropMetricsProducer(o.series, o.version);
+  const producers = o.counters ? [producer, new CounterMetricsProducer(o.counters, o.version)] : [producer];
   const readers: IMetricReader[] = [...(o.extraReaders ?? [])];
   let prometheus: PrometheusExporter | null = null;
   if (o.prometheus) {
-    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] });
+    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
     readers.push(prometheus);
   }
   let otlp: CountingExporter | null = null;
@@ -78,7 +82,7 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       exporter: otlp,
       exportIntervalMillis: o.otlp.intervalMs,
       exportTimeoutMillis: Math.min(o.otlp.timeoutMs, o.otlp.intervalMs),
-      metricProducers: [producer],
+      metricProducers: producers,
     });
     readers.push(periodic);
   }

@@ -55,3 +55,16 @@ export const DEFAULT_LABELS: readonly DropAttributeName[] = [
 export const OPT_IN_LABELS: readonly DropAttributeName[] = [Attr.location, Attr.podUid, Attr.netnsInode];
 
 export const ALL_LABELS: readonly DropAttributeName[] = [...DEFAULT_LABELS, ...OPT_IN_LABELS];
+
+/**
+ * Attributes of the kernel drop counter metrics (beside the owner attributes above): semantic-convention
+ * names for the interface and direction, kdrop.counter for the kernel's own counter name.
+ */
+export const CounterAttr = {
+  /** The interface (net/dev row, NIC) the counter belongs to. */
+  interfaceName: 'network.interface.name',
+  /** receive | transmit. */
+  direction: 'network.io.direction',
+  /** The kernel's counter name (rx_missed_errors, ...), on metrics that carry more than one. */
+  counter: 'kdrop.counter',
+} as const;

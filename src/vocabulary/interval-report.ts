@@ -1,6 +1,7 @@
 /** What the pipeline hands its consumers (watch, agent, top, exporters) every interval. */
 import type { SourceStats } from '../source/types.js';
 import type { DropEntry } from '../enrich/types.js';
+import type { CounterEntry } from '../enrich/counter-collector.js';
 
 /** One interval's worth of drops, fully described, most drops first. */
 export interface IntervalReport {
@@ -13,5 +14,7 @@ export interface IntervalReport {
   readonly unattributed: number;
   /** True for the last (possibly partial) interval read while stopping. */
   readonly final: boolean;
+  /** Kernel drop counters that grew in this interval (beside the drops, never in them); absent when not read. */
+  readonly counters?: readonly CounterEntry[];
 }
 

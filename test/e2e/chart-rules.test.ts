@@ -63,6 +63,9 @@ function expected(rules: Map<string, Rule>, alert: string, seriesLabels: Record<
 const drops = (labels: Record<string, string>): string =>
   `kdrop_packet_drops_total{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
 
+const overflows = (labels: Record<string, string>): string =>
+  `kdrop_tcp_listen_overflows_total{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+
 /** promtool unit tests: per-minute samples; rates in drops/s are per-minute increments / 60. */
 function testFile(rules: Map<string, Rule>): unknown {
   const pod = (ns: string, name: string, cls: string, reason: string, node: string) =>
@@ -123,6 +126,20 @@ function testFile(rules: Map<string, Rule>): unknown {
           },
         ],
       },
+      {
+        // Listen-queue overflows per pod (a kernel counter beside the drops): 3/s fires (> 1/s), 0.5/s and a
+        // host's 50/s stay quiet.
+        interval: '1m',
+        input_series: [
+          { series: overflows({ kdrop_scope: 'pod', k8s_namespace_name: 'shop', k8s_pod_name: 'web-0', node: 'n1' }), values: '0+180x40' },
+          { series: overflows({ kdrop_scope: 'pod', k8s_namespace_name: 'shop', k8s_pod_name: 'web-1', node: 'n1' }), values: '0+30x40' },
+          { series: overflows({ kdrop_scope: 'host', node: 'n2' }), values: '0+3000x40' },
+        ],
+        alert_rule_test: [
+          { eval_time: '8m', alertname: 'KdropPodListenOverflows', exp_alerts: [] },
+          { eval_time: '25m', alertname: 'KdropPodListenOverflows', exp_alerts: [expected(rules, 'KdropPodListenOverflows', { k8s_namespace_name: 'shop', k8s_pod_name: 'web-0' }, '3')] },
+        ],
+      },
     ],
   };
 }
@@ -141,11 +158,11 @@ describe('chart PrometheusRule: promtool check rules and promtool test rules', {
 
   it('the rendered rules pass promtool check rules', async () => {
     const { groups, rules } = await renderedRules(['prometheusRule.labels.release=prometheus']);
-    assert.deepEqual([...rules.keys()].sort(), ['KdropNodeCongestionDrops', 'KdropNodeErrorDrops', 'KdropNotSpecifiedDropsGrowing', 'KdropPodCongestionDrops', 'KdropPodErrorDrops']);
+    assert.deepEqual([...rules.keys()].sort(), ['KdropNodeCongestionDrops', 'KdropNodeErrorDrops', 'KdropNotSpecifiedDropsGrowing', 'KdropPodCongestionDrops', 'KdropPodErrorDrops', 'KdropPodListenOverflows']);
     await writeFile(join(dir, 'rules.yaml'), dump({ groups }));
     const res = await promtool(['check', 'rules', 'rules.yaml'], dir);
     assert.equal(res.code, 0, res.out);
-    assert.match(res.out, /SUCCESS: 5 rules found/);
+    assert.match(res.out, /SUCCESS: 6 rules found/);
   });
 
   it('promtool test rules: series that fire and series that stay quiet', async () => {

@@ -217,6 +217,8 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     const json = JSON.parse((dash['data'] as Record<string, string>)['kdrop.json'] ?? '') as { panels: { targets: { expr: string }[] }[] };
     const exprs = json.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
     assert.match(exprs, /kdrop_packet_drops_total/);
+    // The kernel drop counters' panel (listen overflows per pod, interface, NIC and conntrack drops).
+    for (const m of ['kdrop_tcp_listen_overflows_total', 'system_network_packet_dropped_total', 'kdrop_nic_drops_total', 'kdrop_conntrack_insert_failed_total']) assert.match(exprs, new RegExp(m));
     for (const label of ['kdrop_reason', 'kdrop_reason_class', 'kdrop_function', 'k8s_namespace_name', 'k8s_pod_name']) {
       assert.match(exprs, new RegExp(`sum by \\([^)]*${label}`), `a panel grouped by ${label}`);
     }

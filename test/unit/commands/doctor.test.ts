@@ -165,6 +165,8 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     assert.match(text, /^\[warn\] bpftrace: .*no-bpftrace: .*command not found/m);
     assert.match(text, /^\[warn\] btf: .*missing$/m);
     assert.match(text, /^\[warn\] kallsyms: .*kptr_restrict=2/m);
+    // The fixture /proc has no ns/net links: the counters cannot be read, and doctor says so.
+    assert.match(text, /^\[warn\] counters: cannot read .*ns\/net/m);
     assert.match(text, /kdrop watch can run \(sources: tracefs\)\n$/);
     assert.deepEqual(await readdir(join(tracing, 'instances')), [], 'doctor creates nothing');
     assert.equal(code, 0);
@@ -173,7 +175,7 @@ test('runDoctor on a fixture host tree: human and JSON output, exit codes', asyn
     assert.equal(await runDoctor({ paths, out: json.stream, json: true, bpftrace: [join(root, 'no-bpftrace')], probe: join(root, 'no-probe') }), 0);
     const doc = JSON.parse(json.text()) as DoctorReport;
     assert.equal(doc.ready, true);
-    assert.deepEqual(doc.checks.map((x) => x.name), ['privileges', 'kernel', 'tracefs', 'tracepoint', 'probe', 'bpffs', 'bpftrace', 'btf', 'kallsyms']);
+    assert.deepEqual(doc.checks.map((x) => x.name), ['privileges', 'kernel', 'tracefs', 'tracepoint', 'probe', 'bpffs', 'bpftrace', 'btf', 'kallsyms', 'counters']);
 
     // Without the tracepoint kdrop watch cannot run.
     await rm(join(tracing, 'events', 'skb'), { recursive: true });

@@ -37,6 +37,12 @@ test('scanProc maps each pod netns to its pod and containers', async () => {
   assert.equal(scan.malformed, 2);
   assert.equal(scan.processes, 10);
   assert.equal(scan.conflicts, 0);
+  // One pid per netns, every netns (the counters read through it): the lowest pid of each; 600's cgroup
+  // file is malformed but its netns is real.
+  assert.deepEqual(
+    [...scan.netnsPids].sort((a, b) => a[0] - b[0]),
+    [[HOST_NS, 1], [NS_A, 100], [NS_B, 200], [NS_STATIC, 700], [NS_OTHER, 500], [4026533000, 600]].sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0)),
+  );
 });
 
 test('scanProc on a missing directory rejects', async () => {

@@ -2,15 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { DropMetric, ResourceAttr, SAMPLE_EVENT_NAME, SampleAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
-import { ALL_LABELS, Attr, DEFAULT_LABELS, OPT_IN_LABELS } from '../../../src/vocabulary/attributes.js';
+import { CounterMetric, DropMetric, ResourceAttr, SAMPLE_EVENT_NAME, SampleAttr, SelfAttr, SelfMetric } from '../../../src/export/metric-names.js';
+import { ALL_LABELS, Attr, CounterAttr, DEFAULT_LABELS, OPT_IN_LABELS } from '../../../src/vocabulary/attributes.js';
 import { DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../../../src/aggregate/series.js';
 
 const doc = await readFile(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
 const rows = doc.split('\n').filter((l) => l.startsWith('|'));
 
 test('every metric is documented with its unit and Prometheus name on one table row', () => {
-  for (const m of [...Object.values(DropMetric), ...Object.values(SelfMetric)]) {
+  for (const m of [...Object.values(DropMetric), ...Object.values(SelfMetric), ...Object.values(CounterMetric)]) {
     const row = rows.find((r) => r.startsWith(`| \`${m.name}\` `));
     assert.ok(row, `no table row for ${m.name}`);
     assert.ok(row.includes(`\`${m.unit}\``), `${m.name}: unit ${m.unit} not on its row`);
@@ -19,7 +19,7 @@ test('every metric is documented with its unit and Prometheus name on one table 
 });
 
 test('every attribute and resource attribute is documented; default/opt-in split matches', () => {
-  for (const a of [...Object.values(Attr), ...Object.values(SelfAttr), ...Object.values(ResourceAttr)]) assert.ok(doc.includes(`\`${a}`), `${a} undocumented`);
+  for (const a of [...Object.values(Attr), ...Object.values(SelfAttr), ...Object.values(ResourceAttr), ...Object.values(CounterAttr)]) assert.ok(doc.includes(`\`${a}`), `${a} undocumented`);
   const optInSection = doc.slice(doc.indexOf('Opt-in'), doc.indexOf('An attribute whose value'));
   const defaultSection = doc.slice(doc.indexOf('Exported by default'), doc.indexOf('Opt-in'));
   for (const a of DEFAULT_LABELS) assert.ok(defaultSection.includes(`| \`${a}\``), `${a} not in the default table`);
@@ -40,4 +40,11 @@ test('every sample log attribute, the event name and every trace record field ar
   for (const f of ['src_addr', 'src_port', 'dst_addr', 'dst_port', 'transport', 'tcp_flags', 'icmp_type', 'icmp_code', 'ifindex', 'ifname', 'len', 'stack', 'suppressed']) {
     assert.ok(trace.includes(`| \`${f}\` |`), `trace field ${f} undocumented`);
   }
+});
+
+test('every field of the watch --json counter record is documented', async () => {
+  const { toCounterRecord } = await import('../../../src/export/counter-format.js');
+  const section = doc.slice(doc.indexOf('### Counter records'), doc.indexOf('## `kdrop trace --json` records'));
+  const rec = toCounterRecord({ end: new Date(0), intervalS: 1 } as never, { file: 'netstat', counter: 'ListenOverflows', iface: null, direction: null, netns: 1, owner: { scope: 'host', namespace: null, pod: null, podUid: null }, count: 1 });
+  for (const f of Object.keys(rec)) assert.ok(section.includes(`| \`${f}\` |`), `counter record field ${f} undocumented`);
 });

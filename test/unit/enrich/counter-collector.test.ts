@@ -1,0 +1,86 @@
+/**
+ * The counter collector on a temporary procfs/sysfs tree: one pid per netns from the scan, deltas per
+ * interval, a pid that left its netns, the host's netns (and so hostNetwork pods) as host.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CounterCollector } from '../../../src/enrich/counter-collector.js';
+import type { ProcScan } from '../../../src/enrich/proc-scan.js';
+import { HostNetnsResolver } from '../../../src/enrich/host-resolver.js';
+
+const HOST = 4026531840;
+const POD = 4026532177;
+const DEV_HEAD = 'Inter-|   Receive |  Transmit\n face |bytes packets errs drop|bytes packets errs drop\n';
+
+function tree(): { root: string; proc: string; sys: string; setNs(pid: number, inode: number, listen: number, txDrop: number): void; setNic(missed: number): void } {
+  const root = mkdtempSync(join(tmpdir(), 'kdrop-counters-'));
+  const proc = join(root, 'proc');
+  const sys = join(root, 'sys');
+  const setNs = (pid: number, inode: number, listen: number, txDrop: number): void => {
+    const d = join(proc, String(pid));
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(join(d, 'ns'), { recursive: true });
+    mkdirSync(join(d, 'net', 'stat'), { recursive: true });
+    symlinkSync(`net:[${inode}]`, join(d, 'ns', 'net'));
+    writeFileSync(join(d, 'net', 'netstat'), `TcpExt: ListenOverflows ListenDrops\nTcpExt: ${listen} ${listen}\n`);
+    writeFileSync(join(d, 'net', 'dev'), `${DEV_HEAD}  eth0: 1 1 0 0 1 1 0 ${txDrop}\n`);
+  };
+  const nic = join(sys, 'class', 'net', 'ens3');
+  mkdirSync(join(nic, 'statistics'), { recursive: true });
+  mkdirSync(join(sys, 'devices', 'pci0'), { recursive: true });
+  symlinkSync(join(sys, 'devices', 'pci0'), join(nic, 'device'));
+  // A virtual interface (no device link) is not a NIC.
+  mkdirSync(join(sys, 'class', 'net', 'veth0', 'statistics'), { recursive: true });
+  writeFileSync(join(sys, 'class', 'net', 'veth0', 'statistics', 'rx_missed_errors'), '5\n');
+  const setNic = (missed: number): void => writeFileSync(join(nic, 'statistics', 'rx_missed_errors'), `${missed}\n`);
+  return { root, proc, sys, setNs, setNic };
+}
+
+test('counters per netns: baseline, growth, owners, NICs with a device link only, a pid that left its netns', async (t) => {
+  const fx = tree();
+  t.after(() => rmSync(fx.root, { recursive: true, force: true }));
+  fx.setNs(1, HOST, 10, 0);
+  fx.setNs(50, POD, 3, 7);
+  fx.setNic(100);
+  let scans = 0;
+  let pids = new Map([[HOST, 1], [POD, 50]]);
+  const scan = async (): Promise<ProcScan> => {
+    scans++;
+    return { pods: new Map(), hostInode: HOST, processes: 2, malformed: 0, conflicts: 0, netnsPids: pids };
+  };
+  const c = new CounterCollector({ paths: { proc: fx.proc, sys: fx.sys, tracefs: null }, resolver: new HostNetnsResolver(HOST), scan, rescanMs: 60_000 });
+  await c.prime();
+  fx.setNs(50, POD, 15, 9);
+  fx.setNic(104);
+  const first = await c.tick();
+  assert.deepEqual(
+    first.map((e) => [e.counter, e.iface, e.direction, e.netns, e.owner.scope, e.count]),
+    [
+      ['ListenDrops', null, null, POD, 'netns', 12],
+      ['ListenOverflows', null, null, POD, 'netns', 12],
+      ['rx_missed_errors', 'ens3', 'receive', null, 'host', 4],
+      ['tx_dropped', 'eth0', 'transmit', POD, 'netns', 2],
+    ],
+  );
+  assert.deepEqual([...c.readable()].sort(), ['dev', 'netstat', 'nic']);
+  assert.equal(scans, 1);
+  assert.deepEqual(await c.tick(), []);
+
+  // Pid 50 now lives in another netns: nothing is read as POD's, and the next tick rescans.
+  fx.setNs(50, 4026539999, 99, 99);
+  assert.deepEqual(await c.tick(), []);
+  assert.equal(c.netnsCount(), 1);
+  pids = new Map([[HOST, 1], [4026539999, 50]]);
+  fx.setNs(50, 4026539999, 100, 99);
+  // A netns first seen after start counts from zero; the host's netns is the node's.
+  fx.setNs(1, HOST, 11, 0);
+  const later = await c.tick();
+  assert.equal(scans, 2);
+  assert.deepEqual(
+    later.filter((e) => e.counter === 'ListenOverflows').map((e) => [e.netns, e.owner.scope, e.count]),
+    [[4026539999, 'netns', 100], [HOST, 'host', 1]],
+  );
+});
