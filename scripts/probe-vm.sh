@@ -127,6 +127,31 @@ flow() { awk -v ns="$(cat /tmp/ns.$1)" -v p="$2" '$1 == "S" && $6 == ns && $7 ==
   { echo "RESULT FAIL sample flows: $(flow udp4 17) $(flow udp6 17) $(flow tcp 6)"; ok=0; }
 [ "$(awk -v ns="$(cat /tmp/ns.udp4)" '$1 == "S" && $6 == ns && $7 == 17 { n++ } END { print n + 0 }' /tmp/out)" -ge 4 ] ||
   { echo "RESULT FAIL udp4: the bucket did not refill for the second flood"; ok=0; }
+# A loader SIGKILLed during a flood: the program stays attached on its pinned link, and a new loader on
+# the same pin directory (resumed=1) hands over every drop.
+mkfifo /tmp/ctl2 /tmp/ctl3
+sh -c "kdrop-probe --pin-dir /sys/fs/bpf/kdrop/vm $PROBE_ARGS < /tmp/ctl2 > /tmp/out2 2>&1; echo EXIT \$? >> /tmp/out2" &
+exec 4> /tmp/ctl2
+for i in $(seq 100); do grep -q '^READY' /tmp/out2 && break; sleep 0.1; done
+grep '^READY' /tmp/out2 | sed 's/^/RESULT kill: first /'
+unshare -n sh -c 'sleep 100000 & ip link set lo up; readlink /proc/self/ns/net | tr -dc 0-9 > /tmp/ns.kill; echo >> /tmp/ns.kill; dropgen --count '"$((COUNT * 5))"' --port 9 --family 4 > /tmp/sent.kill' &
+flood=$!
+sleep 0.5
+loader=$(pidof kdrop-probe)
+kill -0 $flood 2>/dev/null && during=yes || during=no
+kill -9 $loader
+sh -c "kdrop-probe --pin-dir /sys/fs/bpf/kdrop/vm $PROBE_ARGS < /tmp/ctl3 > /tmp/out3 2>&1; echo EXIT \$? >> /tmp/out3" &
+exec 5> /tmp/ctl3
+for i in $(seq 100); do grep -q '^READY' /tmp/out3 && break; sleep 0.1; done
+grep '^READY' /tmp/out3 | sed 's/^/RESULT kill: second /'
+wait $flood
+echo stop >&5
+for i in $(seq 300); do grep -q '^BYE' /tmp/out3 && break; sleep 0.1; done
+ns=$(cat /tmp/ns.kill); sent=$(sed -n 's/.*"sent":\([0-9]*\).*/\1/p' /tmp/sent.kill)
+counted=$(cat /tmp/out2 /tmp/out3 | awk -v ns="$ns" '$1 == "D" && $6 == ns { c += $7 } END { print c + 0 }')
+echo "RESULT kill: loader $loader SIGKILLed during the flood: $during; netns=$ns sent=$sent counted=$counted pins left: $(ls /sys/fs/bpf/kdrop 2>/dev/null | tr '\n' ' ')"
+[ "$during" = yes ] && grep -q '^READY .*resumed=1' /tmp/out3 && grep -q '^BYE' /tmp/out3 && [ -n "$sent" ] && [ "$counted" = "$sent" ] ||
+  { echo "RESULT FAIL kill: counted $counted != sent $sent, or no resume"; ok=0; }
 [ $ok = 1 ] && echo "RESULT PASS" || echo "RESULT FAIL"
 poweroff -f
 EOF
