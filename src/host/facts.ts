@@ -214,7 +214,8 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
   }
   const releaseText = (await readText(join(paths.proc, 'sys', 'kernel', 'osrelease')))?.trim() ?? (paths.proc === '/proc' ? osRelease() : null);
   const btfPath = join(paths.sys, 'kernel', 'btf', 'vmlinux');
-  const bpffsPath = join(paths.sys, 'fs', 'bpf');
+  // Where the probe pins (KDROP_PIN_ROOT: in the chart, kdrop's own bpffs directory), else the usual mount point.
+  const bpffsPath = paths.pinRoot ?? join(paths.sys, 'fs', 'bpf');
   const [tracefs, tracer, btfPresent, kptrRestrict, kallsyms, probe, bpffs] = await Promise.all([
     probeTracefs(paths, o.mountTracefs ?? false),
     o.tracer === false ? Promise.resolve<TracerFacts>({ command, probed: false, version: null, dialect: null, error: 'not probed' }) : probeTracer(command),
