@@ -3,6 +3,7 @@
  * process on the same machine, interleaved, and is reported as ratios against the untraced baseline.
  *
  *   npm run bench -- [--seconds 5] [--repeat 3] [--only NAME,NAME] [--scale [--senders N]] [--out DIR]
+ *   npm run bench -- --counters [--counters-netns 1,50,200] [--out DIR]   (the kernel drop counters' cost)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { processTree, rssPeakSampler, treeCpuSeconds } from './lib/proc-tree.js'
 import { spread, type Spread } from './lib/stats.js';
 import { renderMarkdown, renderSvg, type ScenarioResult } from './lib/report.js';
 import { programStats, withBpfStats } from './lib/bpf-stats.js';
+import { counterBench, renderCounterMarkdown } from './lib/counters.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,6 +29,8 @@ const { values: args } = parseArgs({
     scale: { type: 'boolean', default: false },
     senders: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench', 'results') },
+    counters: { type: 'boolean', default: false },
+    'counters-netns': { type: 'string', default: '1,50,200' },
   },
 });
 const seconds = Number(args.seconds);
@@ -220,5 +224,19 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwritten: ${join(args.out!, `${stem}.{md,json,svg}`)}\n`);
 }
 
+/** `--counters`: the kernel drop counters' cost per number of netns, at the agent's default 5 s interval. */
+async function mainCounters(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the counters benchmark needs root (network namespaces, other processes\' /proc/PID/net)');
+  const sizes = args['counters-netns']!.split(',').map(Number);
+  const ticks = 20;
+  const rows = await counterBench(process.execPath, join(root, 'dist', 'bench', 'counters-child.js'), sizes, 5, ticks);
+  const meta = { date: new Date().toISOString(), host: hostname(), kernel: release(), cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`, ticks };
+  mkdirSync(args.out!, { recursive: true });
+  writeFileSync(join(args.out!, 'bench-counters.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+  const md = renderCounterMarkdown(meta, rows, 5);
+  writeFileSync(join(args.out!, 'bench-counters.md'), md);
+  process.stdout.write(`${md}\nwritten: ${join(args.out!, 'bench-counters.{md,json}')}\n`);
+}
+
 export type { Spread };
-await main();
+await (args.counters ? mainCounters() : main());

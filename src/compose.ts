@@ -110,6 +110,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
       if (closed) return;
       closed = true;
       await source.stop();
+      counters?.close();
       await resolver.close?.();
     },
   };

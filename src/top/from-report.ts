@@ -1,6 +1,12 @@
 import type { IntervalReport } from '../vocabulary/interval-report.js';
 import type { DropEntry } from '../enrich/types.js';
-import type { TopInterval, TopSample } from './types.js';
+import type { CounterEntry } from '../enrich/counter-collector.js';
+import type { TopCounterSample, TopInterval, TopSample } from './types.js';
+
+function toCounterSample(c: CounterEntry): TopCounterSample {
+  const pod = c.owner.scope === 'pod';
+  return { source: c.file, counter: c.counter, iface: c.iface, scope: c.owner.scope, namespace: pod ? c.owner.namespace : null, pod: pod ? c.owner.pod : null, netns: c.netns, delta: c.count };
+}
 
 /** The latest example of an entry's key: its flow as text and its stack. */
 export type ExampleOf = (e: DropEntry) => { readonly example: string; readonly stack?: readonly string[] } | undefined;
@@ -23,5 +29,6 @@ export function fromReport(report: IntervalReport, sourceName: string, exampleOf
     intervalS: report.intervalS,
     samples,
     status: { source: sourceName, lostEvents: report.stats.lostEvents, unattributed: report.unattributed, error: null },
+    ...(report.counters ? { counters: report.counters.map(toCounterSample) } : {}),
   };
 }

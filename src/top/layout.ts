@@ -84,8 +84,14 @@ export function rowLine(c: Columns, r: TopRow, selected: boolean): string {
     ` ${fit(formatRate(r.rate), c.rate, 'right')}`,
     ` ${fit(formatCount(r.total), c.total, 'right')}`,
     `  ${sparkline(r.history, c.trend)}`,
-    c.example > 0 ? `  ${fit(r.example ?? '—', c.example)}` : '',
+    c.example > 0 ? `  ${fit(counterText(r) + (r.example ?? '—'), c.example)}` : '',
   ].join('');
+}
+
+/** The kernel drop counters of a row that grew in the last interval, before its example: `[ListenOverflows 12/s] `. */
+export function counterText(r: TopRow): string {
+  if (r.counters === undefined || r.counters.length === 0) return '';
+  return `[${r.counters.map((c) => `${c.label} ${formatRate(c.rate)}/s`).join(', ')}] `;
 }
 
 const KEYS_LINE = 'q quit  ? help  g group  s sort  / filter  space pause  ↑↓ select  Enter details';
@@ -169,6 +175,10 @@ function detailLines(d: TopBreakdown, width: number): ScreenLine[] {
   out.push({ kind: 'header', text: fit(' Example flows', width) });
   if (d.examples.length === 0) out.push({ kind: 'text', text: fit('  — (none sampled: the source reports counts only)', width) });
   for (const e of d.examples.slice(0, 5)) out.push({ kind: 'text', text: fit(`  ${e}`, width) });
+  if (d.counters !== undefined && d.counters.length > 0) {
+    out.push({ kind: 'header', text: fit(` ${fit('KERNEL COUNTER (beside the drops)', 24 + 1 + fnW)} ${fit('RATE/s', 8, 'right')} ${fit('TOTAL', 10, 'right')}`, width) });
+    for (const c of d.counters) out.push({ kind: 'row', text: fit(` ${fit(c.label, 24 + 1 + fnW)} ${fit(formatRate(c.rate), 8, 'right')} ${fit(formatCount(c.total), 10, 'right')}`, width) });
+  }
   out.push({ kind: 'header', text: fit(' Kernel stack', width) });
   if (d.stack === null || d.stack.length === 0) out.push({ kind: 'text', text: fit('  —', width) });
   else for (const f of d.stack) out.push({ kind: 'text', text: fit(`  ${f}`, width) });

@@ -1,3 +1,4 @@
+import { TopCounterBook } from './counter-book.js';
 import type { GroupBy, RowQuery, TopBreakdown, TopInterval, TopRow, TopSample, TopStatus } from './types.js';
 
 /** Intervals of history kept per series (the sparkline shows the last ones that fit). */
@@ -67,6 +68,8 @@ export class TopModel {
   private lastIntervalS = 0;
   private lastEndMs: number | null = null;
   private currentStatus: TopStatus = NO_STATUS;
+  /** Kernel drop counters beside the drops (counter-book.ts). */
+  private readonly counters = new TopCounterBook(groupOf);
 
   constructor(opts: TopModelOptions = {}) {
     this.historyLength = opts.historyLength ?? DEFAULT_HISTORY;
@@ -79,6 +82,7 @@ export class TopModel {
     this.lastIntervalS = interval.intervalS;
     this.lastEndMs = interval.endMs;
     this.currentStatus = interval.status;
+    this.counters.ingest(interval.counters, interval.intervalS);
     const deltas = new Map<Series, number>();
     for (const sample of interval.samples) {
       const key = seriesKey(sample);
@@ -154,13 +158,18 @@ export class TopModel {
         row.exampleAt = s.exampleAt;
       }
     }
+    // Groups with kernel drop counters but no drops get a row too (a pod refusing SYNs shows no kfree_skb drop).
+    for (const [key, detail] of this.counters.groups(q.groupBy)) {
+      if (!groups.has(key)) groups.set(key, { key, detail: null, details: new Set(detail === null ? [] : [detail]), total: 0, history: Array.from({ length: this.historyLength }, () => 0), example: null, exampleAt: 0 });
+    }
     const needle = q.filter.trim().toLowerCase();
     const out: TopRow[] = [];
     for (const g of groups.values()) {
       const detail = g.details.size === 0 ? null : [...g.details].sort().join(', ');
       if (needle !== '' && !g.key.toLowerCase().includes(needle) && !(detail ?? '').toLowerCase().includes(needle)) continue;
       const last = g.history[g.history.length - 1] ?? 0;
-      out.push({ key: g.key, detail, rate: this.rateOf(last), total: g.total, history: g.history, example: g.example });
+      const counters = this.counters.forGroup(q.groupBy, g.key).filter((c) => c.rate > 0);
+      out.push({ key: g.key, detail, rate: this.rateOf(last), total: g.total, history: g.history, example: g.example, ...(counters.length > 0 ? { counters } : {}) });
     }
     return out.sort(q.sortBy === 'rate' ? byRate : byTotal);
   }
@@ -186,6 +195,7 @@ export class TopModel {
       cells: [...cells.values()].sort((a, b) => b.rate - a.rate || b.total - a.total || a.reason.localeCompare(b.reason) || a.function.localeCompare(b.function)),
       examples: examples.map((e) => e.text),
       stack: examples[0]?.stack ?? null,
+      counters: this.counters.forGroup(groupBy, key),
     };
   }
 

@@ -1,6 +1,6 @@
 /** The plain form of `kdrop top` when stdout is not a terminal: one table per interval, no escapes. */
 import type { GroupBy, SortBy, TopRow, TopStatus } from './types.js';
-import { GROUP_TITLES } from './layout.js';
+import { GROUP_TITLES, counterText } from './layout.js';
 import { formatRate, sparkline } from './sparkline.js';
 
 export interface SnapshotOptions {
@@ -33,7 +33,7 @@ export function formatSnapshot(rows: readonly TopRow[], o: SnapshotOptions): str
   const owner = o.groupBy === 'netns';
   const table: string[][] = [[GROUP_TITLES[o.groupBy], ...(owner ? ['OWNER'] : []), 'RATE/s', 'TOTAL', 'TREND', 'EXAMPLE']];
   for (const r of rows) {
-    table.push([r.key, ...(owner ? [r.detail ?? '-'] : []), formatRate(r.rate), String(r.total), sparkline(r.history, trend), r.example ?? '—']);
+    table.push([r.key, ...(owner ? [r.detail ?? '-'] : []), formatRate(r.rate), String(r.total), sparkline(r.history, trend), counterText(r) + (r.example ?? '—')]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => [...(row[i] ?? '')].length)));
   const numeric = new Set([owner ? 2 : 1, owner ? 3 : 2]);

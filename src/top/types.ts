@@ -48,6 +48,30 @@ export interface TopInterval {
   readonly intervalS: number;
   readonly samples: readonly TopSample[];
   readonly status: TopStatus;
+  /** Kernel drop counters that grew (local pipeline only: the agent's drops API does not carry them). */
+  readonly counters?: readonly TopCounterSample[];
+}
+
+/** One kernel drop counter's growth in one interval, with its owner (beside the drops, never in them). */
+export interface TopCounterSample {
+  /** netstat | dev | conntrack | nic. */
+  readonly source: string;
+  /** ListenOverflows, tx_dropped, insert_failed, ... */
+  readonly counter: string;
+  readonly iface: string | null;
+  readonly scope: Scope | null;
+  readonly namespace: string | null;
+  readonly pod: string | null;
+  readonly netns: number | null;
+  readonly delta: number;
+}
+
+/** A group's counter, as the row and the detail view show it. */
+export interface TopCounter {
+  /** `ListenOverflows`, or `tx_dropped eth0`. */
+  readonly label: string;
+  readonly rate: number;
+  readonly total: number;
 }
 
 /** One row of the view: a group (pod, namespace, reason, function or netns). */
@@ -64,6 +88,8 @@ export interface TopRow {
   readonly history: readonly number[];
   /** The latest example flow in this group, or null when none was sampled. */
   readonly example: string | null;
+  /** Kernel drop counters of this group that grew in the last interval (beside the drops), if any. */
+  readonly counters?: readonly TopCounter[];
 }
 
 /** A row's breakdown: reasons x functions, and the examples the group has. */
@@ -73,6 +99,8 @@ export interface TopBreakdown {
   readonly examples: readonly string[];
   /** The latest example's kernel stack, or null. */
   readonly stack: readonly string[] | null;
+  /** The group's kernel drop counters (beside the drops), if any. */
+  readonly counters?: readonly TopCounter[];
 }
 
 export interface RowQuery {

@@ -29,14 +29,31 @@ export function parseNetstat(text: string): Map<string, Map<string, bigint>> {
   return out;
 }
 
-/** The TcpExt counters kdrop reads (those this kernel prints). */
+/**
+ * The TcpExt counters kdrop reads (those this kernel prints). Only the TcpExt pair is split and only the
+ * wanted values converted (a tick reads this file in every netns; the whole file is ~130 numbers);
+ * the layout is checked as strictly as parseNetstat does for that pair.
+ */
 export function netstatCounters(text: string): CounterValue[] {
-  const tcp = parseNetstat(text).get('TcpExt');
-  if (tcp === undefined) return [];
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length % 2 !== 0) throw bad('an even number of lines (header, values)', `${lines.length} lines`);
+  let i = 0;
+  while (i < lines.length && !(lines[i] ?? '').startsWith('TcpExt:')) i += 2;
+  if (i >= lines.length) {
+    for (let k = 0; k < lines.length; k++) splitLine(lines[k] ?? '');
+    return [];
+  }
+  const head = splitLine(lines[i] ?? '');
+  const vals = splitLine(lines[i + 1] ?? '');
+  if (head.section !== vals.section) throw bad(`a values line for section ${head.section}`, excerpt(lines[i + 1] ?? ''));
+  if (head.fields.length !== vals.fields.length) throw bad(`${head.fields.length} values in section ${head.section}`, `${vals.fields.length}`);
   const out: CounterValue[] = [];
   for (const counter of TCP_COUNTERS) {
-    const value = tcp.get(counter);
-    if (value !== undefined) out.push({ file: 'netstat', counter, iface: null, value, bits: 64 });
+    const k = head.fields.indexOf(counter);
+    if (k < 0) continue;
+    const v = vals.fields[k] ?? '';
+    if (!/^\d{1,20}$/.test(v)) throw bad(`a decimal value for TcpExt ${counter}`, excerpt(v));
+    out.push({ file: 'netstat', counter, iface: null, value: BigInt(v), bits: 64 });
   }
   return out;
 }

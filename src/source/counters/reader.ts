@@ -6,6 +6,7 @@
  * read as this one's.
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import { close as closeCb, open as openCb, read as readCb, readlink as readlinkCb } from 'node:fs';
 import { join } from 'node:path';
 import { isKdropError } from '../../errors.js';
 import { logger } from '../../log.js';
@@ -43,23 +44,58 @@ const PROC_FILES: ReadonlyArray<readonly [CounterFile, string, (text: string) =>
   ['conntrack', 'net/stat/nf_conntrack', conntrackCounters],
 ];
 
+/** A netns's open counter files: the fds stay open between reads (one pread per file per tick). */
+interface OpenNetns {
+  readonly pid: number;
+  /** Per PROC_FILES entry: the fd, null when the file is absent (nf_conntrack not loaded), undefined before opening. */
+  readonly fds: Array<number | null | undefined>;
+}
+
+/** Absent files (a module loaded later) are tried again every this many reads. */
+const RETRY_ABSENT_EVERY = 12;
+const BUF_SIZE = 64 * 1024;
+
 export class CounterReader {
   private readonly concurrency: number;
   private readonly loggedBad = new Set<string>();
+  private readonly open = new Map<number, OpenNetns>();
+  private readonly buffers: Buffer[] = [];
+  private reads = 0;
 
   constructor(private readonly opts: CounterReaderOptions) {
     this.concurrency = Math.max(1, opts.concurrency ?? 16);
   }
 
+  /**
+   * Each proc file is opened once per netns and re-read from offset 0 at every call (seq_file regenerates
+   * it): one or two positional reads instead of open, stat, read and close. An open fd holds its netns:
+   * fds are closed as soon as the pid is seen gone or in another netns, or the target is dropped.
+   */
   async read(targets: readonly NetnsTarget[]): Promise<CounterReadResult> {
     const values = new Map<number | null, CounterValue[]>();
     const stale: number[] = [];
     const readable = new Set<CounterFile>();
     let malformed = 0;
-    const jobs = targets.map((t) => async () => {
+    const retryAbsent = this.reads++ % RETRY_ABSENT_EVERY === 0;
+    const wanted = new Set(targets.map((t) => t.inode));
+    for (const [inode, o] of this.open) if (!wanted.has(inode)) this.closeNetns(inode, o);
+    const jobs = targets.map((t) => async (buf: Buffer) => {
+      let o = this.open.get(t.inode);
+      if (o !== undefined && o.pid !== t.pid) {
+        this.closeNetns(t.inode, o);
+        o = undefined;
+      }
+      if (o === undefined) {
+        o = { pid: t.pid, fds: PROC_FILES.map(() => undefined) };
+        this.open.set(t.inode, o);
+      }
       const got: CounterValue[] = [];
-      for (const [file, rel, parse] of PROC_FILES) {
-        const text = await readText(join(this.opts.proc, String(t.pid), rel));
+      for (let i = 0; i < PROC_FILES.length; i++) {
+        const [file, rel, parse] = PROC_FILES[i]!;
+        if (o.fds[i] === undefined || (o.fds[i] === null && retryAbsent)) o.fds[i] = await openFd(join(this.opts.proc, String(t.pid), rel));
+        const fd = o.fds[i];
+        if (fd === null || fd === undefined) continue;
+        const text = await preadAll(fd, buf).catch(() => null);
         if (text === null) continue;
         try {
           got.push(...parse(text));
@@ -69,17 +105,32 @@ export class CounterReader {
           this.logBad(rel, err);
         }
       }
-      const link = await readlink(join(this.opts.proc, String(t.pid), 'ns', 'net')).catch(() => null);
-      if (link !== `net:[${t.inode}]`) stale.push(t.inode);
-      else values.set(t.inode, got);
+      // The fds hold the netns they were opened in; the pid tells whether it still has a process.
+      const link = await new Promise<string | null>((resolve) => readlinkCb(join(this.opts.proc, String(t.pid), 'ns', 'net'), (err, l) => resolve(err ? null : l)));
+      if (link !== `net:[${t.inode}]`) {
+        stale.push(t.inode);
+        this.closeNetns(t.inode, o);
+      } else values.set(t.inode, got);
     });
     if (this.opts.nics !== false) jobs.push(async () => {
       const nic = await this.readNics();
       if (nic.length > 0) readable.add('nic');
       values.set(null, nic);
     });
-    await runBounded(jobs, Math.max(1, Math.floor(this.concurrency / 3)));
+    const workers = Math.max(1, Math.floor(this.concurrency / 3));
+    while (this.buffers.length < Math.min(workers, jobs.length)) this.buffers.push(Buffer.allocUnsafe(BUF_SIZE));
+    await runBounded(jobs, this.buffers);
     return { values, stale, malformed, readable };
+  }
+
+  /** Closes every open file (the caller stops reading). */
+  close(): void {
+    for (const [inode, o] of this.open) this.closeNetns(inode, o);
+  }
+
+  private closeNetns(inode: number, o: OpenNetns): void {
+    this.open.delete(inode);
+    for (const fd of o.fds) if (typeof fd === 'number') closeCb(fd, () => undefined);
   }
 
   /** Interfaces with a `device` link (backed by hardware or a paravirtual device: not veth, bridge, lo). */
@@ -118,14 +169,32 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-/** Runs the jobs, at most `limit` at a time. */
-async function runBounded(jobs: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+function openFd(path: string): Promise<number | null> {
+  return new Promise((resolve) => openCb(path, 'r', (err, fd) => resolve(err ? null : fd)));
+}
+
+/** Reads the whole file from offset 0 (positional reads until one returns 0 bytes). */
+async function preadAll(fd: number, buf: Buffer): Promise<string> {
+  let total = 0;
+  let big: Buffer[] | null = null;
+  for (;;) {
+    const n = await new Promise<number>((resolve, reject) => readCb(fd, buf, total % buf.length, buf.length - (total % buf.length), total, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+    if (n === 0) break;
+    total += n;
+    if (total % buf.length === 0) (big ??= []).push(Buffer.from(buf));
+  }
+  if (big === null) return buf.toString('utf8', 0, total);
+  return Buffer.concat([...big, buf.subarray(0, total % buf.length)]).toString('utf8');
+}
+
+/** Runs the jobs, at most one per buffer at a time; each job gets a buffer of its own while it runs. */
+async function runBounded(jobs: ReadonlyArray<(buf: Buffer) => Promise<void>>, buffers: readonly Buffer[]): Promise<void> {
   let next = 0;
-  const worker = async (): Promise<void> => {
+  const worker = async (buf: Buffer): Promise<void> => {
     while (next < jobs.length) {
       const job = jobs[next++];
-      await job?.();
+      await job?.(buf);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  await Promise.all(buffers.slice(0, jobs.length).map(worker));
 }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CounterCollector } from '../../../src/enrich/counter-collector.js';
@@ -20,10 +20,11 @@ function tree(): { root: string; proc: string; sys: string; setNs(pid: number, i
   const proc = join(root, 'proc');
   const sys = join(root, 'sys');
   const setNs = (pid: number, inode: number, listen: number, txDrop: number): void => {
+    // Files are rewritten in place, like /proc's regenerate on each read (the reader keeps them open).
     const d = join(proc, String(pid));
-    rmSync(d, { recursive: true, force: true });
     mkdirSync(join(d, 'ns'), { recursive: true });
     mkdirSync(join(d, 'net', 'stat'), { recursive: true });
+    rmSync(join(d, 'ns', 'net'), { force: true });
     symlinkSync(`net:[${inode}]`, join(d, 'ns', 'net'));
     writeFileSync(join(d, 'net', 'netstat'), `TcpExt: ListenOverflows ListenDrops\nTcpExt: ${listen} ${listen}\n`);
     writeFileSync(join(d, 'net', 'dev'), `${DEV_HEAD}  eth0: 1 1 0 0 1 1 0 ${txDrop}\n`);
@@ -83,4 +84,20 @@ test('counters per netns: baseline, growth, owners, NICs with a device link only
     later.filter((e) => e.counter === 'ListenOverflows').map((e) => [e.netns, e.owner.scope, e.count]),
     [[4026539999, 'netns', 100], [HOST, 'host', 1]],
   );
+});
+
+test('the reader reads a file larger than its 64 KiB buffer whole (net/dev with 2500 interfaces)', async (t) => {
+  const fx = tree();
+  t.after(() => rmSync(fx.root, { recursive: true, force: true }));
+  fx.setNs(7, POD, 0, 0);
+  const rows = Array.from({ length: 2500 }, (_, i) => `  veth${String(i).padStart(6, '0')}: 1 1 0 ${i} 1 1 0 ${2 * i}`).join('\n');
+  writeFileSync(join(fx.proc, '7', 'net', 'dev'), `${DEV_HEAD}${rows}\n`);
+  assert.ok(readFileSync(join(fx.proc, '7', 'net', 'dev')).length > 64 * 1024);
+  const { CounterReader } = await import('../../../src/source/counters/index.js');
+  const reader = new CounterReader({ proc: fx.proc, sys: fx.sys, nics: false });
+  const r = await reader.read([{ inode: POD, pid: 7 }]);
+  reader.close();
+  const dev = (r.values.get(POD) ?? []).filter((v) => v.file === 'dev');
+  assert.equal(dev.length, 5000);
+  assert.equal(dev.find((v) => v.iface === 'veth002499' && v.counter === 'tx_dropped')?.value, 4998n);
 });
