@@ -119,15 +119,41 @@ static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u
 	return NULL;
 }
 
+/*
+ * Kernels before 5.12 refuse every BPF atomic but add (`BPF_STX uses reserved fields`), even in dead code.
+ * For them the Makefile builds this file again with KDROP_NO_ATOMICS (kdrop-pre512.bpf.o, which it checks
+ * holds no other atomic) and the loader picks that object where the kernel refuses compare-and-swap.
+ * Only sampling differs there: a bucket's update is a plain store (see take()); counts are the same.
+ */
+
 /* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
- * never both take the last token). */
+ * never both take the last token; without atomics a plain store, so CPUs that read the same tat in the
+ * same instant may each take it: at most one extra sample per racing CPU). */
 static __always_inline int take(__u64 *tat, __u64 now, __u64 interval, __u64 burst)
 {
 	__u64 old = *(volatile __u64 *)tat;
 	if (now + (burst - 1) * interval < old)
 		return 0;
 	__u64 next = (old > now ? old : now) + interval;
+#ifdef KDROP_NO_ATOMICS
+	*(volatile __u64 *)tat = next;
+	return 1;
+#else
 	return __sync_val_compare_and_swap(tat, old, next) == old;
+#endif
+}
+
+/* Takes a bucket's suppressed count, leaving 0 (xchg; without atomics, a read and an atomic add of its
+ * negation, which loses no other CPU's add either). */
+static __always_inline __u64 take_suppressed(__u64 *suppressed)
+{
+#ifdef KDROP_NO_ATOMICS
+	__u64 n = *(volatile __u64 *)suppressed;
+	__sync_fetch_and_add(suppressed, -n);
+	return n;
+#else
+	return __sync_lock_test_and_set(suppressed, 0);
+#endif
 }
 
 static __always_inline void parse_l4(struct kdrop_sample *s, unsigned char *l4)
@@ -288,7 +314,7 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 			__sync_fetch_and_add(&b->suppressed, mine + 1);
 		return;
 	}
-	emit(ctx, skb, k, len, (b ? __sync_lock_test_and_set(&b->suppressed, 0) : 0) + mine, st);
+	emit(ctx, skb, k, len, (b ? take_suppressed(&b->suppressed) : 0) + mine, st);
 }
 
 static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,

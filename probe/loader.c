@@ -5,13 +5,16 @@
  *
  *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]
  *               [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
+ *               [--no-atomics]
  *
  * stdin commands, one per line:
  *   dump   flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
  *          map's entries, delete them, print END
  *   stop   detach, dump both maps, unpin, exit 0
  * stdout lines:
- *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N>
+ *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> samples=<0|1> stacks=<0|1> atomics=<0|1>
+ *     (atomics=0: the kernel refuses BPF atomics other than add, as before 5.12, and the pre-5.12 object,
+ *     built from the same source without them, is loaded; see kdrop.bpf.c)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
  *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>
  *   S <ktime> <location hex> <reason> <protocol> <netns> <l4proto> <saddr|-> <sport> <daddr|-> <dport>
@@ -27,6 +30,8 @@
  * data and before each dump; --sample-rate is per key per second (0 or --no-samples: none), --stacks adds
  * a kernel stack id to each (looked up in the stack map, printed as K, then deleted). Sample counters are
  * per-CPU and cumulative, printed on END.
+ * --no-atomics loads the pre-5.12 object (no BPF atomics but add) even where the kernel takes them (tests);
+ * otherwise it is loaded only where the kernel refuses compare-and-swap.
  * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
  * then the end of stdin does not stop it.
  */
@@ -56,6 +61,7 @@
 #include <bpf/libbpf.h>
 #include "kdrop.h"
 #include "kdrop.skel.h"
+#include "kdrop-pre512.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -79,7 +85,8 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 struct probe {
-	struct kdrop_bpf *skel;
+	struct kdrop_bpf *skel; /* the main object, or the pre-5.12 one opened through the same skeleton */
+	int atomics;            /* 1: the kernel takes BPF compare-and-swap (5.12+): the main object */
 	struct bpf_link *link; /* attached by us */
 	int link_fd;           /* the link's fd (ours or the pinned one) */
 	struct kdrop_ctl *ctl; /* mmapped control array element */
@@ -114,6 +121,55 @@ static struct bpf_program *prog_of(struct kdrop_bpf *skel, int attach)
 	}
 }
 
+/*
+ * Does this kernel take BPF_CMPXCHG? Before 5.12 the verifier refuses every atomic but add, dead code
+ * included ("BPF_STX uses reserved fields", EINVAL). Asked with a 6-instruction socket filter that does a
+ * compare-and-swap on its stack; any answer but EINVAL counts as yes (the main object then reports the
+ * real error itself).
+ */
+static int kernel_has_atomics(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_STX | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_0, .off = -8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1, .off = -8, .imm = BPF_CMPXCHG },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "kdrop_atomics", "GPL", insns, sizeof(insns) / sizeof(insns[0]), NULL);
+	int err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	return err != EINVAL;
+}
+
+/* The skeleton over the pre-5.12 object's bytes: both objects come from one source and differ only in
+ * code, so their maps, programs and .rodata (checked at compile time below) are the same. */
+static struct kdrop_bpf *open_pre512(const struct bpf_object_open_opts *opts)
+{
+	struct kdrop_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((err = kdrop_bpf__create_skeleton(obj)) == 0) {
+		obj->skeleton->data = kdrop_pre512_bpf__elf_bytes(&obj->skeleton->data_sz);
+		err = bpf_object__open_skeleton(obj->skeleton, opts);
+	}
+	if (err) {
+		kdrop_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+_Static_assert(sizeof(*((struct kdrop_bpf *)0)->rodata) == sizeof(*((struct kdrop_pre512_bpf *)0)->rodata),
+	       "kdrop.bpf.o and kdrop-pre512.bpf.o differ in .rodata");
+
 /* Opens the skeleton with only `attach`'s program to load (none when attach is 0), the maps sized and,
  * when pinning, bound to their pin paths (re-used when they exist). */
 static int open_load(struct probe *p, int attach)
@@ -130,7 +186,7 @@ static int open_load(struct probe *p, int attach)
 	if (uname(&u) == 0 && snprintf(path, sizeof(path), "/boot/config-%s", u.release) > 0 &&
 	    access(path, R_OK) != 0 && access("/proc/config.gz", R_OK) != 0)
 		opts.kconfig = "CONFIG_HZ=0\n";
-	p->skel = kdrop_bpf__open_opts(&opts);
+	p->skel = p->atomics ? kdrop_bpf__open_opts(&opts) : open_pre512(&opts);
 	if (!p->skel)
 		return -errno;
 	maps[0] = p->skel->maps.counts0;
@@ -505,7 +561,7 @@ static long long now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n"
-			"                   [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n");
+			"                   [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples] [--no-atomics]\n");
 }
 
 int main(int argc, char **argv)
@@ -516,13 +572,13 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },       { "interval", required_argument, NULL, 'i' },
 		{ "sample-rate", required_argument, NULL, 'r' }, { "sample-burst", required_argument, NULL, 'b' },
 		{ "sample-max-per-s", required_argument, NULL, 'm' }, { "stacks", no_argument, NULL, 's' },
-		{ "no-samples", no_argument, NULL, 'n' },
+		{ "no-samples", no_argument, NULL, 'n' }, { "no-atomics", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
 			   .sample_max = 1000, .samples = 1 };
 	char *end;
-	int only = 0, do_check = 0, c, err, interval_ms = 0, stdin_open = 1;
+	int only = 0, do_check = 0, no_atomics = 0, c, err, interval_ms = 0, stdin_open = 1;
 	long long next_dump = 0;
 	char line[256];
 	struct sigaction sa;
@@ -554,6 +610,7 @@ int main(int argc, char **argv)
 		case 'm': p.sample_max = strtoull(optarg, NULL, 10); break;
 		case 's': p.stacks = 1; break;
 		case 'n': p.samples = 0; break;
+		case 'A': no_atomics = 1; break;
 		default: usage(); return 2;
 		}
 	}
@@ -563,7 +620,10 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(print_libbpf);
+	p.atomics = !no_atomics && kernel_has_atomics();
 	if (do_check) {
+		if (!p.atomics)
+			printf("W the pre-5.12 object is checked (%s)\n", no_atomics ? "--no-atomics" : "the kernel refuses BPF atomics but add");
 		err = check(&p);
 		fflush(stdout);
 		return err;
@@ -617,9 +677,9 @@ int main(int argc, char **argv)
 		if (!p.rb)
 			printf("W no samples: cannot open the ring buffer: %s\n", strerror(errno));
 	}
-	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d\n",
+	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d atomics=%d\n",
 	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
-	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks);
+	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks, p.atomics);
 	fflush(stdout);
 
 	next_dump = now_ms() + interval_ms;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { onPath } from './on-path.js';
 import { probePath } from '../../src/source/bpf/locate.js';
+import { dropFunction } from '../../test/helpers/running-kernel.js';
 
 export interface MonitorContext {
   /** netns inode the load runs in */
@@ -61,8 +62,9 @@ function kdropWatch(name: string, source: 'bpf' | 'bpftrace' | 'tracefs', env: R
     skipReason: (ctx) => (existsSync(ctx.cli) ? (skip?.() ?? sourceSkip(source, env)) : `${ctx.cli} not built`),
     async start(ctx) {
       const t0 = performance.now();
-      // tracefs has no netns: count NO_SOCKET drops at __udp4_lib_rcv (the benchmark runs alone).
-      const filter = source !== 'tracefs' ? ['--netns', String(ctx.netns), '--all'] : ['--function', '__udp4_lib_rcv', '--reason', 'NO_SOCKET'];
+      // tracefs has no netns: count NO_SOCKET drops at the UDPv4 receive function (__udp4_lib_rcv; udp_rcv
+      // on 7.x; the benchmark runs alone).
+      const filter = source !== 'tracefs' ? ['--netns', String(ctx.netns), '--all'] : ['--function', dropFunction('udp4'), '--reason', 'NO_SOCKET'];
       const child = spawn(ctx.node, [ctx.cli, 'watch', '--source', source, '--json', '--interval', '1s', ...filter], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env },
@@ -185,7 +187,7 @@ function kdropAgent(source: 'bpf' | 'bpftrace'): Monitor {
 /** `perf record -e skb:kfree_skb -a` + `perf script` aggregation: the net_dropmonitor way. */
 const perfMonitor: Monitor = {
   name: 'perf record + script',
-  note: 'perf record -e skb:kfree_skb -a; perf script; count location=__udp4_lib_rcv lines',
+  note: 'perf record -e skb:kfree_skb -a; perf script; count location=<UDPv4 receive function>+ lines (__udp4_lib_rcv; udp_rcv on 7.x)',
   skipReason: () => (onPath('perf') ? null : 'perf not installed (Debian linux-perf)'),
   async start() {
     const dir = mkdtempSync(join(tmpdir(), 'kdrop-bench-perf-'));
@@ -213,7 +215,7 @@ const perfMonitor: Monitor = {
       async stop() {
         child.kill('SIGINT');
         await waitExit(child, 30000);
-        const script = `perf script -i ${data} -F trace 2>/dev/null | grep -c 'location=__udp4_lib_rcv' ; read -r l < /proc/$$/stat; echo "$l" >&2`;
+        const script = `perf script -i ${data} -F trace 2>/dev/null | grep -c 'location=${dropFunction('udp4')}+' ; read -r l < /proc/$$/stat; echo "$l" >&2`;
         const r = spawnCapture('bash', ['-c', script]);
         const out = await r;
         // perf's own account of events it could not write (ring buffer full): LOST / LOST_SAMPLES records.
@@ -228,12 +230,13 @@ const perfMonitor: Monitor = {
 
 /**
  * The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness; counting only
- * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read.
+ * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read; `pre512`: the
+ * object built for kernels before 5.12 (no BPF atomics but add), forced with --no-atomics.
  */
-function probeAlone(samples: boolean): Monitor {
-  const args = samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples'];
+function probeAlone(samples: boolean, pre512 = false): Monitor {
+  const args = [...(samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples']), ...(pre512 ? ['--no-atomics'] : [])];
   return {
-    name: samples ? 'kdrop-probe samples' : 'kdrop-probe alone',
+    name: `${samples ? 'kdrop-probe samples' : 'kdrop-probe alone'}${pre512 ? ' pre-5.12' : ''}`,
     note: `kdrop-probe ${args.join(' ')} (the static loader without Node), summing its D lines for the netns${samples ? '; S lines read and discarded' : ''}`,
     bpf: true,
     skipReason: () => sourceSkip('bpf', {}),
@@ -310,7 +313,7 @@ const bpftraceOneLiner: Monitor = {
         for (const line of out.split('\n')) {
           if (!line.includes('"type": "map"')) continue;
           const m = JSON.parse(line) as { data: Record<string, Record<string, number>> };
-          for (const map of Object.values(m.data)) counted += map['__udp4_lib_rcv'] ?? 0;
+          for (const map of Object.values(m.data)) counted += map[dropFunction('udp4')] ?? 0;
         }
         return { counted, lost: 0, postCpuS: 0 };
       },
@@ -349,6 +352,7 @@ export function allMonitors(): Monitor[] {
     kdropWatch('kdrop watch bpf', 'bpf'),
     probeAlone(false),
     probeAlone(true),
+    probeAlone(true, true),
     kdropAgent('bpftrace'),
     kdropWatch('kdrop watch bpftrace', 'bpftrace'),
     kdropWatch('kdrop watch tracefs', 'tracefs'),

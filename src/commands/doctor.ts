@@ -81,15 +81,28 @@ export function parseKernelRelease(release: string): [number, number] | null {
   return m === null ? null : [Number(m[1]), Number(m[2])];
 }
 
-/** Kernel version and what it implies (drop reasons since 5.17, rx_sk since 6.11). */
+/**
+ * Kernel version and what it implies: the kernel probe needs the BPF ring buffer (5.8; before it the probe
+ * does not load), takes BPF compare-and-swap from 5.12 (before it the loader loads its pre-5.12 object),
+ * drop reasons since 5.17, rx_sk since 6.11.
+ */
 export function checkKernelVersion(release: string | null): DoctorCheck {
   if (release === null) return check('kernel', 'warn', 'kernel release unreadable', null);
   const v = parseKernelRelease(release);
   if (v === null) return check('kernel', 'warn', `Linux ${release.trim()} (version not understood)`, null);
   const [major, minor] = v;
   const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+  if (!atLeast(5, 8)) {
+    return check(
+      'kernel',
+      'warn',
+      `Linux ${release.trim()}: before 5.8, no BPF ring buffer: the kernel probe does not load (its samples map is refused; privileges do not change that), and kfree_skb has no drop reason`,
+      '`auto` uses bpftrace (per-netns counts, pod attribution), else tracefs (no pods); upgrade to Linux 5.8 or later for the kernel probe and samples, 5.17 for drop reasons',
+    );
+  }
+  const pre512 = atLeast(5, 12) ? '' : '; the kernel probe loads its pre-5.12 object (no BPF atomics but add: counts exact, a sample bucket may let one extra sample through per racing CPU)';
   if (!atLeast(5, 17)) {
-    return check('kernel', 'warn', `Linux ${release.trim()}: before 5.17, kfree_skb has no drop reason (unless a vendor backported it)`, 'upgrade to Linux 5.17 or later to get drop reasons; locations and counts work without them');
+    return check('kernel', 'warn', `Linux ${release.trim()}: before 5.17, kfree_skb has no drop reason (unless a vendor backported it)${pre512}`, 'upgrade to Linux 5.17 or later to get drop reasons; locations and counts work without them');
   }
   const features = atLeast(6, 11) ? 'drop reasons and rx_sk' : 'drop reasons';
   return check('kernel', 'ok', `Linux ${release.trim()} (${features})`);

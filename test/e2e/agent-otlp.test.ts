@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
+import { dropFunction } from '../helpers/running-kernel.js';
 import { agentSkipReason, firstInterval, startAgentProcess, type AgentProcess } from './helpers/agent-process.js';
 import { latestSum, otelcolSkipReason, startCollector, type Collector } from './helpers/otelcol.js';
 
@@ -36,7 +37,7 @@ for (const protocol of ['http/protobuf', 'grpc'] as const) {
       const points = (await col.points('kdrop.packet.drops')).filter((p) => p.attributes['kdrop.netns.inode'] === inode);
       const p = points.at(-1);
       assert.ok(p);
-      assert.equal(p.attributes['kdrop.function'], '__udp4_lib_rcv');
+      assert.equal(p.attributes['kdrop.function'], dropFunction('udp4'));
       assert.equal(p.attributes['network.type'], 'ipv4');
       assert.equal(p.resource['service.name'], 'kdrop');
       assert.equal(p.resource['k8s.node.name'], 'e2e-node');

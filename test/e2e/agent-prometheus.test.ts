@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
+import { dropFunction } from '../helpers/running-kernel.js';
 import { agentSkipReason, firstInterval, startAgentProcess, type AgentProcess } from './helpers/agent-process.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusServer } from './helpers/prometheus.js';
 import { freePort } from './helpers/ports.js';
@@ -30,7 +31,7 @@ test('Prometheus scraping the agent sees exactly N drops for the test netns', { 
     await waitFor(async () => (last = await p.query(q)) === N, 90_000, 500);
     assert.equal(last, N, `PromQL ${q}; agent output:\n${agent.child.tail(20)}`);
     // Labels of the contract, as Prometheus names them.
-    const withLabels = await prom.query(`sum(kdrop_packet_drops_total{${selector},kdrop_function="__udp4_lib_rcv",network_type="ipv4",kdrop_scope="netns"})`);
+    const withLabels = await prom.query(`sum(kdrop_packet_drops_total{${selector},kdrop_function="${dropFunction('udp4')}",network_type="ipv4",kdrop_scope="netns"})`);
     assert.equal(withLabels, N);
     const bytes = await prom.query(`sum(kdrop_packet_dropped_bytes_total{${selector}})`);
     assert.ok(bytes !== null && bytes >= N * 16, `bytes ${bytes} cover at least the payloads`);

@@ -5,17 +5,22 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import type { DropSample } from '../../src/source/types.js';
 import { DeltaTracker } from '../../src/source/delta.js';
 import { BpfSource, checkProbe, type AttachType } from '../../src/source/bpf/index.js';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { processGone } from '../helpers/tracer.js';
 import { startCli, sumRecords, type CliProcess } from '../helpers/cli.js';
-import { PIN_ROOT, PROBE, pinsOf, probeSkipReason } from '../helpers/probe.js';
+import { PIN_ROOT, PROBE, kernelTakesAtomics, pinsOf, probeSkipReason } from '../helpers/probe.js';
+import { reasonCode } from '../helpers/running-kernel.js';
 
-const NO_SOCKET = 3;
-const NETFILTER_DROP = 12;
 const skip = probeSkipReason();
+// The running kernel's codes (numbering drifts between kernels); unused when skipped.
+const NO_SOCKET = skip === null ? reasonCode('NO_SOCKET') : -1;
+const NETFILTER_DROP = skip === null ? reasonCode('NETFILTER_DROP') : -1;
 const RESTART = { maxRestarts: 3, initialDelayMs: 100, maxDelayMs: 1000 };
 
 function sum(samples: readonly DropSample[], netns: number, reasonCode: number | null, protocol: number): number {
@@ -62,6 +67,28 @@ describe('kdrop-probe --check', { skip: skip ?? false }, () => {
         ['tracepoint', true],
       ],
     );
+  });
+
+  test('--no-atomics: the pre-5.12 object (no BPF atomics but add) loads and attaches with all three too', async () => {
+    const { stdout } = await promisify(execFile)(PROBE, ['--check', '--no-atomics']);
+    assert.deepEqual(stdout.trim().split('\n'), ['W the pre-5.12 object is checked (--no-atomics)', 'CHECK tp_btf ok', 'CHECK raw_tp ok', 'CHECK tracepoint ok']);
+  });
+
+  /** The READY line of a loader started with `args`, then stopped. */
+  async function readyLine(args: readonly string[]): Promise<string> {
+    const child = spawn(PROBE, ['--no-samples', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      for await (const line of createInterface({ input: child.stdout })) if (line.startsWith('READY ')) return line;
+      throw new Error('kdrop-probe exited without READY');
+    } finally {
+      child.stdin.end('stop\n');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    }
+  }
+
+  test('READY says which object is loaded: atomics=1 where the kernel takes compare-and-swap (5.12+), atomics=0 when forced', async () => {
+    assert.match(await readyLine([]), new RegExp(` atomics=${kernelTakesAtomics() ? 1 : 0}$`));
+    assert.match(await readyLine(['--no-atomics']), / attach=tp_btf .* atomics=0$/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Pure parser for the lines kdrop-probe (probe/loader.c) prints on stdout. One line, one event:
  *
- *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N>
+ *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> [samples=.. stacks=.. atomics=<0|1>]
+ *     (atomics=0: the kernel refuses BPF atomics but add, before 5.12, and the loader's pre-5.12 object runs)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
  *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> [samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>]
  *   S ... / K ...   a sampled drop and its stack (sample-lines.ts)
@@ -16,7 +17,7 @@ export type AttachType = 'tp_btf' | 'raw_tp' | 'tracepoint';
 export const ATTACH_TYPES: readonly AttachType[] = ['tp_btf', 'raw_tp', 'tracepoint'];
 
 export type ProbeEvent =
-  | { readonly kind: 'ready'; readonly attach: AttachType; readonly pinned: string | null; readonly resumed: boolean; readonly epoch: number; readonly maxKeys: number }
+  | { readonly kind: 'ready'; readonly attach: AttachType; readonly pinned: string | null; readonly resumed: boolean; readonly epoch: number; readonly maxKeys: number; readonly atomics: boolean | null }
   | {
       readonly kind: 'delta';
       readonly epoch: number;
@@ -65,6 +66,13 @@ function attachType(text: string | undefined, line: string): AttachType {
   const t = ATTACH_TYPES.find((a) => a === text);
   if (t === undefined) throw bad('unknown attach type', line);
   return t;
+}
+
+/** READY's atomics=: which object the loader runs (null from a loader that does not say). */
+function atomicsField(text: string | undefined, line: string): boolean | null {
+  if (text === undefined) return null;
+  if (text !== '0' && text !== '1') throw bad('atomics is not 0 or 1', line);
+  return text === '1';
 }
 
 /** `name=value` fields after the first token(s), all required. */
@@ -127,6 +135,7 @@ export function parseProbeLine(line: string): ProbeEvent | null {
         resumed: resumed === '1',
         epoch: uint(f.get('epoch'), line, 'epoch'),
         maxKeys: uint(f.get('max_keys'), line, 'max_keys', 0xffffffff),
+        atomics: atomicsField(f.get('atomics'), line),
       };
     }
     case 'S':

@@ -60,6 +60,12 @@ test('kernel version', () => {
   const old = checkKernelVersion('5.10.0-26-amd64');
   assert.equal(old.verdict, 'warn');
   assert.match(old.fix ?? '', /5\.17/);
+  assert.match(old.found, /pre-5\.12 object/);
+  assert.doesNotMatch(checkKernelVersion('5.15.0-1-amd64').found, /pre-5\.12/);
+  const noRing = checkKernelVersion('5.4.0-150-generic');
+  assert.equal(noRing.verdict, 'warn');
+  assert.match(noRing.found, /before 5\.8, no BPF ring buffer: the kernel probe does not load/);
+  assert.match(noRing.fix ?? '', /`auto` uses bpftrace/);
   assert.equal(checkKernelVersion('weird').verdict, 'warn');
   assert.equal(checkKernelVersion(null).verdict, 'warn');
 });
