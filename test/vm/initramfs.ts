@@ -22,7 +22,7 @@ function withLibraries(bins: readonly string[]): Map<string, string> {
     files.set(bin, realpathSync(bin));
     let out = '';
     try {
-      out = execFileSync('ldd', [bin], { encoding: 'utf8' });
+      out = execFileSync('ldd', [bin], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       continue; // static
     }
