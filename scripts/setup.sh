@@ -6,7 +6,8 @@
 #   scripts/setup.sh --test   also what the test suite needs: Prometheus, buildah, debootstrap, etcd, tmux,
 #                             a Go toolchain, and the Go-built tools (OpenTelemetry Collector, Helm, the test
 #                             cluster's Kubernetes components, containerd, runc, CNI plugins, actionlint; pins
-#                             in scripts/tools/versions.env) cached outside the clone
+#                             in scripts/tools/versions.env) cached outside the clone, and the VM matrix's
+#                             Debian kernels, QEMU 10 and busybox (scripts/tools/vm-*.sh, docs/kernels.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -23,7 +24,10 @@ if [ "$want_test" = 1 ]; then
   # builds and bench/dropgen.c; libseccomp-dev, pkg-config: runc with seccomp (scripts/tools/runc.sh);
   # openssl, conntrack: the test cluster (scripts/cluster.sh: certificates; kube-proxy's conntrack cleanup);
   # tmux: the terminal test of kdrop top.
+  # debian-archive-keyring, xz-utils, zstd: the VM matrix's kernels and QEMU (scripts/tools/vm-kernels.sh,
+  # vm-qemu.sh: private apt state, modules unpacked from .ko.xz/.ko.zst).
   pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev libseccomp-dev pkg-config openssl conntrack tmux)
+  pkgs+=(debian-archive-keyring xz-utils zstd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

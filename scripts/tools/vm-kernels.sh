@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Fetch the VM test matrix's kernels (test/vm/): every KDROP_VM_KERNEL_* pin of scripts/tools/versions.env,
+# SUITE:PACKAGE=VERSION, a Debian cloud kernel package of that exact version, with a private apt state
+# (lib/apt.bash; this machine's apt sources stay as they are). Only vmlinuz (its vmlinux BTF inside) and the
+# kernel config are kept, in ${KDROP_TOOLS_CACHE}/vm-kernels/PACKAGE_VERSION/ {vmlinuz,config,release},
+# with the few modules the tests load (modules/: nftables).
+# Idempotent: a kernel already cached is not fetched again. Stdout: one cached kernel directory a line.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.bash"
+source "$(dirname "$0")/lib/apt.bash"
+
+CACHE="$(kdrop_tools_cache)/vm-kernels"
+kdrop_lock "$CACHE"
+
+mapfile -t pins < <(env | sed -n 's/^KDROP_VM_KERNEL_[A-Z0-9_]*=//p' | sort -V)
+[[ "${#pins[@]}" -gt 0 ]] || { echo "vm-kernels.sh: no KDROP_VM_KERNEL_* pin in versions.env" >&2; exit 1; }
+
+key() { local pv="${1#*:}"; echo "${pv/=/_}" | sed 's/[^A-Za-z0-9.+_-]/_/g'; }
+
+# The modules the VM tests load (nftables: nf_tables and what it depends on, read from each module's
+# .modinfo), uncompressed, named NN-NAME.ko in load order: these kernels build netfilter as modules.
+VM_MODULES=(nf_tables)
+modules() {
+  local from="$1" out="$2" f n
+  declare -A file=()
+  mkdir -p "$out/.raw"
+  while IFS= read -r f; do
+    n="$(basename "$f")"; n="${n%.xz}"; n="${n%.zst}"; n="${n%.ko}"
+    case "$f" in
+      *.xz) xz -dc "$f" > "$out/.raw/$n.ko" ;;
+      *.zst) zstd -qdc "$f" > "$out/.raw/$n.ko" ;;
+      *) cp "$f" "$out/.raw/$n.ko" ;;
+    esac
+    file[$n]="$out/.raw/$n.ko"
+  done < <(find "$from" -name '*.ko*' -type f)
+  local order=() seen=" "
+  visit() {
+    local m="${1//-/_}" dep
+    [[ "$seen" == *" $m "* ]] && return 0
+    seen+="$m "
+    [[ -n "${file[$m]:-}" ]] || { echo "vm-kernels.sh: module $m not in the package" >&2; return 1; }
+    for dep in $(grep -a -o 'depends=[^[:cntrl:]]*' "${file[$m]}" | head -n1 | sed 's/^depends=//' | tr ',' ' '); do visit "$dep"; done
+    order+=("$m")
+  }
+  for n in "${VM_MODULES[@]}"; do visit "$n"; done
+  local i=10
+  for n in "${order[@]}"; do cp "${file[$n]}" "$out/$i-$n.ko"; i=$((i + 1)); done
+  rm -rf "$out/.raw"
+}
+
+missing=()
+for spec in "${pins[@]}"; do
+  [[ "$spec" =~ ^[a-z-]+:linux-image-[^=]+=[^=]+$ ]] || { echo "vm-kernels.sh: bad pin '$spec' (expected SUITE:linux-image-...=VERSION)" >&2; exit 1; }
+  [[ -s "$CACHE/$(key "$spec")/vmlinuz" && -s "$CACHE/$(key "$spec")/release" && -d "$CACHE/$(key "$spec")/modules" ]] || missing+=("$spec")
+done
+
+if [[ "${#missing[@]}" -gt 0 ]]; then
+  suites=()
+  for spec in "${missing[@]}"; do suites+=("${spec%%:*}"); done
+  mapfile -t suites < <(printf '%s\n' "${suites[@]}" | sort -u)
+  echo "vm-kernels.sh: fetching ${#missing[@]} kernel(s) from ${suites[*]}" >&2
+  kdrop_apt_init "$CACHE/.apt" "${suites[@]}"
+  for spec in "${missing[@]}"; do
+    out="$CACHE/$(key "$spec")"
+    tmp="$(mktemp -d "$CACHE/.fetch.XXXXXX")"
+    deb="$(kdrop_apt_download "$spec" "$tmp")"
+    debs=("$deb")
+    # From 7.x (trixie-backports, sid) linux-image-* is a small package; vmlinuz is in linux-binary-* and the
+    # config in linux-base-*, both of the same version, named in its Depends.
+    ver="${spec##*=}"
+    for dep in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-\(binary\|base\|modules\)-[^ ]*\) (= .*/\1/p'); do
+      debs+=("$(kdrop_apt_download "${spec%%:*}:${dep}=${ver}" "$tmp")")
+    done
+    mkdir -p "$tmp/x"
+    for d in "${debs[@]}"; do
+      mapfile -t members < <(dpkg-deb -c "$d" | awk '{print $NF}' | grep -E '(/boot/(vmlinuz|config)-[^/]+|/lib/modules/[^/]+/(vmlinuz|config)|/kernel/(net/netfilter|lib|crypto)/[^/]+\.ko(\.xz|\.zst)?)$' || true)
+      [[ "${#members[@]}" -eq 0 ]] || dpkg-deb --fsys-tarfile "$d" | tar -x -C "$tmp/x" "${members[@]}"
+    done
+    vmlinuz="$(find "$tmp/x" -type f \( -name 'vmlinuz-*' -o -name vmlinuz \) | head -n1)"
+    config="$(find "$tmp/x" -type f \( -name 'config-*' -o -name config \) | head -n1)"
+    [[ -n "$vmlinuz" && -n "$config" ]] || { echo "vm-kernels.sh: ${spec}: no vmlinuz or config in ${debs[*]##*/}" >&2; exit 1; }
+    if [[ "$vmlinuz" == */vmlinuz ]]; then release="$(basename "$(dirname "$vmlinuz")")"; else release="${vmlinuz##*/vmlinuz-}"; fi
+    mkdir -p "$tmp/k"
+    mv "$vmlinuz" "$tmp/k/vmlinuz"
+    mv "$config" "$tmp/k/config"
+    modules "$tmp/x" "$tmp/k/modules"
+    echo "$release" > "$tmp/k/release"
+    echo "${spec}" > "$tmp/k/pin"
+    rm -rf "$out"
+    mv "$tmp/k" "$out"
+    rm -rf "$tmp"
+    echo "vm-kernels.sh: $release ($(du -h "$out/vmlinuz" | cut -f1)) -> $out" >&2
+  done
+  rm -rf "$CACHE/.apt"
+fi
+for spec in "${pins[@]}"; do echo "$CACHE/$(key "$spec")"; done

@@ -1,0 +1,127 @@
+/**
+ * The VM's initramfs: busybox and a small init, Node 24 (from node_modules) with the host libraries it needs,
+ * dist/, the production node_modules, the kernel probe, ip/nft/tc with their libraries, and every matrix
+ * kernel's config (the init puts the running one at /boot/config-RELEASE: these kernels have no
+ * /proc/config.gz). Built once per content (a key over every file's path, size and mtime) and cached in
+ * .cache/vm/ of the clone, written under a temporary name and renamed, so concurrent runs never see half a file.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCpio, type CpioEntry } from './cpio.js';
+import { initScript } from './init-script.js';
+
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The host binaries the guest runs, and the shared libraries (and loader) they link, from ldd. */
+function withLibraries(bins: readonly string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const bin of bins) {
+    files.set(bin, realpathSync(bin));
+    let out = '';
+    try {
+      out = execFileSync('ldd', [bin], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      continue; // static
+    }
+    for (const line of out.split('\n')) {
+      const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+      if (m?.[1]) files.set(m[1], realpathSync(m[1]));
+    }
+  }
+  return files;
+}
+
+function which(name: string): string {
+  for (const d of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(join(d, name))) return join(d, name);
+  throw new Error(`the VM initramfs needs ${name} on this host (Debian: iproute2, nftables)`);
+}
+
+/** Every file under dir (relative paths), skipping symlinks and what `skip` rejects. */
+function walk(dir: string, skip: (rel: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const rel = relative(dir, join(e.parentPath, e.name));
+    if (!skip(rel)) out.push(rel);
+  }
+  return out.sort();
+}
+
+/** The package directories npm installs for production (package-lock entries not marked dev). */
+function productionPackages(): string[] {
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; link?: boolean }> };
+  return Object.entries(lock.packages)
+    .filter(([k, v]) => k.startsWith('node_modules/') && v.dev !== true && v.link !== true && existsSync(join(REPO, k)))
+    .map(([k]) => k);
+}
+
+const needless = (rel: string): boolean => /\.(d\.ts|d\.mts|d\.cts|map|md|markdown|ts|tsx)$/i.test(rel) && !rel.endsWith('.js');
+
+export interface InitramfsInput {
+  readonly busybox: string;
+  /** The kernels' configs by release. */
+  readonly configs: ReadonlyMap<string, string>;
+  /** The kernels' module directories by release (NN-name.ko, loaded in name order). */
+  readonly modules: ReadonlyMap<string, string>;
+}
+
+/** Entries of the initramfs, in an order the kernel can unpack (every directory before what is in it). */
+export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
+  const files = new Map<string, string>(); // guest path -> host file
+  files.set('bin/busybox', input.busybox);
+  const node = realpathSync(join(REPO, 'node_modules/.bin/node'));
+  const bins = [node, which('ip'), which('nft'), which('tc'), join(REPO, 'build/probe/kdrop-probe')];
+  for (const [guest, host] of withLibraries(bins)) {
+    if (guest === node) files.set('usr/bin/node', host);
+    else if (guest.endsWith('/kdrop-probe')) files.set('kdrop/build/probe/kdrop-probe', host);
+    else if (/\/(ip|nft|tc)$/.test(guest)) files.set(`usr/sbin/${guest.split('/').pop()!}`, host);
+    else files.set(guest.replace(/^\/+/, ''), host);
+  }
+  files.set('kdrop/package.json', join(REPO, 'package.json'));
+  for (const rel of walk(join(REPO, 'dist'), (r) => r.endsWith('.map') || r.endsWith('.d.ts'))) files.set(`kdrop/dist/${rel}`, join(REPO, 'dist', rel));
+  for (const pkg of productionPackages()) {
+    for (const rel of walk(join(REPO, pkg), (r) => needless(r) || r.startsWith('node_modules/'))) files.set(`kdrop/${pkg}/${rel}`, join(REPO, pkg, rel));
+  }
+  for (const [release, config] of input.configs) files.set(`kconfigs/${release}`, config);
+  for (const [release, dir] of input.modules) for (const ko of readdirSync(dir).filter((f) => f.endsWith('.ko'))) files.set(`kmods/${release}/${ko}`, join(dir, ko));
+
+  const dirs = new Set<string>(['proc', 'sys', 'dev', 'tmp', 'run', 'boot', 'etc', 'var', 'root', 'bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin']);
+  for (const p of files.keys()) for (let d = dirname(p); d !== '.' && d !== ''; d = dirname(d)) dirs.add(d);
+  const entries: CpioEntry[] = [...dirs].sort().map((path) => ({ kind: 'dir', path }));
+  entries.push({ kind: 'data', path: 'init', data: initScript, mode: 0o755 });
+  entries.push({ kind: 'data', path: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\n' });
+  entries.push({ kind: 'data', path: 'etc/group', data: 'root:x:0:\n' });
+  entries.push({ kind: 'symlink', path: 'var/run', target: '/run' });
+  for (const [path, from] of [...files].sort(([a], [b]) => a.localeCompare(b))) entries.push({ kind: 'file', path, from });
+  return entries;
+}
+
+function contentKey(entries: readonly CpioEntry[]): string {
+  const h = createHash('sha256');
+  for (const e of entries) {
+    if (e.kind === 'file') {
+      const st = statSync(e.from);
+      h.update(`${e.path}\0${e.from}\0${st.size}\0${st.mtimeMs}\n`);
+    } else h.update(`${JSON.stringify(e)}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The initramfs for these inputs: the cached one when its content key matches, else built now. */
+export async function buildInitramfs(input: InitramfsInput): Promise<{ path: string; built: boolean; bytes: number }> {
+  const entries = initramfsEntries(input);
+  const dir = join(REPO, '.cache', 'vm');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `initramfs-${contentKey(entries)}.cpio`);
+  if (existsSync(path)) return { path, built: false, bytes: statSync(path).size };
+  const tmp = `${path}.${process.pid}.tmp`;
+  const bytes = await writeCpio(tmp, entries);
+  renameSync(tmp, path);
+  for (const old of readdirSync(dir)) {
+    if (old.startsWith('initramfs-') && join(dir, old) !== path && !old.endsWith('.tmp')) rmSync(join(dir, old), { force: true });
+  }
+  return { path, built: true, bytes };
+}
