@@ -36,6 +36,14 @@ enum kdrop_attach {
 
 #define KDROP_DEFAULT_MAX_KEYS 16384
 
+/* Argument limits, the same in kdrop (src/source/bpf/limits.ts; a unit test compares them). The
+ * per-key interval is at most (HZ << 10) * 1000 / 1 and (burst - 1) times it must fit in 64 bits. */
+#define KDROP_MAX_KEYS_LIMIT 4194304
+#define KDROP_SAMPLE_RATE_MIN 0.001
+#define KDROP_SAMPLE_RATE_MAX 1000000.0
+#define KDROP_SAMPLE_BURST_MAX 1000000
+#define KDROP_SAMPLE_MAX_PER_S_MAX 1000000
+
 /* Samples: a few example drops per key, rate-limited in the kernel, handed over through a ring buffer. */
 #define KDROP_SAMPLE_KEYS 16384     /* token buckets held (LRU: the least recently dropping key goes) */
 #define KDROP_RINGBUF_BYTES (256 * 1024)

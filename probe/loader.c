@@ -3,20 +3,23 @@
  * kdrop-probe: loads kdrop.bpf.c (embedded through the skeleton), attaches it, and answers a line
  * protocol on stdin/stdout. Everything else (symbols, reasons, pods, export) is kdrop's TypeScript.
  *
- *   kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]
- *               [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
+ *   kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]
+ *               [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
  *               [--no-atomics]
  *
- * stdin commands, one per line:
- *   dump   flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
- *          map's entries, delete them, print END
- *   stop   detach, dump both maps, unpin, exit 0
+ * stdin commands, one per line, each with an optional id that its reply echoes:
+ *   dump [ID]  flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
+ *              map's entries, delete them, print END (with id=ID)
+ *   stop [ID]  detach, dump both maps, unpin, print BYE [ID], exit 0
  * stdout lines:
  *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> samples=<0|1> stacks=<0|1> atomics=<0|1>
  *     (atomics=0: the kernel refuses BPF atomics other than add, as before 5.12, and the pre-5.12 object,
  *     built from the same source without them, is loaded; see kdrop.bpf.c)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
- *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>
+ *   END <epoch> [id=<ID>] lost=<n> misses=<n> run_ns=<n> run_cnt=<n> samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>
+ *     (lost: the program's map-full counter, pinned, cumulative; misses: recursion misses of the program
+ *     this loader can read, 0 when it cannot: two counters, never one sum)
+ *   BYE [ID]   after stop, or after the final dump on a signal or the end of stdin
  *   S <ktime> <location hex> <reason> <protocol> <netns> <l4proto> <saddr|-> <sport> <daddr|-> <dport>
  *     <tcpflags> <icmp type> <icmp code> <ifindex> <ifname|-> <len> <stackid> <suppressed>   one sampled drop
  *     (suppressed: drops of this key not sampled since its previous sample)
@@ -25,7 +28,14 @@
  *   CHECK <type> ok | CHECK <type> fail <message>   (--check)
  * With --pin-dir the maps and the link are pinned there: a loader started again on the same directory
  * re-uses them (the program never stopped counting) and first replays the epoch a crashed loader may not
- * have finished draining. End of stdin, SIGTERM, SIGINT or the parent's death: unpin and exit.
+ * have finished draining. The directory is flock()ed (LOCK_EX) for as long as its owner lives: through
+ * --lock-fd, an fd of the directory opened by kdrop, which keeps the lock across loader restarts; else
+ * through our own fd. A lock holds across PID namespaces, so a sibling directory whose lock can be taken
+ * has no owner anywhere and is removed at start (an empty one only after a minute: its creator may be
+ * about to lock it). A link pinned where resume fails is taken over (unpinned, so the old program
+ * detaches) before ours attaches: never two programs counting into the same maps.
+ * End of stdin, SIGTERM, SIGINT, SIGHUP or the parent's death: detach, print the final dump of both
+ * maps (nothing counted is lost), unpin, print BYE and exit.
  * Samples (rate-limited example drops, see kdrop.bpf.c) are read from the ring buffer whenever it has
  * data and before each dump; --sample-rate is per key per second (0 or --no-samples: none), --stacks adds
  * a kernel stack id to each (looked up in the stack map, printed as K, then deleted). Sample counters are
@@ -36,6 +46,7 @@
  * then the end of stdin does not stop it.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -49,6 +60,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -103,6 +115,7 @@ struct probe {
 	__u64 sample_max;       /* all keys, per second */
 	int samples;
 	int stacks;
+	int lock_fd;            /* the pin directory, flock()ed; -1 when unpinned */
 };
 
 static int pin_path(const struct probe *p, const char *name, char *out, size_t len)
@@ -240,18 +253,35 @@ static int attach_prog(struct probe *p, int attach)
 	return 0;
 }
 
+/* Unlinks every pin in `dir` (bpffs holds pins and directories only), then the directory. */
+static void remove_dir_pins(const char *dir)
+{
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+				continue;
+			if (unlink(path) != 0 && errno == EISDIR)
+				rmdir(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
 static void remove_pins(struct probe *p)
 {
-	static const char *const names[] = { "link", "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks" };
 	char path[PATH_MAX];
 	if (p->dir[0] == '\0')
 		return;
 	char *slash;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (pin_path(p, names[i], path, sizeof(path)) == 0)
-			unlink(path);
-	rmdir(p->dir);
+	remove_dir_pins(p->dir);
 	/* The shared parent (/sys/fs/bpf/kdrop) goes too once the last kdrop's pins are gone; with other
 	 * kdrop instances' directories in it, rmdir fails (ENOTEMPTY) and it stays. */
 	snprintf(path, sizeof(path), "%s", p->dir);
@@ -293,6 +323,108 @@ static int prepare_pin_dir(struct probe *p)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Takes the pin directory's lock: through kdrop's fd when given (it must be this very directory), else
+ * through our own. Held by another open file: another kdrop owns it. */
+static int lock_pin_dir(struct probe *p, int given_fd)
+{
+	struct stat a, b;
+	int fd = given_fd;
+
+	if (fd < 0 && (fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (given_fd >= 0 && (fstat(fd, &a) != 0 || stat(p->dir, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+		fprintf(stderr, "kdrop-probe: --lock-fd %d is not the pin directory %s\n", given_fd, p->dir);
+		return -EINVAL;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = -errno;
+		if (given_fd < 0)
+			close(fd);
+		return err;
+	}
+	p->lock_fd = fd;
+	return 0;
+}
+
+/* Whether the directory name <pid>-<starttime>-<n> names a process alive in our PID namespace: kdrop
+ * versions before the lock did not take it; their pins are kept while they run (never decided by this
+ * alone: a held lock keeps a directory whatever /proc says). */
+static int owner_alive_here(const char *name)
+{
+	char path[64], stat[1024], want[32];
+	unsigned long pid;
+	const char *dash, *rp;
+	size_t n;
+	FILE *f;
+
+	if (sscanf(name, "%lu-", &pid) != 1 || !(dash = strchr(name, '-')))
+		return 0;
+	snprintf(want, sizeof(want), "%.*s", (int)strcspn(dash + 1, "-"), dash + 1);
+	snprintf(path, sizeof(path), "/proc/%lu/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	if (!(rp = strrchr(stat, ')')))
+		return 0;
+	rp += 2; /* field 3, state */
+	for (int field = 3; field < 22 && rp; field++) {
+		rp = strchr(rp, ' ');
+		if (rp)
+			rp++;
+	}
+	return rp && strncmp(rp, want, strlen(want)) == 0 && rp[strlen(want)] == ' ';
+}
+
+/* Removes the sibling pin directories whose lock nobody holds: their kdrop is gone, in whatever PID
+ * namespace it ran. An empty one younger than a minute is left: its creator may not have locked it yet. */
+static void remove_stale_pins(const struct probe *p)
+{
+	char parent[PATH_MAX], path[PATH_MAX];
+	const char *own;
+	char *slash;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(parent, sizeof(parent), "%s", p->dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return;
+	*slash = '\0';
+	own = slash + 1;
+	if (!(d = opendir(parent)))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		int fd, empty = 1;
+		DIR *sub;
+		if (e->d_name[0] == '.' || strcmp(e->d_name, own) == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) >= (int)sizeof(path))
+			continue;
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0) {
+			close(fd); /* locked: its kdrop is alive */
+			continue;
+		}
+		if ((sub = fdopendir(dup(fd))) != NULL) {
+			struct dirent *x;
+			while ((x = readdir(sub)) != NULL)
+				if (strcmp(x->d_name, ".") != 0 && strcmp(x->d_name, "..") != 0)
+					empty = 0;
+			closedir(sub);
+		}
+		if (!(empty && time(NULL) - st.st_mtime < 60) && !owner_alive_here(e->d_name)) {
+			remove_dir_pins(path);
+			printf("W removed pins left by a kdrop that is gone: %s\n", path);
+		}
+		close(fd);
+	}
+	closedir(d);
 }
 
 static void sync_programs(void)
@@ -412,8 +544,9 @@ static void consume_samples(struct probe *p)
 		fflush(stdout);
 }
 
-/* Prints and deletes every entry of counts[epoch & 1], then END. The program no longer writes there. */
-static int drain(struct probe *p, __u64 epoch)
+/* Prints and deletes every entry of counts[epoch & 1], then END (with ` id=ID` of the command when `id`
+ * is not ""). The program no longer writes there. */
+static int drain(struct probe *p, __u64 epoch, const char *id)
 {
 	int fd = bpf_map__fd((epoch & 1) ? p->skel->maps.counts1 : p->skel->maps.counts0);
 	struct kdrop_key key, next;
@@ -443,21 +576,21 @@ static int drain(struct probe *p, __u64 epoch)
 		bpf_map_delete_elem(fd, &p->keys[i]);
 	prog_stats(p, &misses, &run_ns, &run_cnt);
 	sum_sample_stats(p, &ss);
-	printf("END %llu lost=%llu misses=%llu run_ns=%llu run_cnt=%llu samples=%llu suppressed=%llu rb_fail=%llu stack_fail=%llu\n",
-	       (unsigned long long)epoch, (unsigned long long)sum_lost(p), (unsigned long long)misses,
+	printf("END %llu%s%s lost=%llu misses=%llu run_ns=%llu run_cnt=%llu samples=%llu suppressed=%llu rb_fail=%llu stack_fail=%llu\n",
+	       (unsigned long long)epoch, id[0] ? " id=" : "", id, (unsigned long long)sum_lost(p), (unsigned long long)misses,
 	       (unsigned long long)run_ns, (unsigned long long)run_cnt, (unsigned long long)ss.emitted,
 	       (unsigned long long)ss.suppressed, (unsigned long long)ss.rb_fail, (unsigned long long)ss.stack_fail);
 	fflush(stdout);
 	return 0;
 }
 
-static void dump(struct probe *p)
+static void dump(struct probe *p, const char *id)
 {
 	__u64 epoch = __atomic_load_n(&p->ctl->epoch, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&p->ctl->epoch, epoch + 1, __ATOMIC_RELEASE);
 	sync_programs();
 	consume_samples(p);
-	drain(p, epoch);
+	drain(p, epoch, id);
 }
 
 static int map_ctl(struct probe *p)
@@ -494,7 +627,19 @@ static int start(struct probe *p, int only)
 {
 	int err = -ENOENT;
 	char path[PATH_MAX];
+	struct stat st;
 
+	/* A link is pinned but could not be resumed: take it over (unpinning detaches its program once nothing
+	 * holds it; we hold the directory's lock, so no live loader does), never attach a second program that
+	 * would count into the same maps. */
+	if (p->dir[0] != '\0' && pin_path(p, "link", path, sizeof(path)) == 0 && lstat(path, &st) == 0) {
+		if (unlink(path) != 0 && !(errno == EISDIR && rmdir(path) == 0)) {
+			err = -errno;
+			fprintf(stderr, "kdrop-probe: a link is pinned at %s and cannot be resumed or removed: %s\n", path, strerror(-err));
+			return err;
+		}
+		printf("W took over %s: it could not be resumed; its program is detached\n", path);
+	}
 	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
 		if (only && a != only)
 			continue;
@@ -505,8 +650,16 @@ static int start(struct probe *p, int only)
 	if (err)
 		return err;
 	if (p->dir[0] != '\0') {
-		if (pin_path(p, "link", path, sizeof(path)) == 0 && (err = bpf_link__pin(p->link, path)) != 0)
-			printf("W cannot pin the link: %s\n", strerror(-err));
+		if ((err = pin_path(p, "link", path, sizeof(path))) != 0 || (err = bpf_link__pin(p->link, path)) != 0) {
+			/* Unpinned, a restart could not resume it and would attach a second program: refuse. */
+			fprintf(stderr, "kdrop-probe: cannot pin the link at %s: %s\n", path, strerror(-err));
+			bpf_link__destroy(p->link);
+			p->link = NULL;
+			p->link_fd = -1;
+			kdrop_bpf__destroy(p->skel);
+			p->skel = NULL;
+			return err;
+		}
 	}
 	return 0;
 }
@@ -523,8 +676,8 @@ static void shutdown_probe(struct probe *p, int final_dump)
 	}
 	p->link_fd = -1;
 	if (final_dump && p->ctl) {
-		dump(p);
-		dump(p);
+		dump(p, "");
+		dump(p, "");
 	}
 	ring_buffer__free(p->rb);
 	p->rb = NULL;
@@ -560,8 +713,58 @@ static long long now_ms(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS] [--check] [-v]\n"
-			"                   [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples] [--no-atomics]\n");
+	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]\n"
+			"                   [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n"
+			"                   [--no-atomics]\n");
+}
+
+/* A whole number in [min, max] or exit 2 saying what was expected and found (strtoull takes "-1"). */
+static unsigned long long arg_uint(const char *flag, const char *text, unsigned long long min, unsigned long long max)
+{
+	char *end;
+	unsigned long long v;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
+		fprintf(stderr, "kdrop-probe: %s: expected a whole number from %llu to %llu, found \"%s\"\n", flag, min, max, text);
+		exit(2);
+	}
+	return v;
+}
+
+/* Replies carry the command's id when it had one (`dump 7` -> `END ... id=7`). */
+struct cmd_in {
+	char buf[4096];
+	size_t len;
+};
+
+/* Reads what stdin has (one read(): no stdio buffer can hide a line from poll()). 0: end of stdin. */
+static int read_cmds(struct cmd_in *in)
+{
+	ssize_t n;
+	if (in->len >= sizeof(in->buf) - 1)
+		in->len = 0; /* a line longer than any command: drop it */
+	n = read(STDIN_FILENO, in->buf + in->len, sizeof(in->buf) - 1 - in->len);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	in->len += (size_t)n;
+	return 1;
+}
+
+/* The next complete line (without its newline) into `line`, or 0. */
+static int next_cmd(struct cmd_in *in, char *line, size_t cap)
+{
+	char *nl = memchr(in->buf, '\n', in->len);
+	size_t n;
+	if (!nl)
+		return 0;
+	n = (size_t)(nl - in->buf);
+	snprintf(line, cap, "%.*s", (int)(n < cap ? n : cap - 1), in->buf);
+	memmove(in->buf, nl + 1, in->len - n - 1);
+	in->len -= n + 1;
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -572,50 +775,62 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },       { "interval", required_argument, NULL, 'i' },
 		{ "sample-rate", required_argument, NULL, 'r' }, { "sample-burst", required_argument, NULL, 'b' },
 		{ "sample-max-per-s", required_argument, NULL, 'm' }, { "stacks", no_argument, NULL, 's' },
-		{ "no-samples", no_argument, NULL, 'n' }, { "no-atomics", no_argument, NULL, 'A' },
+		{ "no-samples", no_argument, NULL, 'n' }, { "lock-fd", required_argument, NULL, 'l' },
+		{ "no-atomics", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
-			   .sample_max = 1000, .samples = 1 };
+			   .sample_max = 1000, .samples = 1, .lock_fd = -1 };
 	char *end;
-	int only = 0, do_check = 0, no_atomics = 0, c, err, interval_ms = 0, stdin_open = 1;
+	int only = 0, do_check = 0, no_atomics = 0, c, err, interval_ms = 0, stdin_open = 1, given_lock = -1;
+	pid_t parent;
 	long long next_dump = 0;
-	char line[256];
+	char line[256], cmd[16], id[24];
+	struct cmd_in in = { .len = 0 };
 	struct sigaction sa;
 
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': snprintf(p.dir, sizeof(p.dir), "%s", optarg); break;
-		case 'k': p.max_keys = (__u32)strtoul(optarg, NULL, 10); break;
+		case 'k': p.max_keys = (__u32)arg_uint("--max-keys", optarg, 1, KDROP_MAX_KEYS_LIMIT); break;
 		case 'a':
 			for (int a = 1; a <= KDROP_ATTACH_TRACEPOINT; a++)
 				if (strcmp(optarg, attach_names[a]) == 0)
 					only = a;
 			if (!only) {
-				usage();
+				fprintf(stderr, "kdrop-probe: --attach: expected tp_btf, raw_tp or tracepoint, found \"%s\"\n", optarg);
 				return 2;
 			}
 			break;
 		case 'c': do_check = 1; break;
 		case 'v': verbose = 1; break;
-		case 'i': interval_ms = atoi(optarg); break;
+		case 'i': interval_ms = (int)arg_uint("--interval", optarg, 0, 86400000); break;
+		case 'l': given_lock = (int)arg_uint("--lock-fd", optarg, 3, 1 << 20); break;
 		case 'r':
+			errno = 0;
 			p.sample_rate = strtod(optarg, &end);
-			if (*end != '\0' || !(p.sample_rate == 0 || (p.sample_rate >= 0.001 && p.sample_rate <= 1e6))) {
-				usage();
+			if (end == optarg || *end != '\0' || errno != 0 ||
+			    !(p.sample_rate == 0 || (p.sample_rate >= KDROP_SAMPLE_RATE_MIN && p.sample_rate <= KDROP_SAMPLE_RATE_MAX))) {
+				fprintf(stderr, "kdrop-probe: --sample-rate: expected 0 (none) or samples per second per key from %g to %g, found \"%s\"\n",
+					KDROP_SAMPLE_RATE_MIN, KDROP_SAMPLE_RATE_MAX, optarg);
 				return 2;
 			}
 			break;
-		case 'b': p.sample_burst = strtoull(optarg, NULL, 10); break;
-		case 'm': p.sample_max = strtoull(optarg, NULL, 10); break;
+		case 'b': p.sample_burst = arg_uint("--sample-burst", optarg, 1, KDROP_SAMPLE_BURST_MAX); break;
+		case 'm': p.sample_max = arg_uint("--sample-max-per-s", optarg, 1, KDROP_SAMPLE_MAX_PER_S_MAX); break;
 		case 's': p.stacks = 1; break;
 		case 'n': p.samples = 0; break;
 		case 'A': no_atomics = 1; break;
 		default: usage(); return 2;
 		}
 	}
-	if (p.max_keys == 0 || p.sample_burst == 0 || p.sample_max == 0 || p.sample_max > 1000000000ULL) {
+	if (optind < argc) {
+		fprintf(stderr, "kdrop-probe: unexpected argument \"%s\"\n", argv[optind]);
 		usage();
+		return 2;
+	}
+	if (given_lock >= 0 && p.dir[0] == '\0') {
+		fprintf(stderr, "kdrop-probe: --lock-fd needs --pin-dir\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -629,14 +844,18 @@ int main(int argc, char **argv)
 		return err;
 	}
 
-	/* Exit with the parent: SIGTERM when it dies, also if it died before we got here. */
+	/* Exit with the parent: SIGTERM when it dies, also if it died before we got here (then we have another
+	 * parent now; not "parent 1": kdrop is pid 1 in a PID namespace of its own). One that died even
+	 * earlier closed our stdin. */
+	parent = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
+	if (getppid() != parent)
 		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	p.ncpus = libbpf_num_possible_cpus();
@@ -649,6 +868,15 @@ int main(int argc, char **argv)
 	if (p.dir[0] != '\0' && (err = prepare_pin_dir(&p)) != 0) {
 		printf("W unpinned: cannot use bpffs at %s: %s\n", p.dir, strerror(-err));
 		p.dir[0] = '\0';
+	}
+	if (p.dir[0] != '\0') {
+		if ((err = lock_pin_dir(&p, given_lock)) != 0) {
+			/* Never touch a directory another kdrop holds. */
+			fprintf(stderr, "kdrop-probe: cannot lock the pin directory %s: %s\n", p.dir,
+				err == -EWOULDBLOCK ? "another kdrop holds it" : strerror(-err));
+			return 1;
+		}
+		remove_stale_pins(&p);
 	}
 	if (resume(&p) != 0) {
 		if ((err = start(&p, only)) != 0) {
@@ -668,7 +896,7 @@ int main(int argc, char **argv)
 		__u64 epoch = __atomic_load_n(&p.ctl->epoch, __ATOMIC_ACQUIRE);
 		sync_programs();
 		if (epoch > 0)
-			drain(&p, epoch - 1);
+			drain(&p, epoch - 1, "");
 	} else {
 		p.ctl->attach = (__u32)p.attach;
 	}
@@ -688,43 +916,53 @@ int main(int argc, char **argv)
 			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = p.rb ? ring_buffer__epoll_fd(p.rb) : -1, .events = POLLIN },
 		};
-		struct pollfd pfd;
 		int timeout = interval_ms > 0 ? (int)(next_dump - now_ms()) : 1000;
 		if (poll(pfds, 2, timeout < 0 ? 0 : timeout > 1000 ? 1000 : timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		pfd = pfds[0];
 		if (pfds[1].revents & POLLIN)
 			consume_samples(&p);
-		if (getppid() == 1)
+		if (getppid() != parent)
 			break;
 		if (interval_ms > 0 && now_ms() >= next_dump) {
-			dump(&p);
+			dump(&p, "");
 			next_dump += interval_ms;
 		}
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
-			continue;
-		if (!fgets(line, sizeof(line), stdin)) {
-			if (interval_ms > 0) {
+		if (pfds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (!read_cmds(&in)) {
 				stdin_open = 0;
-				continue;
+				if (interval_ms <= 0)
+					break; /* end of stdin: the parent is gone or done */
 			}
-			break; /* end of stdin: the parent is gone or done */
 		}
-		if (strcmp(line, "dump\n") == 0) {
-			dump(&p);
-		} else if (strcmp(line, "stop\n") == 0) {
-			shutdown_probe(&p, 1);
-			printf("BYE\n");
-			fflush(stdout);
-			return 0;
-		} else {
-			printf("W unknown command\n");
-			fflush(stdout);
+		while (next_cmd(&in, line, sizeof(line))) {
+			int n = sscanf(line, "%15s %23s", cmd, id);
+			if (n < 1)
+				continue;
+			if (n < 2)
+				id[0] = '\0';
+			for (char *x = id; *x; x++)
+				if (*x < '0' || *x > '9')
+					*x = '_';
+			if (strcmp(cmd, "dump") == 0) {
+				dump(&p, id);
+			} else if (strcmp(cmd, "stop") == 0) {
+				shutdown_probe(&p, 1);
+				printf("BYE%s%s\n", id[0] ? " " : "", id);
+				fflush(stdout);
+				return 0;
+			} else {
+				printf("W unknown command\n");
+				fflush(stdout);
+			}
 		}
 	}
-	shutdown_probe(&p, 0);
+	/* A signal (SIGINT of a terminal reaches the whole process group), the end of stdin, or the parent's
+	 * death: the final dump still goes out, so that whoever reads us gets every drop counted. */
+	shutdown_probe(&p, 1);
+	printf("BYE\n");
+	fflush(stdout);
 	return 0;
 }

@@ -26,15 +26,19 @@ function globals(cmd: Command): GlobalFlags {
   return cmd.optsWithGlobals<GlobalFlags>();
 }
 
-/** Ctrl-C / SIGTERM abort the returned signal; a second Ctrl-C exits at once. */
+/**
+ * Ctrl-C, SIGTERM and SIGHUP (a closed terminal) abort the returned signal: the command stops cleanly and
+ * reports what was counted; a second one exits at once.
+ */
 function stopSignal(): AbortSignal {
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (ac.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (ac.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143);
     ac.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   return ac.signal;
 }
 
@@ -116,7 +120,7 @@ export function buildProgram(): Command {
     .option('-g, --group-by <group>', 'pod|namespace|reason|function|netns (default pod; the g key cycles)')
     .option('--sort <by>', 'rate|total (default rate; the s key toggles)')
     .option('--agent <url>', "read a running agent's API (its metrics address, e.g. http://127.0.0.1:9464) instead of this host's kernel")
-    .option('-s, --source <name>', 'auto|bpftrace|tracefs, without --agent (env KDROP_SOURCE)')
+    .option('-s, --source <name>', 'auto|bpf|bpftrace|tracefs, without --agent (env KDROP_SOURCE)')
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
     .option('--plain', 'print a plain snapshot per interval even on a terminal (the default when stdout is not one)')
     .option('-c, --count <n>', 'stop after n intervals (plain output)')
@@ -126,10 +130,8 @@ export function buildProgram(): Command {
       const interactive = !cfg.plain && process.stdout.isTTY === true && process.stdin.isTTY === true;
       // Log lines on stderr would draw over the full-screen view: only --log-level turns them on there.
       if (interactive && globals(cmd).logLevel === undefined) setLogLevel('silent');
-      // A closed terminal (SIGHUP) stops top cleanly too: the tracer must not outlive it.
-      const hangup = new AbortController();
-      process.once('SIGHUP', () => hangup.abort());
-      const signal = AbortSignal.any([stopSignal(), hangup.signal]);
+      // A closed terminal (SIGHUP) stops top cleanly too (stopSignal): the tracer must not outlive it.
+      const signal = stopSignal();
       process.exitCode = await (await import('./commands/top-command.js')).topCommand(cfg, paths, { out: process.stdout, signal, interactive });
     });
 

@@ -5,22 +5,23 @@
  */
 import { z } from 'zod';
 import type { SettingsTable } from './settings.js';
-import type { SampleOptions } from '../source/bpf/index.js';
+import { PROBE_LIMITS, type SampleOptions } from '../source/bpf/index.js';
 
-const positiveInt = (what: string) =>
+const wholeNumber = (what: string, { min, max }: { readonly min: number; readonly max: number }) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000) {
-      ctx.addIssue({ code: 'custom', message: `expected ${what} (a whole number from 1 to 1000000), found ${JSON.stringify(v)}` });
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what} (a whole number from ${min} to ${max}), found ${JSON.stringify(v)}` });
       return z.NEVER;
     }
     return n;
   });
 
+const { sampleRate: RATE } = PROBE_LIMITS;
 const rate = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = typeof v === 'number' ? v : /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) {
-    ctx.addIssue({ code: 'custom', message: `expected samples per second per key (a number above 0, e.g. 1 or 0.2), found ${JSON.stringify(v)}` });
+  if (!Number.isFinite(n) || n < RATE.min || n > RATE.max) {
+    ctx.addIssue({ code: 'custom', message: `expected samples per second per key (a number from ${RATE.min} to ${RATE.max}, e.g. 1 or 0.2), found ${JSON.stringify(v)}` });
     return z.NEVER;
   }
   return n;
@@ -28,8 +29,8 @@ const rate = z.union([z.string(), z.number()]).transform((v, ctx) => {
 
 export const SAMPLE_SETTINGS = {
   sampleRate: { flag: '--sample-rate', env: ['KDROP_SAMPLE_RATE'], file: true, default: 1, schema: rate },
-  sampleBurst: { flag: '--sample-burst', env: ['KDROP_SAMPLE_BURST'], file: true, default: 3, schema: positiveInt('samples a key may send at once') },
-  sampleMaxPerS: { flag: '--sample-max-per-s', env: ['KDROP_SAMPLE_MAX_PER_S'], file: true, default: 1000, schema: positiveInt('samples per second over all keys') },
+  sampleBurst: { flag: '--sample-burst', env: ['KDROP_SAMPLE_BURST'], file: true, default: 3, schema: wholeNumber('samples a key may send at once', PROBE_LIMITS.sampleBurst) },
+  sampleMaxPerS: { flag: '--sample-max-per-s', env: ['KDROP_SAMPLE_MAX_PER_S'], file: true, default: 1000, schema: wholeNumber('samples per second over all keys', PROBE_LIMITS.sampleMaxPerS) },
 } as const satisfies SettingsTable;
 
 export function sampleOptions(v: { sampleRate: number; sampleBurst: number; sampleMaxPerS: number }, stacks: boolean): SampleOptions {

@@ -25,7 +25,8 @@ export interface TopModelOptions {
 
 const NO_STATUS: TopStatus = { source: '', lostEvents: 0, unattributed: 0, error: null };
 
-function seriesKey(s: TopSample): string {
+/** The finest grain top keys on; an agent's series that differ only in other labels share it. */
+export function seriesKey(s: TopSample): string {
   return JSON.stringify([s.reason, s.function, s.scope, s.namespace, s.pod, s.netns]);
 }
 
@@ -84,6 +85,9 @@ export class TopModel {
     this.currentStatus = interval.status;
     this.counters.ingest(interval.counters, interval.intervalS);
     const deltas = new Map<Series, number>();
+    // Totals of the samples that share a series (an agent's series differing only in labels top does not
+    // key on: network.type, kdrop.location, k8s.pod.uid) add up; none may overwrite another.
+    const totals = new Map<Series, number>();
     for (const sample of interval.samples) {
       const key = seriesKey(sample);
       let s = this.series.get(key);
@@ -102,7 +106,8 @@ export class TopModel {
       }
       const delta = Math.max(0, sample.delta);
       deltas.set(s, (deltas.get(s) ?? 0) + delta);
-      s.total = sample.total !== undefined ? sample.total : s.total + delta;
+      if (sample.total !== undefined) totals.set(s, (totals.get(s) ?? 0) + sample.total);
+      else s.total += delta;
       if (delta > 0) s.lastActive = this.intervals;
       if (sample.example !== undefined) {
         s.example = sample.example;
@@ -110,6 +115,7 @@ export class TopModel {
         s.exampleAt = this.intervals;
       }
     }
+    for (const [s, t] of totals) s.total = t;
     for (const s of this.series.values()) {
       s.history.shift();
       s.history.push(deltas.get(s) ?? 0);

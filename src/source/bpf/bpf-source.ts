@@ -9,58 +9,75 @@
  * Maps and link are pinned in bpffs (pins.ts): when the loader dies, its successor re-uses them (the
  * program never stopped counting) and replays the epoch that was being drained; lines are tagged with
  * their epoch and keys already taken for an unfinished epoch are skipped (epoch-totals.ts), so nothing
- * counts twice. The loader process itself is loader-process.ts.
+ * counts twice. The directory is locked through a file this process keeps open (pins.ts), so that no
+ * other kdrop, in whatever PID namespace, takes it for stale. The loader process itself is
+ * loader-process.ts; restarts follow ../restarter.ts, shared with the bpftrace source.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { DropSample, DropSource, SampleStats, SourceFeatures, SourceStats } from '../types.js';
 import type { FlowSample } from '../../vocabulary/flow-sample.js';
-import type { RestartPolicy } from '../bpftrace/supervisor.js';
+import { Restarter, type RestartPolicy } from '../restarter.js';
 import type { ProbeEvent } from './protocol.js';
 import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
 import { Loader } from './loader-process.js';
 import { EpochTotals } from './epoch-totals.js';
 import { SampleHub } from './sample-hub.js';
-import { DEFAULT_PIN_ROOT, findStalePins, pinDirFor, removePins } from './pins.js';
+import { openPinDir, pinRootFrom, pinDirFor, removePins, sameDir } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
 
 const log = logger('source.bpf');
 
 const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, initialDelayMs: 200, maxDelayMs: 30_000 };
 
+type Exit = Awaited<Loader['done']>;
+
 export class BpfSource implements DropSource {
   readonly name = 'bpf' as const;
   readonly features: SourceFeatures;
   private readonly probe: string;
-  private readonly restartPolicy: RestartPolicy;
   private readonly totals: EpochTotals;
   private readonly hub: SampleHub;
+  private readonly restarter: Restarter<Loader, Exit>;
   private badLines = 0;
-  private restarts = 0;
-  private consecutiveRestarts = 0;
-  private failedStarts = 0;
   private progStats: ProbeProgramStats = { attach: null, runNs: 0, runCnt: 0 };
   private pinDir: string | null = null;
-  private loader: Loader | null = null;
-  private state: 'new' | 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed' = 'new';
+  /** The pin directory, open: the loaders' lock lives on it (pins.ts). */
+  private lockFile: FileHandle | null = null;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' = 'new';
   private queue: Promise<unknown> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private spawning: Promise<unknown> | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
 
   constructor(private readonly opts: BpfSourceOptions) {
     this.probe = opts.probe ?? probePath();
-    this.restartPolicy = opts.restart ?? DEFAULT_RESTART;
     this.features = { reason: opts.hasReason, netns: true, bytes: true };
     this.totals = new EpochTotals(opts.hasReason);
     this.hub = new SampleHub(opts.hasReason);
+    this.restarter = new Restarter<Loader, Exit>({
+      what: 'kdrop-probe',
+      log,
+      policy: opts.restart ?? DEFAULT_RESTART,
+      healthyAfterMs: opts.healthyAfterMs ?? 60_000,
+      spawn: () => this.spawnLoader(),
+      stop: (l) => this.stopLoader(l),
+      onDeath: (l, r, delayMs) => this.onLoaderDeath(l, r, delayMs),
+      fatalHint: 'see the kdrop-probe stderr in the log; try --source bpftrace or tracefs',
+      onFatal: (err) => {
+        this.state = 'failed';
+        clearInterval(this.pollTimer);
+        if (this.pinDir !== null) void removePins(this.pinDir);
+        for (const l of this.fatalListeners) l(err);
+      },
+    });
   }
 
   /** Pid of the running loader (tests, diagnostics). */
   get pid(): number | undefined {
-    return this.loader && !this.loader.exited ? this.loader.pid : undefined;
+    const l = this.restarter.current;
+    return l && !l.exited ? l.pid : undefined;
   }
 
   /** The pin directory in use, or null when unpinned. */
@@ -91,7 +108,7 @@ export class BpfSource implements DropSource {
   }
 
   stats(): SourceStats {
-    return { lostEvents: this.totals.lost, restarts: this.restarts, badLines: this.badLines };
+    return { lostEvents: this.totals.lost, restarts: this.restarter.restarts, badLines: this.badLines };
   }
 
   async start(): Promise<void> {
@@ -105,17 +122,13 @@ export class BpfSource implements DropSource {
           hint: 'run scripts/build-probe.sh, or pick --source bpftrace|tracefs',
         });
       }
-      const root = this.opts.pinRoot === undefined ? DEFAULT_PIN_ROOT : this.opts.pinRoot;
-      if (root !== null) {
-        for (const dir of await findStalePins(root, this.opts.procRoot)) {
-          log.warn({ dir }, 'removing bpffs pins left by a kdrop process that is gone');
-          await removePins(dir);
-        }
-        this.pinDir = await pinDirFor(root, this.opts.procRoot);
-      }
-      this.loader = await this.spawnLoader();
+      const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
+      // Pins of kdrops that are gone are removed by the loader, which can test their locks.
+      if (root !== null) this.pinDir = await pinDirFor(root, this.opts.procRoot);
+      const loader = await this.restarter.start();
+      if (loader === null) return; // stopped while starting
       this.state = 'running';
-      const ready = this.loader.ready;
+      const ready = loader.ready;
       if (ready && ready.pinned === null && this.pinDir !== null) {
         log.warn({ dir: this.pinDir }, 'bpffs not usable: maps are not pinned, a loader restart loses what it had not handed over');
         this.pinDir = null;
@@ -125,10 +138,11 @@ export class BpfSource implements DropSource {
         this.pollTimer = setInterval(() => void this.dump().catch(() => undefined), interval);
         this.pollTimer.unref();
       }
-      log.info({ loaderPid: this.loader.pid, attach: ready?.attach, object: ready?.atomics === false ? 'pre-5.12' : 'main', pinned: this.pinDir }, 'kernel probe attached to kfree_skb');
+      log.debug({ loaderPid: loader.pid, attach: ready?.attach, object: ready?.atomics === false ? 'pre-5.12' : 'main', pinned: this.pinDir }, 'kernel probe attached to kfree_skb');
     } catch (err) {
       this.state = 'failed';
       if (this.pinDir !== null) await removePins(this.pinDir);
+      await this.closeLock();
       throw err;
     }
   }
@@ -147,6 +161,21 @@ export class BpfSource implements DropSource {
     return a;
   }
 
+  /** The pin directory, open for the lock: made when missing (or gone: a loader stopped on a signal). */
+  private async lockFd(): Promise<number | undefined> {
+    if (this.pinDir === null) return undefined;
+    if (this.lockFile && (await sameDir(this.lockFile, this.pinDir))) return this.lockFile.fd;
+    await this.closeLock();
+    this.lockFile = await openPinDir(this.pinDir, true);
+    return this.lockFile?.fd;
+  }
+
+  private async closeLock(): Promise<void> {
+    const f = this.lockFile;
+    this.lockFile = null;
+    await f?.close().catch(() => undefined);
+  }
+
   private async spawnLoader(): Promise<Loader> {
     const loader = new Loader(
       this.argv(),
@@ -155,9 +184,11 @@ export class BpfSource implements DropSource {
         this.badLines++;
         log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
       },
+      await this.lockFd(),
     );
     await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
-    void loader.done.then((r) => this.onLoaderExit(loader, r));
+    // bpffs was mounted by this loader: the directory exists now, the next loader locks through our file.
+    if (this.lockFile === null && loader.ready?.pinned) await this.lockFd();
     return loader;
   }
 
@@ -179,10 +210,10 @@ export class BpfSource implements DropSource {
         break;
       case 'ready':
         this.progStats = { ...this.progStats, attach: ev.attach };
-        if (!ev.resumed) this.totals.reset();
+        this.totals.ready(ev.resumed);
         break;
       case 'warn':
-        log.warn({ loaderPid: this.loader?.pid, message: ev.text }, 'kdrop-probe');
+        log.warn(`kdrop-probe: ${ev.text}`);
         break;
       default:
         break;
@@ -192,7 +223,7 @@ export class BpfSource implements DropSource {
   /** One flip-and-drain, serialized with the others. */
   private dump(): Promise<void> {
     const next = this.queue.then(async () => {
-      const l = this.loader;
+      const l = this.restarter.running;
       if (this.state !== 'running' || !l || l.exited) return;
       await l.command('dump', this.opts.collectTimeoutMs ?? 5000);
     });
@@ -205,57 +236,36 @@ export class BpfSource implements DropSource {
     return this.totals.collect(this.opts.idleCollects ?? 60, this.state !== 'stopped');
   }
 
-  private onLoaderExit(loader: Loader, r: { exitCode: number | undefined; signal: string | undefined }): void {
-    if (loader !== this.loader || this.state !== 'running') return;
-    this.loader = null;
-    if (Date.now() - loader.startedAt >= (this.opts.healthyAfterMs ?? 60_000)) this.consecutiveRestarts = 0;
-    log.warn(
-      { loaderPid: loader.pid, exitCode: r.exitCode, signal: r.signal, stderr: loader.stderr().slice(-500), pinned: this.pinDir !== null },
-      this.pinDir !== null ? 'kdrop-probe died; restarting (the pinned program keeps counting)' : 'kdrop-probe died; restarting (unpinned: drops until it is back are not counted)',
-    );
-    this.state = 'restarting';
-    this.scheduleRestart();
-  }
-
-  private scheduleRestart(): void {
-    if (this.state !== 'restarting') return;
-    const { maxRestarts, initialDelayMs, maxDelayMs } = this.restartPolicy;
-    if (this.failedStarts >= maxRestarts) {
-      this.state = 'failed';
-      clearInterval(this.pollTimer);
-      const err = new KdropError(ErrorCodes.TRACER_DIED, `kdrop-probe died and ${maxRestarts} restarts did not bring it back`, {
-        expected: 'kdrop-probe to keep running',
-        found: `${this.restarts} restarts`,
-        hint: 'see the kdrop-probe stderr in the log; try --source bpftrace or tracefs',
-      });
-      log.error({ err: err.message }, 'bpf source failed');
-      if (this.pinDir !== null) void removePins(this.pinDir);
-      for (const l of this.fatalListeners) l(err);
+  private onLoaderDeath(loader: Loader, r: Exit, delayMs: number): void {
+    if (loader.saidBye) {
+      // Stopped on a signal (a terminal's Ctrl-C reaches the loader too) or the end of its stdin, after
+      // its final dump: nothing was lost. kdrop itself is usually stopping too.
+      log.debug({ loaderPid: loader.pid, signal: r.signal, delayMs }, 'kdrop-probe stopped on its own after its final dump; restarting');
       return;
     }
-    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** this.consecutiveRestarts);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.state !== 'restarting') return;
-      this.consecutiveRestarts++;
-      this.restarts++;
-      this.spawning = this.spawnLoader().then(
-        (l) => {
-          this.spawning = undefined;
-          this.failedStarts = 0;
-          this.loader = l;
-          if (this.state !== 'restarting') return;
-          this.state = 'running';
-          log.info({ loaderPid: l.pid, restarts: this.restarts, resumed: l.ready?.resumed }, 'kdrop-probe restarted');
-        },
-        (err: unknown) => {
-          this.spawning = undefined;
-          this.failedStarts++;
-          log.warn({ err: (err as Error).message }, 'kdrop-probe restart failed');
-          this.scheduleRestart();
-        },
-      );
-    }, delay);
+    log.warn(
+      { loaderPid: loader.pid, exitCode: r.exitCode, signal: r.signal, stderr: loader.stderr().slice(-500), pinned: this.pinDir !== null, delayMs },
+      this.pinDir !== null ? 'kdrop-probe died; restarting (the pinned program keeps counting)' : 'kdrop-probe died; restarting (unpinned: drops until it is back are not counted)',
+    );
+  }
+
+  /** stop: detach, hand over both maps, unpin, exit; SIGKILL when it does not. */
+  private async stopLoader(l: Loader): Promise<void> {
+    const timeoutMs = this.opts.stopTimeoutMs ?? 10_000;
+    await l.command('stop', timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const killed = await Promise.race([
+      l.done.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (killed) {
+      log.warn({ loaderPid: l.pid }, 'kdrop-probe did not exit after stop; killing it');
+      l.signal('SIGKILL');
+    }
+    await l.done;
   }
 
   stop(): Promise<void> {
@@ -264,32 +274,13 @@ export class BpfSource implements DropSource {
   }
 
   private async doStop(): Promise<void> {
-    const prev = this.state;
     clearInterval(this.pollTimer);
-    clearTimeout(this.restartTimer);
     await this.queue;
     this.state = 'stopping';
-    if (this.spawning) await this.spawning;
-    const l = this.loader;
-    if (l && prev !== 'new') {
-      // stop: detach, hand over both maps, unpin, exit.
-      await l.command('stop', this.opts.stopTimeoutMs ?? 10_000);
-      let timer: NodeJS.Timeout | undefined;
-      const killed = await Promise.race([
-        l.done.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), this.opts.stopTimeoutMs ?? 10_000);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (killed) {
-        log.warn({ loaderPid: l.pid }, 'kdrop-probe did not exit after stop; killing it');
-        l.signal('SIGKILL');
-      }
-      await l.done;
-    }
+    await this.restarter.stop();
     if (this.pinDir !== null) await removePins(this.pinDir);
+    await this.closeLock();
     this.state = 'stopped';
-    log.info({ restarts: this.restarts, lostEvents: this.stats().lostEvents, badLines: this.badLines }, 'bpf source stopped');
+    log.debug({ restarts: this.restarter.restarts, lostEvents: this.stats().lostEvents, badLines: this.badLines }, 'bpf source stopped');
   }
 }

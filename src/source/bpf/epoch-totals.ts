@@ -23,8 +23,15 @@ export class EpochTotals {
   private openKeys = new Set<string>();
   /** Epochs up to this one are complete (END seen). */
   private doneEpoch = -1;
+  /**
+   * Two counters, kept apart: `lost` is the program's pinned map-full counter (cumulative while the pins
+   * live: it starts again only with a fresh program), `misses` the recursion misses the current loader can
+   * read (a resumed loader without CAP_SYS_ADMIN cannot: it reads 0, which is no reset of `lost`).
+   */
   private lostBase = 0;
   private lostLast = 0;
+  private missesBase = 0;
+  private missesLast = 0;
 
   constructor(private readonly hasReason: boolean) {}
 
@@ -34,14 +41,17 @@ export class EpochTotals {
 
   /** Lost events (map full, recursion misses) over every program this source ran. */
   get lost(): number {
-    return this.lostBase + this.lostLast;
+    return this.lostBase + this.lostLast + this.missesBase + this.missesLast;
   }
 
-  /** A fresh (not resumed) program: its epochs start again at 0. */
-  reset(): void {
+  /** A loader is READY: a fresh (not resumed) program starts its epochs and its `lost` again at 0. */
+  ready(resumed: boolean): void {
+    if (resumed) return;
     this.doneEpoch = -1;
     this.openEpoch = -1;
     this.openKeys = new Set();
+    this.lostBase += this.lostLast;
+    this.lostLast = 0;
   }
 
   end(ev: Extract<ProbeEvent, { kind: 'end' }>): void {
@@ -50,10 +60,11 @@ export class EpochTotals {
       this.openEpoch = -1;
       this.openKeys = new Set();
     }
-    const lost = ev.lost + ev.misses;
-    // Kernel counters are cumulative while the pins live; a fresh (unpinned) program starts at 0.
-    if (lost < this.lostLast) this.lostBase += this.lostLast;
-    this.lostLast = lost;
+    // Both are cumulative; a counter that went down belongs to another program (or another view of it).
+    if (ev.lost < this.lostLast) this.lostBase += this.lostLast;
+    this.lostLast = ev.lost;
+    if (ev.misses < this.missesLast) this.missesBase += this.missesLast;
+    this.missesLast = ev.misses;
   }
 
   delta(ev: Extract<ProbeEvent, { kind: 'delta' }>): void {

@@ -1,6 +1,7 @@
 export { BpfSource } from './bpf-source.js';
 export { parseProbeLine, LineSplitter, type AttachType } from './protocol.js';
-export { findStalePins, pinDirFor } from './pins.js';
+export { pinDirFor, openPinDir } from './pins.js';
 export { probePath, isExecutable } from './locate.js';
 export { checkProbe, type ProbeCheck } from './check.js';
 export type { SampleOptions } from './options.js';
+export { PROBE_LIMITS } from './limits.js';

@@ -1,6 +1,10 @@
 /**
  * One kdrop-probe process: spawns it, splits and parses its stdout into ProbeEvents, keeps a tail of its
- * stderr, and sends it commands (`dump` resolves at the next END). Supervision (restarts) is BpfSource's.
+ * stderr, and sends it commands. Each command carries an id the loader echoes in its reply (`dump 7` ->
+ * `END ... id=7`, `stop 8` -> `BYE 8`), so a reply answers its own command only, however many are queued.
+ * With `lockFd`, the pin directory's open fd goes to the loader as fd 3 (`--lock-fd 3`): the loader
+ * flock()s it, and since the lock belongs to the open file this process keeps, it outlives the loader.
+ * Supervision (restarts) is BpfSource's.
  */
 import { execa } from 'execa';
 import type { Writable } from 'node:stream';
@@ -13,15 +17,22 @@ export class Loader {
   exited = false;
   ready: Extract<ProbeEvent, { kind: 'ready' }> | null = null;
   private stderrTail = '';
-  private endWaiters: Array<() => void> = [];
+  /** Replies awaited, by command id. */
+  private readonly waiters = new Map<number, () => void>();
+  private nextId = 1;
+  /** The loader printed BYE (it stopped cleanly: on `stop`, a signal or the end of its stdin). */
+  saidBye = false;
   readonly attached: Promise<void>;
   readonly done: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
   readonly pid: number | undefined;
   private readonly stdin: Writable | null;
 
-  constructor(argv: readonly string[], onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void) {
+  constructor(argv: readonly string[], onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void, lockFd?: number) {
     const [file, ...args] = argv;
-    const sub = execa(file as string, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
+    const opts = { buffer: false, reject: false, cleanup: true } as const;
+    // execa's types list a few small fd numbers for extra stdio entries; any open fd works at run time.
+    const stdio = lockFd === undefined ? (['pipe', 'pipe', 'pipe'] as const) : (['pipe', 'pipe', 'pipe', lockFd as 3] as const);
+    const sub = execa(file as string, lockFd === undefined ? args : [...args, '--lock-fd', '3'], { ...opts, stdio: [...stdio] });
     this.pid = sub.pid;
     this.stdin = sub.stdin;
     let attachedResolve!: () => void;
@@ -48,8 +59,9 @@ export class Loader {
             this.ready = ev;
             attachedResolve();
           }
+          if (ev.kind === 'bye') this.saidBye = true;
           onEvent(ev);
-          if (ev.kind === 'end' || ev.kind === 'bye') this.releaseEndWaiters();
+          if ((ev.kind === 'end' || ev.kind === 'bye') && ev.id !== null) this.reply(ev.id);
         }
       });
       out.on('close', () => {
@@ -74,7 +86,7 @@ export class Loader {
       );
       await Promise.all([outDone, errDone]);
       this.exited = true;
-      this.releaseEndWaiters();
+      for (const w of this.waiters.values()) w();
       return r;
     })();
   }
@@ -83,22 +95,26 @@ export class Loader {
     return this.stderrTail;
   }
 
-  private releaseEndWaiters(): void {
-    const w = this.endWaiters;
-    this.endWaiters = [];
-    for (const r of w) r();
+  private reply(id: number): void {
+    this.waiters.get(id)?.();
   }
 
-  /** Sends a command; for `dump` resolves at the next END (or exit, or timeout). */
+  /**
+   * Sends a command with a fresh id; resolves true at its own reply (END id= for `dump`, BYE id for
+   * `stop`), false when the loader exits first or no reply comes within timeoutMs.
+   */
   command(cmd: 'dump' | 'stop', timeoutMs: number): Promise<boolean> {
     if (this.exited) return Promise.resolve(false);
+    const id = this.nextId++;
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.endWaiters.push(() => {
+      const finish = (ok: boolean): void => {
         clearTimeout(timer);
-        resolve(!this.exited || cmd === 'stop');
-      });
-      this.stdin?.write(`${cmd}\n`);
+        this.waiters.delete(id);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.waiters.set(id, () => finish(!this.exited));
+      this.stdin?.write(`${cmd} ${id}\n`);
     });
   }
 

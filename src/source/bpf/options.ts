@@ -7,7 +7,7 @@ export interface BpfSourceOptions {
   readonly hasReason: boolean;
   /** kdrop-probe path (default: KDROP_PROBE or build/probe/kdrop-probe). */
   readonly probe?: string;
-  /** Where to pin (default /sys/fs/bpf/kdrop); null: do not pin. */
+  /** Where to pin (default KDROP_PIN_ROOT, else /sys/fs/bpf/kdrop); null: do not pin. */
   readonly pinRoot?: string | null;
   /** Keys per kernel map, i.e. distinct keys per read interval (default: the loader's, 16384). */
   readonly maxKeys?: number;

@@ -1,14 +1,15 @@
 /**
  * Pure parser for the lines kdrop-probe (probe/loader.c) prints on stdout. One line, one event:
  *
- *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> [samples=.. stacks=.. atomics=<0|1>]
+ *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> samples=<0|1> stacks=<0|1> atomics=<0|1>
  *     (atomics=0: the kernel refuses BPF atomics but add, before 5.12, and the loader's pre-5.12 object runs)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
- *   END <epoch> lost=<n> misses=<n> run_ns=<n> run_cnt=<n> [samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>]
+ *   END <epoch> [id=<ID>] lost=<n> misses=<n> run_ns=<n> run_cnt=<n> [samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>]
+ *     (id: of the `dump ID` command it answers; none on the dumps of a stop or of the loader's own final dump)
  *   S ... / K ...   a sampled drop and its stack (sample-lines.ts)
  *   W <message>
  *   CHECK <type> ok | CHECK <type> fail <message>
- *   BYE
+ *   BYE [ID]   (ID: of the `stop ID` it answers; none after a signal or the end of stdin)
  */
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { parseSampleLine, parseStackLine, type SampleLine, type StackLine } from './sample-lines.js';
@@ -31,6 +32,8 @@ export type ProbeEvent =
   | {
       readonly kind: 'end';
       readonly epoch: number;
+      /** The id of the `dump` command this END answers, null for an END no command asked for. */
+      readonly id: number | null;
       readonly lost: number;
       readonly misses: number;
       readonly runNs: number;
@@ -45,7 +48,7 @@ export type ProbeEvent =
   | StackLine
   | { readonly kind: 'warn'; readonly text: string }
   | { readonly kind: 'check'; readonly attach: AttachType; readonly ok: boolean; readonly message: string }
-  | { readonly kind: 'bye' };
+  | { readonly kind: 'bye'; readonly id: number | null };
 
 function bad(what: string, line: string): KdropError {
   return new KdropError(ErrorCodes.TRACER_OUTPUT, `bad kdrop-probe output line: ${what}`, {
@@ -113,6 +116,7 @@ export function parseProbeLine(line: string): ProbeEvent | null {
       return {
         kind: 'end',
         epoch: uint(parts[1], line, 'epoch'),
+        id: f.has('id') ? uint(f.get('id'), line, 'id') : null,
         lost: uint(f.get('lost'), line, 'lost'),
         misses: uint(f.get('misses'), line, 'misses'),
         runNs: uint(f.get('run_ns'), line, 'run_ns'),
@@ -151,8 +155,8 @@ export function parseProbeLine(line: string): ProbeEvent | null {
       throw bad('CHECK without ok or fail', line);
     }
     case 'BYE':
-      if (parts.length !== 1) throw bad('BYE with arguments', line);
-      return { kind: 'bye' };
+      if (parts.length > 2) throw bad('BYE with more than an id', line);
+      return { kind: 'bye', id: parts.length === 2 ? uint(parts[1], line, 'id') : null };
     default:
       throw bad('unknown line type', line);
   }

@@ -3,7 +3,7 @@
  * (so it dies with kdrop; where not, the next start kills what a dead kdrop left behind: stale.ts), its
  * output read line by line into a ProgramChannel, and counted as started once the program says it
  * attached. One that dies is restarted after a backoff; one that will not start again is given up on
- * after `maxRestarts` tries in a row. Stopping sends SIGINT (bpftrace prints its maps and exits) and
+ * after `maxRestarts` tries in a row (the restart rules are ../restarter.ts, shared with the bpf source). Stopping sends SIGINT (bpftrace prints its maps and exits) and
  * SIGKILL after a grace period (execa's cancelSignal, killSignal and forceKillAfterDelay).
  */
 import { execa } from 'execa';
@@ -13,20 +13,11 @@ import type { ProgramChannel } from './protocol.js';
 import { READY_MARKER } from './program.js';
 import { OWNER_ENV, findStaleBpftrace, ownerTag } from './stale.js';
 import { TracerProcess, type Exit, type NewChannel } from './tracer-process.js';
+import { Restarter, type RestartPolicy } from '../restarter.js';
 
 const log = logger('source.bpftrace');
 
-export interface RestartPolicy {
-  /**
-   * Failed restarts allowed in a row (a restarted bpftrace that exits or times out before attaching);
-   * one more failure is fatal. A bpftrace that attached and died later is always restarted: deaths only
-   * grow the backoff delay (initialDelayMs doubling up to maxDelayMs; an instance that ran for
-   * healthyAfterMs resets it).
-   */
-  readonly maxRestarts: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type { RestartPolicy };
 
 export const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, initialDelayMs: 500, maxDelayMs: 30_000 };
 
@@ -66,65 +57,64 @@ function hasSetprivPdeathsig(): Promise<boolean> {
   return setprivChecked;
 }
 
-type State = 'idle' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
-
 export class BpftraceSupervisor {
-  #state: State = 'idle';
-  #instance: TracerProcess | null = null;
   /** The bpftrace being started (spawned, not attached yet). */
   #pending: TracerProcess | null = null;
-  #restarts = 0;
-  /** Restarts since the last healthy instance: sets the backoff delay. */
-  #consecutiveRestarts = 0;
-  /** Restarts in a row whose bpftrace did not attach: the fatal budget. */
-  #failedStarts = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #spawning: Promise<TracerProcess | null> | undefined;
+  readonly #restarter: Restarter<TracerProcess, Exit>;
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  constructor(private readonly opts: SupervisorOptions) {
+    this.#restarter = new Restarter<TracerProcess, Exit>({
+      what: 'bpftrace',
+      log,
+      policy: opts.restart,
+      healthyAfterMs: opts.healthyAfterMs,
+      spawn: () => this.#spawn(),
+      stop: (inst) => inst.stop(),
+      cancelSpawn: async () => {
+        // A bpftrace still starting (not attached yet) is stopped too: its start then fails, nothing is left.
+        await this.#pending?.stop();
+      },
+      onDeath: (inst, r, delayMs) => {
+        // Unexpected death: hand over what it counted, and restart.
+        this.opts.onDeath(inst.channel);
+        log.warn(
+          { tracerPid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500), restarts: this.restarts, delayMs },
+          'bpftrace died; restarting',
+        );
+      },
+      fatalHint: 'see the bpftrace stderr in the log; try --source tracefs',
+      onFatal: opts.onFatal,
+    });
+  }
 
   get restarts(): number {
-    return this.#restarts;
+    return this.#restarter.restarts;
   }
 
   /** The running instance's channel, to ask for snapshots; null while restarting, stopping or stopped. */
   get running(): ProgramChannel | null {
-    return this.#state === 'running' ? (this.#instance?.channel ?? null) : null;
+    return this.#restarter.running?.channel ?? null;
   }
 
   /** Totals the current instance printed (until it dies: then onDeath has them). */
   get current(): ProgramChannel['current'] | undefined {
-    return this.#instance?.channel.current;
+    return this.#restarter.current?.channel.current;
   }
 
   get pid(): number | undefined {
-    return this.#instance && !this.#instance.exited ? this.#instance.pid : undefined;
+    const inst = this.#restarter.current;
+    return inst && !inst.exited ? inst.pid : undefined;
   }
 
   /** Kills bpftrace left behind by a dead kdrop, then starts one; throws BPFTRACE_START when it does not attach. */
   async start(): Promise<number | undefined> {
     await this.#killStale();
-    const inst = await this.#spawn();
-    if (this.#state === 'stopping' || this.#state === 'stopped') {
-      // stop() came while it attached: stop it here, nothing is left running.
-      await inst.stop();
-      return undefined;
-    }
-    this.#instance = inst;
-    this.#state = 'running';
-    return inst.pid;
+    return (await this.#restarter.start())?.pid;
   }
 
   /** Stops the running bpftrace (a restart in flight finishes first) and restarts no more. */
-  async stop(): Promise<void> {
-    this.#state = 'stopping';
-    clearTimeout(this.#restartTimer);
-    // A bpftrace still starting (not attached yet) is stopped too: its start then fails, nothing is left.
-    await this.#pending?.stop();
-    if (this.#spawning) await this.#spawning;
-    const inst = this.#instance;
-    if (inst) await inst.stop();
-    this.#state = 'stopped';
+  stop(): Promise<void> {
+    return this.#restarter.stop();
   }
 
   async #killStale(): Promise<void> {
@@ -160,10 +150,7 @@ export class BpftraceSupervisor {
       this.#pending = null;
     });
     clearTimeout(timer);
-    if (outcome === 'attached') {
-      void inst.done.then((r) => this.#onExit(inst, r));
-      return inst;
-    }
+    if (outcome === 'attached') return inst;
     if (outcome === 'timeout') inst.kill('SIGKILL');
     const r = await inst.done;
     throw new KdropError(ErrorCodes.BPFTRACE_START, outcome === 'timeout' ? `bpftrace did not attach within ${timeoutMs} ms` : 'bpftrace exited during start', {
@@ -171,67 +158,5 @@ export class BpftraceSupervisor {
       found: `exit ${r.exitCode ?? r.signal ?? '?'}, stderr ${excerpt(inst.stderr().trim(), 2000)}`,
       hint: 'bpftrace needs root (CAP_BPF, CAP_PERFMON) and kernel BTF; run `kdrop doctor`',
     });
-  }
-
-  #onExit(inst: TracerProcess, r: Exit): void {
-    if (inst !== this.#instance || this.#state !== 'running') return;
-    // Unexpected death: hand over what it counted, and restart.
-    this.opts.onDeath(inst.channel);
-    this.#instance = null;
-    const ranMs = Date.now() - inst.startedAt;
-    if (ranMs >= this.opts.healthyAfterMs) this.#consecutiveRestarts = 0;
-    log.warn(
-      { tracerPid: inst.pid, exitCode: r.exitCode, signal: r.signal, stderr: inst.stderr().slice(-500), restarts: this.#restarts, delayMs: this.#restartDelayMs() },
-      'bpftrace died; restarting',
-    );
-    this.#state = 'restarting';
-    this.#scheduleRestart();
-  }
-
-  #restartDelayMs(): number {
-    const { initialDelayMs, maxDelayMs } = this.opts.restart;
-    return Math.min(maxDelayMs, initialDelayMs * 2 ** this.#consecutiveRestarts);
-  }
-
-  #scheduleRestart(): void {
-    if (this.#state !== 'restarting') return;
-    const { maxRestarts } = this.opts.restart;
-    if (this.#failedStarts >= maxRestarts) {
-      this.#state = 'failed';
-      const err = new KdropError(ErrorCodes.TRACER_DIED, `bpftrace died and ${maxRestarts} restarts did not bring it back`, {
-        expected: 'bpftrace to keep running',
-        found: `${this.#restarts} restarts`,
-        hint: 'see the bpftrace stderr in the log; try --source tracefs',
-      });
-      log.error({ err: err.message }, 'bpftrace source failed');
-      this.opts.onFatal(err);
-      return;
-    }
-    const delay = this.#restartDelayMs();
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#state !== 'restarting') return;
-      this.#consecutiveRestarts++;
-      this.#restarts++;
-      this.#spawning = this.#spawn().then(
-        (inst) => {
-          this.#spawning = undefined;
-          this.#failedStarts = 0;
-          this.#instance = inst;
-          // stop() came while we were starting: it waits for `spawning` and stops this one.
-          if (this.#state !== 'restarting') return inst;
-          this.#state = 'running';
-          log.info({ tracerPid: inst.pid, restarts: this.#restarts }, 'bpftrace restarted');
-          return inst;
-        },
-        (err: unknown) => {
-          this.#spawning = undefined;
-          this.#failedStarts++;
-          log.warn({ err: (err as Error).message }, 'bpftrace restart failed');
-          this.#scheduleRestart();
-          return null;
-        },
-      );
-    }, delay);
   }
 }

@@ -17,10 +17,11 @@ test('D lines: epoch, location, reason, protocol, netns, count, bytes', () => {
 });
 
 test('END, READY, W, CHECK and BYE lines', () => {
-  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5'), { kind: 'end', epoch: 3, lost: 2, misses: 1, runNs: 500, runCnt: 5, samples: 0, suppressed: 0, rbFail: 0, stackFail: 0 });
-  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5 samples=7 suppressed=90 rb_fail=1 stack_fail=2'), {
+  assert.deepEqual(parseProbeLine('END 3 lost=2 misses=1 run_ns=500 run_cnt=5'), { kind: 'end', epoch: 3, id: null, lost: 2, misses: 1, runNs: 500, runCnt: 5, samples: 0, suppressed: 0, rbFail: 0, stackFail: 0 });
+  assert.deepEqual(parseProbeLine('END 3 id=17 lost=2 misses=1 run_ns=500 run_cnt=5 samples=7 suppressed=90 rb_fail=1 stack_fail=2'), {
     kind: 'end',
     epoch: 3,
+    id: 17,
     lost: 2,
     misses: 1,
     runNs: 500,
@@ -47,7 +48,8 @@ test('END, READY, W, CHECK and BYE lines', () => {
   assert.deepEqual(parseProbeLine('W mounted bpffs at /sys/fs/bpf'), { kind: 'warn', text: 'mounted bpffs at /sys/fs/bpf' });
   assert.deepEqual(parseProbeLine('CHECK raw_tp fail Operation not permitted'), { kind: 'check', attach: 'raw_tp', ok: false, message: 'Operation not permitted' });
   assert.deepEqual(parseProbeLine('CHECK tracepoint ok'), { kind: 'check', attach: 'tracepoint', ok: true, message: '' });
-  assert.deepEqual(parseProbeLine('BYE'), { kind: 'bye' });
+  assert.deepEqual(parseProbeLine('BYE'), { kind: 'bye', id: null });
+  assert.deepEqual(parseProbeLine('BYE 18'), { kind: 'bye', id: 18 });
   assert.equal(parseProbeLine(''), null);
 });
 
