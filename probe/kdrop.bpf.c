@@ -126,6 +126,14 @@ static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u
  * Only sampling differs there: a bucket's update is a plain store (see take()); counts are the same.
  */
 
+/* An atomic add whose result is not used. In the pre-5.12 object written out as the one atomic those kernels
+ * take (BPF_ATOMIC | BPF_ADD without BPF_FETCH), so that no compiler version emits a fetching add there. */
+#ifdef KDROP_NO_ATOMICS
+#define ADD_ATOMIC(ptr, val) asm volatile("lock *(u64 *)(%0 + 0) += %1" : : "r"(ptr), "r"((__u64)(val)) : "memory")
+#else
+#define ADD_ATOMIC(ptr, val) __sync_fetch_and_add(ptr, val)
+#endif
+
 /* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
  * never both take the last token; without atomics a plain store, so CPUs that read the same tat in the
  * same instant may each take it: at most one extra sample per racing CPU). */
@@ -149,7 +157,7 @@ static __always_inline __u64 take_suppressed(__u64 *suppressed)
 {
 #ifdef KDROP_NO_ATOMICS
 	__u64 n = *(volatile __u64 *)suppressed;
-	__sync_fetch_and_add(suppressed, -n);
+	ADD_ATOMIC(suppressed, -n);
 	return n;
 #else
 	return __sync_lock_test_and_set(suppressed, 0);
@@ -278,7 +286,7 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 		if (++v->suppressed >= 64) {
 			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
 			if (b)
-				__sync_fetch_and_add(&b->suppressed, v->suppressed);
+				ADD_ATOMIC(&b->suppressed, v->suppressed);
 			v->suppressed = 0;
 		}
 		return;
@@ -311,7 +319,7 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	if (!ok) {
 		st->suppressed += 1;
 		if (b)
-			__sync_fetch_and_add(&b->suppressed, mine + 1);
+			ADD_ATOMIC(&b->suppressed, mine + 1);
 		return;
 	}
 	emit(ctx, skb, k, len, (b ? take_suppressed(&b->suppressed) : 0) + mine, st);
