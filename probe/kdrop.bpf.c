@@ -152,13 +152,17 @@ static __always_inline int take(__u64 *tat, __u64 now, __u64 interval, __u64 bur
 }
 
 /* Takes a bucket's suppressed count, leaving 0 (xchg; without atomics, a read and an atomic add of its
- * negation, which loses no other CPU's add either). */
+ * negation, which loses no other CPU's add either; two CPUs sampling the key in the same instant may both
+ * take the same count and leave it negative: then nothing is taken until the adds bring it above 0, so
+ * the sum over the samples still comes out right). */
 static __always_inline __u64 take_suppressed(__u64 *suppressed)
 {
 #ifdef KDROP_NO_ATOMICS
-	__u64 n = *(volatile __u64 *)suppressed;
+	__s64 n = *(volatile __s64 *)suppressed;
+	if (n <= 0)
+		return 0;
 	ADD_ATOMIC(suppressed, -n);
-	return n;
+	return (__u64)n;
 #else
 	return __sync_lock_test_and_set(suppressed, 0);
 #endif
