@@ -126,6 +126,14 @@ static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u
  * Only sampling differs there: a bucket's update is a plain store (see take()); counts are the same.
  */
 
+/* An atomic add whose result is not used. In the pre-5.12 object written out as the one atomic those kernels
+ * take (BPF_ATOMIC | BPF_ADD without BPF_FETCH), so that no compiler version emits a fetching add there. */
+#ifdef KDROP_NO_ATOMICS
+#define ADD_ATOMIC(ptr, val) asm volatile("lock *(u64 *)(%0 + 0) += %1" : : "r"(ptr), "r"((__u64)(val)) : "memory")
+#else
+#define ADD_ATOMIC(ptr, val) __sync_fetch_and_add(ptr, val)
+#endif
+
 /* GCRA: may a sample go out now? Only a sample that goes out writes (compare-and-swap, so two CPUs
  * never both take the last token; without atomics a plain store, so CPUs that read the same tat in the
  * same instant may each take it: at most one extra sample per racing CPU). */
@@ -144,13 +152,17 @@ static __always_inline int take(__u64 *tat, __u64 now, __u64 interval, __u64 bur
 }
 
 /* Takes a bucket's suppressed count, leaving 0 (xchg; without atomics, a read and an atomic add of its
- * negation, which loses no other CPU's add either). */
+ * negation, which loses no other CPU's add either; two CPUs sampling the key in the same instant may both
+ * take the same count and leave it negative: then nothing is taken until the adds bring it above 0, so
+ * the sum over the samples still comes out right). */
 static __always_inline __u64 take_suppressed(__u64 *suppressed)
 {
 #ifdef KDROP_NO_ATOMICS
-	__u64 n = *(volatile __u64 *)suppressed;
-	__sync_fetch_and_add(suppressed, -n);
-	return n;
+	__s64 n = *(volatile __s64 *)suppressed;
+	if (n <= 0)
+		return 0;
+	ADD_ATOMIC(suppressed, -n);
+	return (__u64)n;
 #else
 	return __sync_lock_test_and_set(suppressed, 0);
 #endif
@@ -278,7 +290,7 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 		if (++v->suppressed >= 64) {
 			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
 			if (b)
-				__sync_fetch_and_add(&b->suppressed, v->suppressed);
+				ADD_ATOMIC(&b->suppressed, v->suppressed);
 			v->suppressed = 0;
 		}
 		return;
@@ -311,7 +323,7 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	if (!ok) {
 		st->suppressed += 1;
 		if (b)
-			__sync_fetch_and_add(&b->suppressed, mine + 1);
+			ADD_ATOMIC(&b->suppressed, mine + 1);
 		return;
 	}
 	emit(ctx, skb, k, len, (b ? take_suppressed(&b->suppressed) : 0) + mine, st);

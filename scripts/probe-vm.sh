@@ -164,7 +164,7 @@ timeout "$timeout_s" "$qemu" "${bios[@]}" -accel tcg,thread=multi -cpu max -smp 
   -kernel "$kernel" -initrd "$work/initrd.gz" -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1
 rc=$?
 set -e
-{ grep '^RESULT' "$log" || true; } | sed 's/^RESULT //' | tr -d '\r'
+{ grep -a 'RESULT ' "$log" || true; } | sed 's/.*RESULT //' | tr -d '\r'
 if grep -q '^RESULT PASS' "$log"; then exit 0; fi
 if [ $rc = 124 ]; then echo "probe-vm: the VM ($kernel) did not finish within ${timeout_s}s; console tail:" >&2
 else echo "probe-vm: the VM ($kernel) did not pass (qemu exit $rc); console tail:" >&2; fi

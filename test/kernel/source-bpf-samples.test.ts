@@ -6,6 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { BpfSource } from '../../src/source/bpf/index.js';
 import type { FlowSample } from '../../src/vocabulary/flow-sample.js';
 import { KallsymsSymbolizer } from '../../src/symbolize/kallsyms-symbolizer.js';
@@ -123,8 +124,11 @@ for (const object of ['main', 'pre-5.12'] as const) describe(`BpfSource samples 
     );
     assert.equal(total, 2 * N, 'counts never depend on sampling');
     const got = of(ns);
-    const bound = 3 + Math.ceil(elapsedS) + 1;
-    assert.ok(first >= 3 && first <= 3 + Math.ceil(elapsedS), `the first flood gives the burst: ${first}`);
+    // The pre-5.12 object takes a token with a plain store: CPUs that drop this key in the same instant may
+    // each take the same token: one extra sample per other CPU and token at most (kdrop.bpf.c, take()).
+    const slack = object === 'pre-5.12' ? cpus().length - 1 : 0;
+    const bound = 3 + Math.ceil(elapsedS) + 1 + slack;
+    assert.ok(first >= 3 && first <= 3 + Math.ceil(elapsedS) + slack, `the first flood gives the burst: ${first}`);
     assert.ok(got.length > first, `the bucket refilled: ${got.length} after ${first}`);
     assert.ok(got.length <= bound, `${got.length} samples in ${elapsedS.toFixed(2)} s, bucket allows ${bound}`);
     // Each sample reports the drops of its key suppressed since the previous one (approximate across CPUs).
