@@ -8,10 +8,18 @@ import { ErrorCodes, KdropError } from '../errors.js';
 import { logger } from '../log.js';
 import type { AgentAuth } from './auth-settings.js';
 import type { AgentHttpServer, AgentHttpServerOptions, TlsMaterial } from './http-server.js';
-import { KubeRequestAuth, type AccessReviewer } from './kube-auth.js';
+import { KubeRequestAuth, type AccessReviewer, type ResourceRef } from './kube-auth.js';
+import { DROPS_API_PATH } from './drops-api.js';
 
 const log = logger('agent');
 const TLS_RELOAD_MS = 60_000;
+
+/**
+ * What a reader needs: `get` on the non-resource URL /metrics, and for the drops API `get` on the resource
+ * drops.kdrop.dev (not the non-resource URL /api/v1/drops: the API server's system:discovery role grants
+ * /api/* to every authenticated user).
+ */
+export const READER_RESOURCES: Readonly<Record<string, ResourceRef>> = { [DROPS_API_PATH]: { group: 'kdrop.dev', resource: 'drops' } };
 
 export interface Access {
   /** What the metrics listener gets: tls, guard, limits. */
@@ -49,7 +57,7 @@ export async function openAccess(auth: AgentAuth | undefined, reviewer?: AccessR
       const { kubeReviewer, loadKubeConfig } = await import('./kube-reviewer.js');
       r = kubeReviewer(loadKubeConfig(env['KUBECONFIG'] || undefined, env));
     }
-    const gate = new KubeRequestAuth(r, { allowedTtlMs: auth.cacheTtlMs });
+    const gate = new KubeRequestAuth(r, { allowedTtlMs: auth.cacheTtlMs, resources: READER_RESOURCES });
     guard = (authorization, attrs) => gate.check(authorization, attrs);
   }
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 /**
  * Authentication and authorization of HTTP clients through the Kubernetes API, as the kubelet and
  * kube-rbac-proxy do: the bearer token is checked with a TokenReview, and the user it names is asked about
- * with a SubjectAccessReview on the request's non-resource URL (`/metrics`, `/api/v1/drops`) and verb (`get`).
+ * with a SubjectAccessReview on the request's non-resource URL (`/metrics`) and verb (`get`), or on a resource
+ * for paths the API server's default roles open to everyone (`/api/v1/drops` -> `get drops.kdrop.dev`).
  * Answers are cached for a short time (allowed ones longer than denied ones), keyed by a hash of the token, and
  * identical reviews in flight are shared: a flood of scrapers with one token costs the API server one review.
  *
@@ -17,18 +18,33 @@ export interface ReviewedUser {
   readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** A non-resource request: the path without its query, and the Kubernetes verb (get for GET and HEAD). */
+/** A request: the path without its query, and the Kubernetes verb (get for GET and HEAD). */
 export interface RequestAttributes {
   readonly path: string;
   readonly verb: string;
 }
 
+/** A resource the API server's RBAC knows by group and name, for paths that must not be non-resource URLs. */
+export interface ResourceRef {
+  readonly group: string;
+  readonly resource: string;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+/**
+ * Paths that are never checked as non-resource URLs: the API server's own default roles grant them to every
+ * authenticated user (system:discovery: /api/*, /apis/*, /openapi/*, /version; system:public-info-viewer:
+ * /healthz, /livez, /readyz), so a SubjectAccessReview on them would admit anyone with a token.
+ */
+export const OPEN_NON_RESOURCE_PATHS = /^\/(?:api|apis|openapi)(?:\/|$)|^\/(?:version|healthz|livez|readyz)\/?$/;
+
 /** What the API server answers; it rejects (e.g. network error, 5xx) when it cannot answer. */
 export interface AccessReviewer {
   /** TokenReview: the user, or null when the token is not valid (expired, unknown, wrong audience). */
   authenticate(token: string): Promise<ReviewedUser | null>;
-  /** SubjectAccessReview for a non-resource URL. */
-  authorize(user: ReviewedUser, attrs: RequestAttributes): Promise<{ readonly allowed: boolean; readonly reason: string }>;
+  /** SubjectAccessReview: on the resource when given, else on the non-resource URL `attrs.path`. */
+  authorize(user: ReviewedUser, attrs: RequestAttributes, resource?: ResourceRef): Promise<{ readonly allowed: boolean; readonly reason: string }>;
 }
 
 export type AuthDecision =
@@ -41,6 +57,11 @@ export interface KubeRequestAuthOptions {
   readonly allowedTtlMs?: number;
   /** How long a refusal (401/403) is re-used (default 10 s); API errors are never cached. */
   readonly deniedTtlMs?: number;
+  /**
+   * Paths checked as a resource instead of a non-resource URL (e.g. /api/v1/drops as `get drops.kdrop.dev`);
+   * a path matching OPEN_NON_RESOURCE_PATHS without an entry here is refused.
+   */
+  readonly resources?: Readonly<Record<string, ResourceRef>>;
   /** Most cached answers; the oldest go first (default 4096). */
   readonly maxEntries?: number;
   readonly now?: () => number;
@@ -83,6 +104,7 @@ export class KubeRequestAuth {
   private readonly deniedTtlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly resources: Readonly<Record<string, ResourceRef>>;
   /** Reviews sent to the API server (TokenReview + SubjectAccessReview), for tests and self-metrics. */
   reviews = 0;
 
@@ -94,10 +116,21 @@ export class KubeRequestAuth {
     this.deniedTtlMs = Math.min(opts.deniedTtlMs ?? 10_000, this.allowedTtlMs);
     this.maxEntries = opts.maxEntries ?? 4096;
     this.now = opts.now ?? Date.now;
+    this.resources = opts.resources ?? {};
+  }
+
+  /** The rule a reader needs for this request, in words. */
+  private ruleFor(attrs: RequestAttributes): string {
+    const r = this.resources[attrs.path];
+    if (r !== undefined) return `apiGroups ["${r.group}"], resources ["${r.resource}"], verbs ["${attrs.verb}"]`;
+    return `nonResourceURLs ["${attrs.path}"], verbs ["${attrs.verb}"]`;
   }
 
   /** Decides on a request from its Authorization header and attributes. */
   async check(authorization: string | undefined, attrs: RequestAttributes): Promise<AuthDecision> {
+    if (this.resources[attrs.path] === undefined && OPEN_NON_RESOURCE_PATHS.test(attrs.path)) {
+      return { status: 403, message: `${attrs.path} cannot be authorized as a non-resource URL (the API server's default roles open it to every user); map it to a resource` };
+    }
     const token = bearerToken(authorization);
     if (token === null) return { status: 401, message: 'expected an Authorization: Bearer <token> header (a Kubernetes ServiceAccount or user token)' };
     const key = `${createHash('sha256').update(token).digest('base64url')} ${attrs.verb} ${attrs.path}`;
@@ -127,12 +160,12 @@ export class KubeRequestAuth {
     if (user === null) return { status: 401, message: 'the token was not accepted by the Kubernetes API (TokenReview)' };
     try {
       this.reviews++;
-      const r = await this.reviewer.authorize(user, attrs);
+      const r = await this.reviewer.authorize(user, attrs, this.resources[attrs.path]);
       if (r.allowed) return { status: 200, user: user.username };
       return {
         status: 403,
         user: user.username,
-        message: `${user.username} may not ${attrs.verb} ${attrs.path} (needs a ClusterRole with nonResourceURLs ["${attrs.path}"], verbs ["${attrs.verb}"])${r.reason ? `: ${r.reason}` : ''}`,
+        message: `${user.username} may not ${attrs.verb} ${attrs.path} (needs a ClusterRole with ${this.ruleFor(attrs)})${r.reason ? `: ${r.reason}` : ''}`,
       };
     } catch (err) {
       return { status: 503, user: user.username, message: `cannot review the access with the Kubernetes API: ${errorText(err)}` };

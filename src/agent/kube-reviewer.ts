@@ -1,11 +1,11 @@
 /**
  * The AccessReviewer of kube-auth.ts on the real Kubernetes API (@kubernetes/client-node): TokenReview
- * (authentication.k8s.io/v1) and SubjectAccessReview (authorization.k8s.io/v1) with non-resource attributes.
+ * (authentication.k8s.io/v1) and SubjectAccessReview (authorization.k8s.io/v1) with non-resource or resource attributes.
  * The caller's ServiceAccount needs `create` on both (the built-in ClusterRole system:auth-delegator).
  */
 import { AuthenticationV1Api, AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ErrorCodes, KdropError } from '../errors.js';
-import type { AccessReviewer, RequestAttributes, ReviewedUser } from './kube-auth.js';
+import type { AccessReviewer, RequestAttributes, ResourceRef, ReviewedUser } from './kube-auth.js';
 
 /** The Kubernetes configuration: a kubeconfig file when given, else the pod's in-cluster one. */
 export function loadKubeConfig(kubeconfig?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -43,7 +43,7 @@ export function kubeReviewer(kc: KubeConfig): AccessReviewer {
         ...(u.extra === undefined ? {} : { extra: u.extra }),
       };
     },
-    async authorize(user: ReviewedUser, attrs: RequestAttributes) {
+    async authorize(user: ReviewedUser, attrs: RequestAttributes, resource?: ResourceRef) {
       const r = await authz.createSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
@@ -53,7 +53,9 @@ export function kubeReviewer(kc: KubeConfig): AccessReviewer {
             groups: [...user.groups],
             ...(user.uid === undefined ? {} : { uid: user.uid }),
             ...(user.extra === undefined ? {} : { extra: Object.fromEntries(Object.entries(user.extra).map(([k, v]) => [k, [...v]])) }),
-            nonResourceAttributes: { path: attrs.path, verb: attrs.verb },
+            ...(resource === undefined
+              ? { nonResourceAttributes: { path: attrs.path, verb: attrs.verb } }
+              : { resourceAttributes: { group: resource.group, resource: resource.resource, verb: attrs.verb, ...(resource.namespace ? { namespace: resource.namespace } : {}), ...(resource.name ? { name: resource.name } : {}) } }),
           },
         },
       });

@@ -75,7 +75,7 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--sample-stacks', 'with --samples: the symbolized kernel stack on each record (env KDROP_SAMPLE_STACKS)')
     .option('--tls-cert-file <file>', 'serve /metrics and the drops API over HTTPS with this PEM certificate (env KDROP_TLS_CERT_FILE)')
     .option('--tls-key-file <file>', 'the PEM key of --tls-cert-file (env KDROP_TLS_KEY_FILE)')
-    .option('--auth <off|kubernetes>', 'kubernetes: clients need a bearer token the Kubernetes API accepts (TokenReview) and allows GET on the path (SubjectAccessReview, nonResourceURLs); needs TLS (env KDROP_AUTH, default off)')
+    .option('--auth <off|kubernetes>', 'kubernetes: clients need a bearer token the Kubernetes API accepts (TokenReview) and allows get (SubjectAccessReview: the URL /metrics, the resource drops.kdrop.dev for /api/v1/drops); needs TLS (env KDROP_AUTH, default off)')
     .option('--auth-cache-ttl <duration>', 'how long an allowed review is re-used; refusals at most 10s (env KDROP_AUTH_CACHE_TTL, default 1m)')
     .option('--max-connections <n>', 'connections the metrics listener accepts at once (env KDROP_MAX_CONNECTIONS, default 64)')
     .option('--config <file>', 'JSON config file; flags and env override it (env KDROP_CONFIG)')

@@ -1,8 +1,9 @@
 /**
  * The agent's HTTPS listener with `--auth kubernetes` against a real kube-apiserver (RBAC authorization) and
  * the RBAC the chart documents: the agent's identity may only create TokenReviews and SubjectAccessReviews;
- * a ServiceAccount bound to the reader rule (nonResourceURLs /metrics, /api/v1/drops; get) reads, one without
- * it gets 403, no token or a forged one 401.
+ * a ServiceAccount bound to the reader rules (get on the non-resource URL /metrics and on drops.kdrop.dev) reads,
+ * one without them gets 403 (also on /api/v1/drops, which the default role system:discovery would open to any
+ * authenticated user as a non-resource URL), no token or a forged one 401.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,6 +48,13 @@ describe('--auth kubernetes against a real kube-apiserver with RBAC', { skip, ti
     admin.loadFromString(api.kubeconfig());
     const core = admin.makeApiClient(CoreV1Api);
     const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+    // The default roles every cluster has (system:discovery opens /api/* to all authenticated users): a
+    // reader rule that leaned on the URL /api/v1/drops would let anyone in, and this test must see that.
+    const deadline = Date.now() + 120_000;
+    while (!(await rbac.readClusterRoleBinding({ name: 'system:discovery' }).then(() => true, () => false))) {
+      assert.ok(Date.now() < deadline, 'the RBAC bootstrap roles appear');
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await core.createNamespace({ body: { metadata: { name: NS } } });
     for (const name of ['kdrop', 'reader', 'stranger']) await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name } } });
     // The chart's rules (charts/kdrop/templates/clusterrole.yaml with auth.enabled, and auth.yaml's reader role).
@@ -59,7 +67,15 @@ describe('--auth kubernetes against a real kube-apiserver with RBAC', { skip, ti
         ],
       },
     });
-    await rbac.createClusterRole({ body: { metadata: { name: 'kdrop-reader' }, rules: [{ nonResourceURLs: ['/metrics', '/api/v1/drops'], verbs: ['get'] }] } });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'kdrop-reader' },
+        rules: [
+          { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+          { apiGroups: ['kdrop.dev'], resources: ['drops'], verbs: ['get'] },
+        ],
+      },
+    });
     const bind = (role: string, sa: string) =>
       rbac.createClusterRoleBinding({ body: { metadata: { name: `${role}-${sa}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: NS }] } });
     await bind('kdrop-agent-reviews', 'kdrop');

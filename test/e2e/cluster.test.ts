@@ -243,19 +243,19 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
 
   it("the agent sees only kdrop's own bpffs directory, and pins there", async () => {
     assert.ok(agentContainerId, 'installed');
-    // node (not tini, its parent, nor kdrop-probe): the process whose pid names the pin directory.
-    const pid = containerProcesses(agentContainerId).find((p) => /(^|\/)node$/.test(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0] ?? ''))?.pid;
-    assert.ok(pid, 'the agent process');
+    const procs = containerProcesses(agentContainerId);
+    // The pin directory is named after the agent's Node process (host pid: hostPID), whichever of the
+    // container's processes that is (tini, node, its re-executed child with runtime flags, kdrop-probe).
+    const ours = listDir(PIN_ROOT).filter((d) => procs.some((p) => d.startsWith(`${p.pid}-`)));
+    assert.equal(ours.length, 1, `one pin directory of the agent's processes (${procs.map((p) => p.pid).join(', ')}) in ${PIN_ROOT}: ${listDir(PIN_ROOT).join(', ')}`);
+    const pid = procs[0]!.pid;
     // In the container, /sys/fs/bpf is not the host's bpffs: other components' pins are out of reach.
     const root = `/proc/${pid}/root`;
     assert.notEqual(statfsSync(`${root}/sys/fs/bpf`).type, BPF_FS_MAGIC, "the host's bpffs is not mounted at /sys/fs/bpf in the agent");
     assert.deepEqual(listDir(`${root}/sys/fs/bpf`), [], "nothing of the host's bpffs is visible there");
     const pinRoot = `${root}/run/kdrop/bpffs`;
     assert.equal(statfsSync(pinRoot).type, BPF_FS_MAGIC, 'the pin directory is on bpffs');
-    // The probe's pins, named after the agent's pid (hostPID), are in the host's /sys/fs/bpf/kdrop.
-    const ours = listDir(PIN_ROOT).filter((d) => d.startsWith(`${pid}-`));
-    assert.equal(ours.length, 1, `one pin directory of pid ${pid} in ${PIN_ROOT}: ${listDir(PIN_ROOT).join(', ')}`);
-    assert.deepEqual(listDir(pinRoot).filter((d) => d.startsWith(`${pid}-`)), ours, 'the same directory seen from the agent');
+    assert.ok(listDir(pinRoot).includes(ours[0]!), 'the same directory seen from the agent');
     assert.ok(listDir(`${PIN_ROOT}/${ours[0]}`).includes('link'), 'the link is pinned');
   });
 
@@ -364,6 +364,8 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const drops = await get('/api/v1/drops', reader);
     assert.equal(drops.status, 200, drops.body);
     assert.ok(Array.isArray((JSON.parse(drops.body) as { series?: unknown }).series), 'the drops API document');
+    // Not admitted by the API server's default roles: system:discovery opens the non-resource URLs /api/* to
+    // every authenticated user, so the drops API is authorized as the resource drops.kdrop.dev.
     const forbidden = await get('/metrics', stranger);
     assert.equal(forbidden.status, 403, forbidden.body);
     assert.match(forbidden.body, new RegExp(`system:serviceaccount:${authNs}:stranger may not get /metrics`));
@@ -394,7 +396,6 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const ours = (name: string): boolean => pids.some((pid) => name.includes(`-${pid}-`) || name.endsWith(`-${pid}`));
     const tracefs = existsSync('/sys/kernel/tracing/instances') ? '/sys/kernel/tracing/instances' : '/sys/kernel/debug/tracing/instances';
     assert.deepEqual(listDir(tracefs).filter(ours), [], 'tracefs instances');
-    assert.ok(listDir(PIN_ROOT).length > 0 || !existsSync(PIN_ROOT), 'the pin root is listed (or gone with the last pins)');
     assert.deepEqual(listDir(PIN_ROOT).filter(ours), [], 'bpffs pins');
   });
 

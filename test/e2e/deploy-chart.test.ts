@@ -309,7 +309,7 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.ok(cert.checkPrivateKey(createPrivateKey(Buffer.from(data['tls.key']!, 'base64'))), 'the key matches');
     });
 
-    it('RBAC: the agent may create TokenReviews and SubjectAccessReviews; readers get /metrics and /api/v1/drops, bound as configured', () => {
+    it('RBAC: the agent may create TokenReviews and SubjectAccessReviews; readers get /metrics and drops.kdrop.dev (the drops API), bound as configured', () => {
       const agentRole = one(objects, 'ClusterRole', 'kdrop');
       assert.deepEqual(agentRole['rules'], [
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
@@ -317,7 +317,10 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
         { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       ]);
       const reader = one(objects, 'ClusterRole', 'kdrop-reader');
-      assert.deepEqual(reader['rules'], [{ nonResourceURLs: ['/metrics', '/api/v1/drops'], verbs: ['get'] }]);
+      assert.deepEqual(reader['rules'], [
+        { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+        { apiGroups: ['kdrop.dev'], resources: ['drops'], verbs: ['get'] },
+      ]);
       const binding = one(objects, 'ClusterRoleBinding', 'kdrop-reader');
       assert.equal(path(binding, 'roleRef.name'), 'kdrop-reader');
       assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }]);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bearerToken, KubeRequestAuth, verbOf, type AccessReviewer, type RequestAttributes, type ReviewedUser } from '../../../src/agent/kube-auth.js';
+import { bearerToken, KubeRequestAuth, verbOf, type AccessReviewer, type RequestAttributes, type ResourceRef, type ReviewedUser } from '../../../src/agent/kube-auth.js';
 
 /** A reviewer with two tokens: `reader` (may get /metrics) and `nobody` (valid, no permission). */
-function fakeReviewer(): AccessReviewer & { authn: number; authz: RequestAttributes[]; fail: boolean; delayMs: number } {
+function fakeReviewer(): AccessReviewer & { authn: number; authz: RequestAttributes[]; resources: (ResourceRef | undefined)[]; fail: boolean; delayMs: number } {
   const users: Record<string, ReviewedUser> = {
     reader: { username: 'system:serviceaccount:mon:prometheus', groups: ['system:serviceaccounts'] },
     nobody: { username: 'system:serviceaccount:default:default', groups: ['system:serviceaccounts'] },
@@ -11,6 +11,7 @@ function fakeReviewer(): AccessReviewer & { authn: number; authz: RequestAttribu
   const r = {
     authn: 0,
     authz: [] as RequestAttributes[],
+    resources: [] as (ResourceRef | undefined)[],
     fail: false,
     delayMs: 0,
     async authenticate(token: string) {
@@ -19,9 +20,10 @@ function fakeReviewer(): AccessReviewer & { authn: number; authz: RequestAttribu
       if (r.fail) throw Object.assign(new Error('connect ECONNREFUSED'), { code: undefined });
       return users[token] ?? null;
     },
-    async authorize(user: ReviewedUser, attrs: RequestAttributes) {
+    async authorize(user: ReviewedUser, attrs: RequestAttributes, resource?: ResourceRef) {
       r.authz.push(attrs);
-      return { allowed: user.username.endsWith(':prometheus') && attrs.path === '/metrics', reason: '' };
+      r.resources.push(resource);
+      return { allowed: user.username.endsWith(':prometheus') && (attrs.path === '/metrics' || resource?.resource === 'drops'), reason: '' };
     },
   };
   return r;
@@ -40,8 +42,25 @@ test('no token 401, an unknown token 401, a valid token without permission 403, 
   assert.equal(denied.status, 403);
   assert.match((denied as { message: string }).message, /system:serviceaccount:default:default may not get \/metrics/);
   assert.deepEqual(await auth.check('Bearer reader', METRICS), { status: 200, user: 'system:serviceaccount:mon:prometheus' });
-  assert.equal((await auth.check('Bearer reader', { path: '/api/v1/drops', verb: 'get' })).status, 403, 'authorized per path');
-  assert.deepEqual(r.authz.at(-1), { path: '/api/v1/drops', verb: 'get' });
+  assert.equal((await auth.check('Bearer reader', { path: '/other', verb: 'get' })).status, 403, 'authorized per path');
+  assert.deepEqual(r.authz.at(-1), { path: '/other', verb: 'get' });
+  assert.equal(r.resources.at(-1), undefined, 'as a non-resource URL');
+});
+
+test("paths the API server's default roles open to everyone are never checked as non-resource URLs", async () => {
+  const r = fakeReviewer();
+  const plain = new KubeRequestAuth(r);
+  for (const path of ['/api/v1/drops', '/api', '/apis/x', '/openapi/v2', '/version', '/healthz', '/livez', '/readyz']) {
+    const d = await plain.check('Bearer reader', { path, verb: 'get' });
+    assert.equal(d.status, 403, path);
+    assert.match((d as { message: string }).message, /cannot be authorized as a non-resource URL/);
+  }
+  assert.equal(r.authn, 0, 'refused before any review');
+  const mapped = new KubeRequestAuth(r, { resources: { '/api/v1/drops': { group: 'kdrop.dev', resource: 'drops' } } });
+  assert.equal((await mapped.check('Bearer reader', { path: '/api/v1/drops', verb: 'get' })).status, 200);
+  assert.deepEqual(r.resources.at(-1), { group: 'kdrop.dev', resource: 'drops' });
+  const denied = await mapped.check('Bearer nobody', { path: '/api/v1/drops', verb: 'get' });
+  assert.match((denied as { message: string }).message, /needs a ClusterRole with apiGroups \["kdrop.dev"\], resources \["drops"\], verbs \["get"\]/);
 });
 
 test('answers are cached per token and path for the TTL (refusals shorter), and API errors are not cached', async () => {

@@ -35,8 +35,9 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
         const status = ok ? { authenticated: true, user: { username: 'system:serviceaccount:mon:prom', uid: 'u-1', groups: ['system:serviceaccounts', 'system:authenticated'], extra: { 'authentication.kubernetes.io/pod-name': ['prom-0'] } } } : { authenticated: false, error: 'invalid bearer token' };
         res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec, status }));
       } else if (req.method === 'POST' && req.url === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
-        const nra = spec['nonResourceAttributes'] as { path: string; verb: string };
-        const allowed = spec['user'] === 'system:serviceaccount:mon:prom' && nra.path === '/metrics' && nra.verb === 'get';
+        const nra = spec['nonResourceAttributes'] as { path: string; verb: string } | undefined;
+        // This user may read /metrics only (drops.kdrop.dev is not granted).
+        const allowed = spec['user'] === 'system:serviceaccount:mon:prom' && nra?.path === '/metrics' && nra.verb === 'get';
         res.end(JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec, status: allowed ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding' } : { allowed: false, reason: 'no RBAC policy matched' } }));
       } else {
         res.statusCode = 404;
@@ -54,7 +55,7 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
       contexts: [{ name: 'x', cluster: 'c', user: 'agent' }],
       currentContext: 'x',
     });
-    const auth = new KubeRequestAuth(kubeReviewer(kc));
+    const auth = new KubeRequestAuth(kubeReviewer(kc), { resources: { '/api/v1/drops': { group: 'kdrop.dev', resource: 'drops' } } });
     assert.deepEqual(await auth.check('Bearer good-token', { path: '/metrics', verb: 'get' }), { status: 200, user: 'system:serviceaccount:mon:prom' });
     const [tr, sar] = seen;
     assert.equal(tr?.authorization, 'Bearer agent-sa-token', "the agent's own credentials call the API");
@@ -69,6 +70,8 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
     const denied = await auth.check('Bearer good-token', { path: '/api/v1/drops', verb: 'get' });
     assert.equal(denied.status, 403);
     assert.match((denied as { message: string }).message, /no RBAC policy matched/);
+    assert.deepEqual((seen[3]?.body['spec'] as Record<string, unknown>)['resourceAttributes'], { group: 'kdrop.dev', resource: 'drops', verb: 'get' }, 'the drops API as a resource');
+    assert.equal((seen[3]?.body['spec'] as Record<string, unknown>)['nonResourceAttributes'], undefined);
     assert.equal((await auth.check('Bearer bad-token', { path: '/metrics', verb: 'get' })).status, 401);
     // good token: 2 x (TokenReview + SubjectAccessReview), one per path; the bad one: a TokenReview only.
     assert.deepEqual(seen.map((x) => x.path.split('/')[2]), ['authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);
