@@ -33,7 +33,7 @@ export interface OpenPipelineOptions {
   readonly probe?: string;
   /** Sampled drops from the bpf source (other sources cannot sample: source.onSample is then absent). */
   readonly samples?: SampleOptions;
-  /** Read the kernel drop counters beside the drops (default true; `--no-counters`). */
+  /** Read the kernel drop counters beside the drops (default true; false for callers that do not show them). */
   readonly counters?: boolean;
 }
 
