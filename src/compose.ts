@@ -33,7 +33,7 @@ export interface OpenPipelineOptions {
   readonly probe?: string;
   /** Sampled drops from the bpf source (other sources cannot sample: source.onSample is then absent). */
   readonly samples?: SampleOptions;
-  /** Read the kernel drop counters beside the drops (default true; `--no-counters`). */
+  /** Read the kernel drop counters beside the drops (default true; false for callers that do not show them). */
   readonly counters?: boolean;
 }
 
@@ -76,12 +76,22 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const format = requireTracepoint(facts);
   const reasons = facts.tracepoint.reasonNames;
   const subsystems = facts.tracepoint.reasonSubsystems;
+  // The counters' baseline is read while the source attaches (drops and counters then start together);
+  // their files are closed again if anything below fails.
+  const owners: { resolver: NetnsResolver | null } = { resolver: null };
+  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
+  const primed = counters?.prime();
+  const dropCounters = (): void => void primed?.then(() => counters?.close());
   // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
   // succeed, and whatever started is stopped again when either fails.
   const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot)]);
-  if (started.status === 'rejected') throw started.reason;
+  if (started.status === 'rejected') {
+    dropCounters();
+    throw started.reason;
+  }
   const source = started.value;
   if (symbols.status === 'rejected') {
+    dropCounters();
     await source.stop();
     throw symbols.reason;
   }
@@ -90,12 +100,13 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
   } catch (err) {
+    dropCounters();
     await source.stop();
     throw err;
   }
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
-  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver });
-  void counters?.prime();
+  owners.resolver = resolver;
+  await primed;
   const pipeline = new Pipeline({ source, ...describe, ...(counters ? { counters } : {}) });
   let closed = false;
   return {

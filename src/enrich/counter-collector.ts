@@ -78,22 +78,23 @@ export class CounterCollector {
 
   private async read(): Promise<CounterEntry[]> {
     const now = this.now();
-    if (this.needScan || now - this.lastScan >= (this.opts.rescanMs ?? 30_000)) {
-      try {
-        const scan = await this.scan(this.opts.paths.proc);
-        this.targets = [...scan.netnsPids].map(([inode, pid]) => ({ inode, pid }));
-        this.lastScan = now;
-        this.needScan = false;
-      } catch (err) {
-        log.debug({ err: String(err) }, 'proc scan for counters failed');
-      }
-    }
-    const read = await this.reader.read(this.targets);
+    if (this.needScan || now - this.lastScan >= (this.opts.rescanMs ?? 30_000)) await this.rescan(now);
+    let read = await this.reader.read(this.targets);
     if (read.stale.length > 0) {
-      // Gone or moved: left out of this read, found again (with a live pid) by the next scan.
+      // The process a netns was read through is gone or moved (it may have been a short-lived one): scan
+      // again now and read those namespaces through another process, so the interval misses nothing.
       const gone = new Set(read.stale);
-      this.targets = this.targets.filter((t) => !gone.has(t.inode));
-      this.needScan = true;
+      await this.rescan(now);
+      const retry = this.targets.filter((t) => gone.has(t.inode));
+      const again = retry.length > 0 ? await this.reader.read(retry, { nics: false }) : null;
+      if (again !== null) {
+        const values = new Map(read.values);
+        for (const [k, v] of again.values) values.set(k, v);
+        read = { ...read, values, readable: new Set([...read.readable, ...again.readable]) };
+      }
+      const still = new Set(again?.stale ?? []);
+      this.targets = this.targets.filter((t) => !still.has(t.inode));
+      this.needScan = still.size > 0;
     }
     this.readableFiles = read.readable;
     const out: CounterEntry[] = [];
@@ -108,6 +109,17 @@ export class CounterCollector {
   /** Closes the counter files held open between ticks (each holds its netns). */
   close(): void {
     this.reader.close();
+  }
+
+  private async rescan(now: number): Promise<void> {
+    try {
+      const scan = await this.scan(this.opts.paths.proc);
+      this.targets = [...scan.netnsPids].map(([inode, pid]) => ({ inode, pid }));
+      this.lastScan = now;
+      this.needScan = false;
+    } catch (err) {
+      log.debug({ err: String(err) }, 'proc scan for counters failed');
+    }
   }
 
   /** Namespaces read at the last tick. */

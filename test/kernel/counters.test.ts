@@ -99,3 +99,58 @@ test('tx drops on a veth whose peer is down: kdrop\'s tx_dropped equals the kern
   assert.equal(rec['direction'], 'transmit');
   assert.equal(rec['metric'], 'system.network.packet.dropped');
 });
+
+/**
+ * nf_conntrack_max is one global sysctl (read-only inside a child netns: mode 0444 there, checked by the
+ * test) compared against each netns's own entry count. The test lowers it for the time of the fill only,
+ * to the largest count of any netns on this host plus 64 (no other netns gets closer than 64 entries to
+ * the limit), and restores it in `finally`; it refuses to run where another netns holds many entries.
+ */
+test('a full conntrack table: the drop counter equals conntrack -S and the NETFILTER_DROP drops beside it', { skip: probeSkipReason() ?? kernelTestSkipReason() ?? false }, async () => {
+  const ns = await netns();
+  // Any ct expression makes the netns track connections.
+  await ns.exec(['nft', 'table inet kdropct { chain out { type filter hook output priority 0; policy accept; ct state new counter; }; }']);
+  await resident(ns, ['sh', '-c', 'echo ready; exec sleep 600']);
+  const maxPath = '/proc/sys/net/netfilter/nf_conntrack_max';
+  const { stdout: mode } = await ns.exec(['stat', '-c', '%a', maxPath]);
+  assert.equal(mode.trim(), '444', 'nf_conntrack_max is read-only inside a child netns (if it becomes writable, set it there instead)');
+  const { readFile, writeFile, readdir, readlink } = await import('node:fs/promises');
+  // The largest entry count of any netns on the host (entries is the first column, the same in each row).
+  let busiest = 0;
+  const seen = new Set<string>();
+  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const link = await readlink(`/proc/${pid}/ns/net`).catch(() => null);
+    if (link === null || seen.has(link)) continue;
+    seen.add(link);
+    const row = (await readFile(`/proc/${pid}/net/stat/nf_conntrack`, 'utf8').catch(() => '')).split('\n')[1] ?? '';
+    busiest = Math.max(busiest, Number.parseInt(row.trim().split(/\s+/)[0] ?? '0', 16) || 0);
+  }
+  if (busiest > 2000) return assert.fail(`a netns on this host holds ${busiest} conntrack entries: lowering the global nf_conntrack_max would drop its packets`);
+  const limit = busiest + 64;
+  const w = startCli(['watch', '--json', '--interval', '1s', '--netns', String(ns.inode), '--all']);
+  const before = (await readFile(maxPath, 'utf8')).trim();
+  let out = '';
+  try {
+    await w.waitForLog('watching skb:kfree_skb', 60000);
+    try {
+      await writeFile(maxPath, String(limit));
+      ({ stdout: out } = await ns.exec([process.execPath, flood, 'ctfill', '7788', String(limit), '20', '1500']));
+    } finally {
+      await writeFile(maxPath, before);
+    }
+    assert.equal((await readFile(maxPath, 'utf8')).trim(), before, 'nf_conntrack_max restored');
+    assert.match(out, new RegExp(`^filled ${limit}\\n0\\n$`), 'the table took exactly the limit; none of the 20 later connects got through');
+    // The kernel's own view (conntrack -S: one line per CPU, drop=N).
+    const { stdout: stats } = await ns.exec(['conntrack', '-S']);
+    const kernelDrop = [...stats.matchAll(/\bdrop=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    assert.ok(kernelDrop >= 20, `conntrack -S says ${kernelDrop} drops for 20 refused connects (plus retransmits)`);
+    const ctDrops = (): number => sumRecords(counterRecords(w.stdoutLines), (r) => r['netns'] === ns.inode && r['counter'] === 'drop' && r['source'] === 'conntrack');
+    assert.ok(await waitFor(() => ctDrops() === kernelDrop, 5000), `kdrop counted ${ctDrops()} conntrack drops, conntrack -S ${kernelDrop}; counter records: ${counterRecords(w.stdoutLines).join("\n")}`);
+    assert.equal(await w.stop('SIGINT'), 0);
+    const drops = w.stdoutLines.filter((l) => l.startsWith('{') && !l.includes('"record":"counter"'));
+    // Each refused packet is a NETFILTER_DROP in kfree_skb too: the counter names its cause.
+    assert.equal(sumRecords(drops, (r) => r['netns'] === ns.inode && r['reason'] === 'NETFILTER_DROP'), kernelDrop);
+  } finally {
+    await w.stop('SIGKILL');
+  }
+});

@@ -28,7 +28,7 @@ export interface CounterReaderOptions {
   readonly nics?: boolean;
 }
 
-interface CounterReadResult {
+export interface CounterReadResult {
   readonly values: CounterRead;
   /** Targets whose pid was gone or had left the namespace (the caller rescans). */
   readonly stale: readonly number[];
@@ -71,14 +71,16 @@ export class CounterReader {
    * it): one or two positional reads instead of open, stat, read and close. An open fd holds its netns:
    * fds are closed as soon as the pid is seen gone or in another netns, or the target is dropped.
    */
-  async read(targets: readonly NetnsTarget[]): Promise<CounterReadResult> {
+  async read(targets: readonly NetnsTarget[], only: { nics?: boolean } = {}): Promise<CounterReadResult> {
     const values = new Map<number | null, CounterValue[]>();
     const stale: number[] = [];
     const readable = new Set<CounterFile>();
     let malformed = 0;
     const retryAbsent = this.reads++ % RETRY_ABSENT_EVERY === 0;
+    const partial = only.nics === false;
     const wanted = new Set(targets.map((t) => t.inode));
-    for (const [inode, o] of this.open) if (!wanted.has(inode)) this.closeNetns(inode, o);
+    // A full read closes the files of namespaces no longer read; a partial one (a retry) leaves them.
+    if (!partial) for (const [inode, o] of this.open) if (!wanted.has(inode)) this.closeNetns(inode, o);
     const jobs = targets.map((t) => async (buf: Buffer) => {
       let o = this.open.get(t.inode);
       if (o !== undefined && o.pid !== t.pid) {
@@ -112,7 +114,7 @@ export class CounterReader {
         this.closeNetns(t.inode, o);
       } else values.set(t.inode, got);
     });
-    if (this.opts.nics !== false) jobs.push(async () => {
+    if (this.opts.nics !== false && !partial) jobs.push(async () => {
       const nic = await this.readNics();
       if (nic.length > 0) readable.add('nic');
       values.set(null, nic);

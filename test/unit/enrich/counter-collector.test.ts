@@ -70,20 +70,26 @@ test('counters per netns: baseline, growth, owners, NICs with a device link only
   assert.equal(scans, 1);
   assert.deepEqual(await c.tick(), []);
 
-  // Pid 50 now lives in another netns: nothing is read as POD's, and the next tick rescans.
+  // Pid 50 now lives in another netns; pid 60 is still in POD: the same tick rescans and reads POD through
+  // 60 (its growth only, not its history), and the new netns from zero at the next tick.
+  fx.setNs(60, POD, 16, 9);
   fx.setNs(50, 4026539999, 99, 99);
-  assert.deepEqual(await c.tick(), []);
-  assert.equal(c.netnsCount(), 1);
-  pids = new Map([[HOST, 1], [4026539999, 50]]);
+  pids = new Map([[HOST, 1], [POD, 60], [4026539999, 50]]);
+  assert.deepEqual((await c.tick()).map((e) => [e.counter, e.netns, e.count]), [['ListenDrops', POD, 1], ['ListenOverflows', POD, 1]]);
+  assert.equal(scans, 2);
+  assert.equal(c.netnsCount(), 3);
   fx.setNs(50, 4026539999, 100, 99);
-  // A netns first seen after start counts from zero; the host's netns is the node's.
   fx.setNs(1, HOST, 11, 0);
   const later = await c.tick();
-  assert.equal(scans, 2);
   assert.deepEqual(
     later.filter((e) => e.counter === 'ListenOverflows').map((e) => [e.netns, e.owner.scope, e.count]),
     [[4026539999, 'netns', 100], [HOST, 'host', 1]],
   );
+  // Pid 60 gone with no other process in POD: left out (no rescan finds it), the scan retried next tick.
+  rmSync(join(fx.proc, '60'), { recursive: true });
+  pids = new Map([[HOST, 1], [4026539999, 50]]);
+  assert.deepEqual(await c.tick(), []);
+  assert.equal(c.netnsCount(), 2);
 });
 
 test('the reader reads a file larger than its 64 KiB buffer whole (net/dev with 2500 interfaces)', async (t) => {

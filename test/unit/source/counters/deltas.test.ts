@@ -18,12 +18,19 @@ test('first read is the baseline; later reads give growth; zero growth is left o
   assert.deepEqual(d.next(new Map([[10, [v('ListenOverflows', 112n)]]])), []);
 });
 
-test('a namespace made after start counts from zero; one that vanished and came back too', () => {
+test('a namespace made after start counts from zero; one gone for 3 reads is forgotten and counts from zero when back', () => {
   const d = new CounterDeltas();
   d.next(new Map([[10, [v('ListenOverflows', 5n)]]]));
   assert.deepEqual(d.next(new Map([[10, [v('ListenOverflows', 5n)]], [11, [v('ListenOverflows', 3n)]]])).map((x) => [x.netns, x.delta]), [[11, 3]]);
-  d.next(new Map([[11, [v('ListenOverflows', 3n)]]]));
+  for (let i = 0; i < 3; i++) d.next(new Map([[11, [v('ListenOverflows', 3n)]]]));
   assert.deepEqual(d.next(new Map([[10, [v('ListenOverflows', 2n)]], [11, [v('ListenOverflows', 3n)]]])).map((x) => [x.netns, x.delta]), [[10, 2]]);
+});
+
+test('a namespace missing for one read (no live process found once) keeps its values: only its growth counts', () => {
+  const d = new CounterDeltas();
+  d.next(new Map([[10, [v('ListenOverflows', 500n)]]]));
+  assert.deepEqual(d.next(new Map()), []);
+  assert.deepEqual(d.next(new Map([[10, [v('ListenOverflows', 507n)]]])).map((x) => [x.netns, x.delta]), [[10, 7]]);
 });
 
 test('the node NICs (netns null) are baselined when first read, never counted from zero', () => {
