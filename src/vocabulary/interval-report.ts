@@ -1,5 +1,5 @@
 /** What the pipeline hands its consumers (watch, agent, top, exporters) every interval. */
-import type { SourceStats } from '../source/types.js';
+import type { SourceStats } from './drop-key.js';
 import type { DropEntry } from '../enrich/types.js';
 
 /** One interval's worth of drops, fully described, most drops first. */
