@@ -23,7 +23,8 @@
  *   S <ktime> <location hex> <reason> <protocol> <netns> <l4proto> <saddr|-> <sport> <daddr|-> <dport>
  *     <tcpflags> <icmp type> <icmp code> <ifindex> <ifname|-> <len> <stackid> <suppressed>   one sampled drop
  *     (suppressed: drops of this key not sampled since its previous sample)
- *   K <stackid> <addr hex>...   the kernel stack of the S line that follows (innermost first)
+ *   K <stackid> <addr hex>...   the kernel stack of the S line that follows (innermost first); every S
+ *     line with a stack id has its K line (an S line's id is -1 when its stack is not known for sure)
  *   W <message>      a warning worth logging
  *   CHECK <type> ok | CHECK <type> fail <message>   (--check)
  * With --pin-dir the maps and the link are pinned there: a loader started again on the same directory
@@ -38,7 +39,9 @@
  * maps (nothing counted is lost), unpin, print BYE and exit.
  * Samples (rate-limited example drops, see kdrop.bpf.c) are read from the ring buffer whenever it has
  * data and before each dump; --sample-rate is per key per second (0 or --no-samples: none), --stacks adds
- * a kernel stack id to each (looked up in the stack map, printed as K, then deleted). Sample counters are
+ * a kernel stack id to each (looked up in the stack map and printed as K; an id is deleted only once no
+ * sample named it for a whole dump interval, so that no other stack takes it while a sample still names
+ * it). Sample counters are
  * per-CPU and cumulative, printed on END.
  * --no-atomics loads the pre-5.12 object (no BPF atomics but add) even where the kernel takes them (tests);
  * otherwise it is loaded only where the kernel refuses compare-and-swap.
@@ -116,6 +119,11 @@ struct probe {
 	int samples;
 	int stacks;
 	int lock_fd;            /* the pin directory, flock()ed; -1 when unpinned */
+	/* Stack ids: the dump generation in which a sample last named each (0: not held), and those deleted
+	 * by the current collection (a sample naming one of them may be older than the deletion). */
+	__u64 gen;
+	__u64 stack_gen[KDROP_STACKS];
+	__u8 stack_gone[KDROP_STACKS];
 };
 
 static int pin_path(const struct probe *p, const char *name, char *out, size_t len)
@@ -499,20 +507,50 @@ static const char *addr_text(int family, const __u8 *a, char *buf, size_t len)
 	return "-";
 }
 
-/* Prints the stack (K line) of a sample, then deletes it from the stack map. */
-static void print_stack(struct probe *p, __s32 id)
+/* Prints the stack (K line) of a sample's id, and marks the id as named now. Returns the id to print
+ * on the S line: -1 when the stack is not known for sure (the id was freed while the sample waited in
+ * the ring: another stack may hold it now). */
+static __s32 print_stack(struct probe *p, __s32 id)
 {
 	__u64 ips[KDROP_STACK_DEPTH];
 	__u32 key = (__u32)id;
 	int fd = bpf_map__fd(p->skel->maps.stacks);
 
-	if (bpf_map_lookup_elem(fd, &key, ips) != 0)
-		return; /* already printed and deleted for an earlier sample with the same stack */
+	if (id >= KDROP_STACKS || p->stack_gone[id] || bpf_map_lookup_elem(fd, &key, ips) != 0)
+		return -1;
+	p->stack_gen[id] = p->gen;
 	printf("K %d", id);
 	for (int i = 0; i < KDROP_STACK_DEPTH && ips[i] != 0; i++)
 		printf(" %llx", (unsigned long long)ips[i]);
 	printf("\n");
-	bpf_map_delete_elem(fd, &key);
+	return id;
+}
+
+static void consume_samples(struct probe *p);
+
+/* Frees the stack ids no sample named in this dump interval or the one before. A sample that names an
+ * id is read within one interval (the ring is read whenever it has data, and after each flip), so an id
+ * is never deleted, and taken by another stack, while a sample that names it is still unread; samples
+ * emitted between the last read and the deletion are read right after it, without a stack. */
+static void collect_stacks(struct probe *p)
+{
+	int fd, freed = 0;
+	if (!p->stacks || !p->rb)
+		return;
+	fd = bpf_map__fd(p->skel->maps.stacks);
+	for (__u32 id = 0; id < KDROP_STACKS; id++) {
+		if (p->stack_gen[id] == 0 || p->stack_gen[id] + 1 >= p->gen)
+			continue;
+		bpf_map_delete_elem(fd, &id);
+		p->stack_gen[id] = 0;
+		p->stack_gone[id] = 1;
+		freed = 1;
+	}
+	if (!freed)
+		return;
+	sync_programs();
+	consume_samples(p);
+	memset(p->stack_gone, 0, sizeof(p->stack_gone));
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -528,13 +566,12 @@ static int on_sample(void *ctx, void *data, size_t size)
 	for (char *c = ifname; *c; c++)
 		if (*c <= ' ' || *c > '~')
 			*c = '?';
-	if (s->stackid >= 0)
-		print_stack(p, s->stackid);
+	__s32 stackid = s->stackid >= 0 ? print_stack(p, s->stackid) : s->stackid;
 	printf("S %llu %llx %u %u %u %u %s %u %s %u %u %u %u %u %s %u %d %u\n", (unsigned long long)s->ktime,
 	       (unsigned long long)s->location, s->reason, s->protocol, s->netns, s->l4proto,
 	       addr_text(s->family, s->saddr, sa, sizeof(sa)), s->sport, addr_text(s->family, s->daddr, da, sizeof(da)),
 	       s->dport, s->tcp_flags, s->icmp_type, s->icmp_code, s->ifindex, ifname[0] ? ifname : "-", s->len,
-	       s->stackid, s->suppressed);
+	       stackid, s->suppressed);
 	return 0;
 }
 
@@ -588,9 +625,11 @@ static void dump(struct probe *p, const char *id)
 {
 	__u64 epoch = __atomic_load_n(&p->ctl->epoch, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&p->ctl->epoch, epoch + 1, __ATOMIC_RELEASE);
+	p->gen++;
 	sync_programs();
 	consume_samples(p);
 	drain(p, epoch, id);
+	collect_stacks(p);
 }
 
 static int map_ctl(struct probe *p)
@@ -780,7 +819,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
-			   .sample_max = 1000, .samples = 1, .lock_fd = -1 };
+			   .sample_max = 1000, .samples = 1, .lock_fd = -1, .gen = 1 };
 	char *end;
 	int only = 0, do_check = 0, no_atomics = 0, c, err, interval_ms = 0, stdin_open = 1, given_lock = -1;
 	pid_t parent;

@@ -6,7 +6,9 @@ import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 
  * The level comes from KDROP_LOG_LEVEL (or --log-level, which sets it before the first logger is made).
  * The format: JSON lines (the agent, and whenever stderr is not a terminal), or readable text lines for a
  * person at a terminal running watch, doctor, symbolize, top; `--log-format text|json` or
- * KDROP_LOG_FORMAT choose explicitly.
+ * KDROP_LOG_FORMAT choose explicitly. For that person the default level is warn (the command's own
+ * output is what they asked for) and each record is one line, its message alone (fields only at debug
+ * and trace, or as JSON).
  */
 let root: Logger | undefined;
 
@@ -31,7 +33,20 @@ export function logFormatFor(argv: readonly string[], env: NodeJS.ProcessEnv, st
   return stderrIsTty && !argv.slice(2).includes('agent') ? 'text' : 'json';
 }
 
-function destination(format: LogFormat): DestinationStream {
+/** The level asked for on the command line or in KDROP_LOG_LEVEL (valid ones only), else undefined. */
+function levelAsked(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  const i = argv.findIndex((a) => a === '--log-level' || a.startsWith('--log-level='));
+  const flag = i < 0 ? undefined : argv[i]?.includes('=') ? argv[i]?.slice('--log-level='.length) : argv[i + 1];
+  const asked = flag ?? env['KDROP_LOG_LEVEL'];
+  return asked !== undefined && LEVELS.has(asked) ? asked : undefined;
+}
+
+/** The default level: warn for a person at a terminal (text), info for the agent and pipes (JSON). */
+export function defaultLevel(format: LogFormat): 'warn' | 'info' {
+  return format === 'text' ? 'warn' : 'info';
+}
+
+function destination(format: LogFormat, detailed: boolean): DestinationStream {
   if (format === 'json') return pino.destination({ fd: 2, sync: true });
   // Loaded only for a person at a terminal: the agent never pays for it.
   const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
@@ -40,6 +55,8 @@ function destination(format: LogFormat): DestinationStream {
     sync: true,
     colorize: process.stderr.isTTY === true && !('NO_COLOR' in process.env),
     ignore: 'pid,hostname,component',
+    // One line per record: the fields (pids, paths) only when debugging.
+    hideObject: !detailed,
     messageFormat: '{component}: {msg}',
     translateTime: 'SYS:HH:MM:ss',
   });
@@ -48,11 +65,9 @@ function destination(format: LogFormat): DestinationStream {
 function rootLogger(): Logger {
   // An unknown KDROP_LOG_LEVEL must not throw here (pino does, at the first logger() of any module import):
   // the CLI validates it and reports a CONFIG error.
-  const envLevel = process.env['KDROP_LOG_LEVEL'];
-  root ??= pino(
-    { level: envLevel !== undefined && LEVELS.has(envLevel) ? envLevel : 'info', base: { pid: process.pid } },
-    destination(logFormatFor(process.argv, process.env, process.stderr.isTTY === true)),
-  );
+  const format = logFormatFor(process.argv, process.env, process.stderr.isTTY === true);
+  const asked = levelAsked(process.argv, process.env);
+  root ??= pino({ level: asked ?? defaultLevel(format), base: { pid: process.pid } }, destination(format, asked === 'debug' || asked === 'trace'));
   return root;
 }
 

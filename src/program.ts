@@ -167,7 +167,7 @@ export function buildProgram(): Command {
   // Pods when the Kubernetes API is reachable (same choice as watch), host/netns attribution otherwise. The
   // agent does not wait for the first pod list: it counts from the start and names pods once the list arrives.
   registerAgentCommand(program, {
-    createResolver: async (paths) => (await (await import('./commands/watch-resolver.js')).watchResolver(paths, undefined, process.env, 0)).resolver,
+    createResolver: async (paths) => (await (await import('./resolver.js')).watchResolver(paths, undefined, process.env, 0)).resolver,
   });
   return program;
 }

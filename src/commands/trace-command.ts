@@ -7,7 +7,7 @@ import { describeSample } from '../enrich/describe-sample.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { SAMPLES_NEED_BPF } from '../config/sample-settings.js';
 import { runTrace } from './trace.js';
-import { watchResolver } from './watch-resolver.js';
+import { watchResolver } from '../resolver.js';
 
 /**
  * `kdrop trace` put together: samples need the bpf source (`auto` means bpf here); reason filters checked

@@ -4,7 +4,7 @@ import { openPipeline, probeForSource } from '../compose.js';
 import { unknownReasons } from '../aggregate/filter.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { runWatch } from './watch.js';
-import { watchResolver } from './watch-resolver.js';
+import { watchResolver } from '../resolver.js';
 import { describeSample } from '../enrich/describe-sample.js';
 import type { FlowSample } from '../vocabulary/flow-sample.js';
 

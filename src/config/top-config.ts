@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationMs, type SourceChoice } from './common.js';
 import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
-import { GROUP_BYS, SORT_BYS, type GroupBy, type SortBy } from '../top/types.js';
+import { GROUP_BYS, SORT_BYS, type GroupBy, type SortBy } from '../vocabulary/top-grouping.js';
 
 /** Flags of `kdrop top` as commander gives them. */
 export interface TopFlags {

@@ -63,12 +63,20 @@ export async function readHostNetnsInode(procDir: string): Promise<number | null
   const self = await readNetnsInode(procDir, 'self').catch(() => null);
   if (self !== null && !warnedSelf) {
     warnedSelf = true;
-    log.warn(
-      { proc: procDir, inode: self },
-      'cannot read the netns of pid 1: taking kdrop\'s own netns as the host\'s (right only with hostNetwork)',
-    );
+    const n = selfNetnsNotice(process.env['KUBERNETES_SERVICE_HOST'] !== undefined);
+    log[n.level]({ proc: procDir, inode: self }, n.message);
   }
   return self;
+}
+
+/**
+ * What to say when pid 1's netns cannot be read and kdrop's own is taken for the host's: in a pod that is
+ * right only with hostNetwork (a warning); on a plain host kdrop runs in the host's netns anyway.
+ */
+export function selfNetnsNotice(inPod: boolean): { level: 'warn' | 'debug'; message: string } {
+  return inPod
+    ? { level: 'warn', message: "cannot read pid 1's netns: this pod's netns is taken as the host's (right only with hostNetwork)" }
+    : { level: 'debug', message: "cannot read pid 1's netns: kdrop's own netns is taken as the host's" };
 }
 
 let warnedSelf = false;

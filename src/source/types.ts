@@ -3,18 +3,10 @@
  * Kubernetes, symbols or reason names; they report raw kernel values.
  */
 import type { FlowSample } from '../vocabulary/flow-sample.js';
+import type { DropKey, SourceStats } from '../vocabulary/drop-key.js';
 
-/** What identifies one counted series at the source. */
-export interface DropKey {
-  /** The drop location (return address inside the function that freed the skb). */
-  readonly address: bigint;
-  /** Raw enum skb_drop_reason value, or null when the kernel has no reason field. */
-  readonly reasonCode: number | null;
-  /** skb->protocol as an ethertype in host order (0x0800 = 2048 for IPv4). */
-  readonly protocol: number;
-  /** Network namespace inode of the skb's device or socket, or null when unknown. */
-  readonly netns: number | null;
-}
+/** What identifies one counted series at the source (src/vocabulary/drop-key.ts). */
+export type { DropKey } from '../vocabulary/drop-key.js';
 
 /** Cumulative totals for one key since the source started (across tracer restarts). */
 export interface DropSample extends DropKey {
@@ -34,14 +26,7 @@ export interface SourceFeatures {
   readonly bytes: boolean;
 }
 
-export interface SourceStats {
-  /** Events the kernel or tracer reports as lost (ring overruns, map full, helper errors). */
-  readonly lostEvents: number;
-  /** How often the tracer was restarted after dying. */
-  readonly restarts: number;
-  /** Lines of tracer output that could not be parsed (each logged at debug). */
-  readonly badLines: number;
-}
+export type { SourceStats } from '../vocabulary/drop-key.js';
 
 export interface DropSource {
   readonly name: SourceName;

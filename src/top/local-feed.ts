@@ -2,7 +2,7 @@
 import type { HostPaths } from '../host-paths.js';
 import type { SourceChoice } from '../config/common.js';
 import { openPipeline } from '../compose.js';
-import { watchResolver } from '../commands/watch-resolver.js';
+import { watchResolver } from '../resolver.js';
 import type { TopFeed } from './feed.js';
 import { fromReport, type ExampleOf } from './from-report.js';
 import { keyString } from '../source/types.js';

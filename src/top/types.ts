@@ -1,11 +1,8 @@
 /** `kdrop top`: the data the view shows, independent of where it came from (local pipeline or agent API). */
 import type { Scope } from '../enrich/types.js';
 
-export const GROUP_BYS = ['pod', 'namespace', 'reason', 'function', 'netns'] as const;
-export type GroupBy = (typeof GROUP_BYS)[number];
-
-export const SORT_BYS = ['rate', 'total'] as const;
-export type SortBy = (typeof SORT_BYS)[number];
+export { GROUP_BYS, type GroupBy, type SortBy } from '../vocabulary/top-grouping.js';
+import type { GroupBy, SortBy } from '../vocabulary/top-grouping.js';
 
 /**
  * One counted series in one interval: the finest grain top keeps. Fields the source does not know are

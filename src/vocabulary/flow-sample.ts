@@ -4,7 +4,7 @@
  * kernel); the enrich stage describes them; watch --flows, trace and the agent's log export consume them.
  * Counts never come from samples: a sample only shows what one of the counted drops looked like.
  */
-import type { DropKey } from '../source/types.js';
+import type { DropKey } from './drop-key.js';
 import type { NetnsOwner } from '../enrich/types.js';
 
 /** L3/L4 of the dropped packet, as far as the kernel could parse it; null where absent. */

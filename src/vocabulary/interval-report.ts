@@ -1,5 +1,5 @@
 /** What the pipeline hands its consumers (watch, agent, top, exporters) every interval. */
-import type { SourceStats } from '../source/types.js';
+import type { SourceStats } from './drop-key.js';
 import type { DropEntry } from '../enrich/types.js';
 import type { CounterEntry } from '../enrich/counter-collector.js';
 

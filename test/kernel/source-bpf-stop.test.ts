@@ -203,3 +203,47 @@ describe('kdrop-probe arguments', { skip: skip ?? false }, () => {
     });
   }
 });
+
+describe('stack ids', { skip: skip ?? false, timeout: 60_000 }, () => {
+  /** Whether the pinned stack map holds `id`. */
+  const holds = (dir: string, id: number): boolean => {
+    const key = [id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff, (id >>> 24) & 0xff].map(String);
+    try {
+      execFileSync('bpftool', ['map', 'lookup', 'pinned', `${dir}/stacks`, 'key', ...key], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test('every sample with a stack id gets its K line; the id stays in the map after printing, until an interval passed without a sample naming it', async () => {
+    const ns = await newNs();
+    const dir = `${newRoot()}/5-5-0`;
+    const p = run(PROBE, ['--stacks', '--sample-burst', '5', '--pin-dir', dir]);
+    await p.waitLine((l) => l.startsWith('READY '));
+    await ns.sendUdp(5, { family: 4, port: 9 }); // one key: a burst of 5 samples, mostly one stack
+    let replies = 0;
+    const dump = async (): Promise<void> => {
+      p.child.stdin!.write(`dump ${++replies}\n`);
+      await p.waitLine((l) => l.startsWith('END ') && l.includes(` id=${replies} `));
+    };
+    await dump();
+    const samples = p.lines.map((l, i) => [l, p.lines[i - 1] ?? ''] as const).filter(([l]) => l.startsWith('S ') && Number(l.split(' ')[5]) === ns.inode);
+    assert.equal(samples.length, 5, p.lines.join('\n'));
+    const ids = new Set<number>();
+    for (const [s, before] of samples) {
+      const id = Number(s.split(' ')[17]);
+      assert.ok(id >= 0, `a stack id: ${s}`);
+      assert.ok(before.startsWith(`K ${id} `), `the line before ${s} is its stack, found: ${before}`);
+      ids.add(id);
+    }
+    for (const id of ids) assert.ok(holds(dir, id), `stack ${id} still held right after its samples were printed`);
+    // Freed once no sample named it for a whole interval between two dumps (the samples were read
+    // before the first dump or during it): by the third dump at the latest.
+    await dump();
+    await dump();
+    for (const id of ids) assert.equal(holds(dir, id), false, `stack ${id} freed`);
+    p.child.stdin!.end();
+    assert.equal(await p.exited, 0);
+  });
+});

@@ -59,3 +59,29 @@ test(`no module in src/ over ${MAX_LINES} lines`, () => {
     .map((x) => `${x.f}: ${x.n}`);
   assert.deepEqual(big, []);
 });
+
+/** Imports from `from` (a folder under src/) that resolve into `into` (a folder under src/). */
+function importsInto(from: string, into: string): string[] {
+  const bad: string[] = [];
+  for (const f of files(join(SRC, from))) {
+    for (const spec of imports(f)) {
+      if (!spec.startsWith('.')) continue;
+      const target = relative(SRC, resolve(dirname(f), spec));
+      if (target.startsWith(`${into}/`)) bad.push(`${relative(SRC, f)} -> ${target}`);
+    }
+  }
+  return bad;
+}
+
+test('shared modules import no stage, command or view: vocabulary <- source, top <- commands, config <- top, bpf <- bpftrace', () => {
+  assert.deepEqual(
+    [
+      ...importsInto('vocabulary', 'source'),
+      ...importsInto('top', 'commands'),
+      ...importsInto('config', 'top'),
+      ...importsInto('source/bpf', 'source/bpftrace'),
+      ...importsInto('source/bpftrace', 'source/bpf'),
+    ],
+    [],
+  );
+});

@@ -1,5 +1,5 @@
 /** BpfSource's options and the program statistics it reports. */
-import type { RestartPolicy } from '../bpftrace/supervisor.js';
+import type { RestartPolicy } from '../restarter.js';
 import type { AttachType } from './protocol.js';
 
 export interface BpfSourceOptions {

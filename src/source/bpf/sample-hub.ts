@@ -1,7 +1,7 @@
 /**
  * Turns kdrop-probe's S and K lines into FlowSamples for the subscribers of a BpfSource: pairs each
- * sample with its stack (a K line precedes its S line; an id the loader already printed and deleted for
- * an earlier sample with the same stack is taken from the last K line of that id), converts the kernel's
+ * sample with its stack (its K line precedes its S line; the loader frees an id only after a whole
+ * interval in which no sample named it, and prints -1 for a sample whose stack it cannot vouch for), converts the kernel's
  * monotonic timestamp to wall time, and keeps the probe's cumulative sample counters.
  */
 import type { FlowSample } from '../../vocabulary/flow-sample.js';

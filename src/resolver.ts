@@ -1,8 +1,8 @@
-import type { HostPaths } from '../host-paths.js';
-import type { NetnsOwner, NetnsResolver } from '../enrich/types.js';
-import { HostNetnsResolver } from '../enrich/host-resolver.js';
-import { podFilter, type PodRef } from '../enrich/pod-filter.js';
-import { KdropError, ErrorCodes } from '../errors.js';
+import type { HostPaths } from './host-paths.js';
+import type { NetnsOwner, NetnsResolver } from './enrich/types.js';
+import { HostNetnsResolver } from './enrich/host-resolver.js';
+import { podFilter, type PodRef } from './enrich/pod-filter.js';
+import { KdropError, ErrorCodes } from './errors.js';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ export async function watchResolver(
     return { resolver: await HostNetnsResolver.create(paths), owner: undefined };
   }
   // Loaded only when an API may be reachable: @kubernetes/client-node costs ~50 MB of RSS.
-  const { createResolver } = await import('../enrich/create-resolver.js');
+  const { createResolver } = await import('./enrich/create-resolver.js');
   const resolver = await createResolver({
     paths,
     inCluster: kube.inCluster,
