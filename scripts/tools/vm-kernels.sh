@@ -11,6 +11,8 @@ source "$(dirname "$0")/lib/apt.bash"
 
 CACHE="$(kdrop_tools_cache)/vm-kernels"
 kdrop_lock "$CACHE"
+# A fetch that fails leaves nothing half-made behind (under the lock: no other fetch is running).
+trap 'rm -rf "$CACHE"/.fetch.* "$CACHE/.apt"' EXIT
 
 mapfile -t pins < <(env | sed -n 's/^KDROP_VM_KERNEL_[A-Z0-9_]*=//p' | sort -V)
 [[ "${#pins[@]}" -gt 0 ]] || { echo "vm-kernels.sh: no KDROP_VM_KERNEL_* pin in versions.env" >&2; exit 1; }

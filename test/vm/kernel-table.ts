@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './initramfs.js';
 import type { VmRun } from './qemu.js';
-import { facts } from './assertions.js';
+import { exact as exactCase, facts } from './assertions.js';
 
 const DOC = join(REPO, 'docs', 'kernels.md');
 const BEGIN = '<!-- kernel-table:begin (written by test/vm with KDROP_VM_UPDATE_DOCS=1; checked by every run) -->';
@@ -29,8 +29,9 @@ export function kernelRows(runs: readonly VmRun[]): string[] {
     const reasons = f.hasReason ? `${Object.keys(f.reasons).length} (format)` : 'none (no reason field)';
     const samples = ok(r, 'trace', (c) => (c['records'] as unknown[]).length === 1) ? 'yes' : 'no';
     const q = r.checks.get('qdisc');
-    const qreasons = f.qdiscDrop ? `${Object.keys((q?.['qdiscReasons'] ?? {}) as object).length} (qdisc:qdisc_drop)` : 'no qdisc:qdisc_drop';
-    const exact = ok(r, 'watch', (c) => (c['cases'] as Record<string, unknown>[]).every((x) => x['total'] === x['sent'])) && ok(r, 'kill', (c) => c['total'] === c['sent']);
+    const counted = (src: string): string => Object.keys(((q?.[src] as Record<string, unknown> | undefined)?.['byReason'] ?? {}) as object).join(', ');
+    const qreasons = f.qdiscDrop ? `${Object.keys((q?.['qdiscReasons'] ?? {}) as object).length} (qdisc:qdisc_drop); pfifo drops counted as ${counted('default')} (default source), ${counted('tracefs')} (tracefs)` : 'no qdisc:qdisc_drop';
+    const exact = ok(r, 'watch', (c) => (c['cases'] as Record<string, unknown>[]).every(exactCase)) && ok(r, 'kill', exactCase);
     return `| ${f.release} | \`${pv}\` (${suite}) | ${attach} | ${reasons} | ${f.hasRxSk ? 'yes' : 'no'} | ${samples} | ${qreasons} | ${exact ? 'yes, per netns' : 'no'} |`;
   });
 }

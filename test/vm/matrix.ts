@@ -5,7 +5,7 @@
  * host core.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildInitramfs, REPO } from './initramfs.js';
@@ -74,10 +74,17 @@ export interface VmJob {
   readonly cpus: number;
 }
 
+/** Each run's results as JSON in .cache/vm/ (what the guest reported, for a failure's details). */
+function keep(r: VmRun): VmRun {
+  mkdirSync(join(REPO, '.cache', 'vm'), { recursive: true });
+  writeFileSync(join(REPO, '.cache', 'vm', `results-${r.mode}-${r.kernel.release}.json`), JSON.stringify({ seconds: r.seconds, checks: Object.fromEntries(r.checks) }, null, 1));
+  return r;
+}
+
 export function bootAll(m: Matrix, jobs: readonly VmJob[], parallel = Number(process.env['KDROP_VM_PARALLEL'] ?? 2)): Promise<VmRun>[] {
   const timeoutMs = Number(process.env['KDROP_VM_TIMEOUT_S'] ?? 600) * 1000;
   return limited(
     parallel,
-    jobs.map((j) => () => bootVm(j.kernel, { qemuDir: m.qemuDir, initramfs: m.initramfs, cpus: j.cpus, memoryMb: j.cpus > 2 ? 3072 : 2048, mode: j.mode, timeoutMs })),
+    jobs.map((j) => async () => keep(await bootVm(j.kernel, { qemuDir: m.qemuDir, initramfs: m.initramfs, cpus: j.cpus, memoryMb: j.cpus > 2 ? 3072 : 2048, mode: j.mode, timeoutMs }))),
   );
 }
