@@ -43,6 +43,10 @@ export const ErrorCodes = {
   UNKNOWN_REASON: 'KDROP_E_UNKNOWN_REASON',
   /** `kdrop top --agent`: the agent's drops API could not be reached or answered something else. */
   AGENT_API: 'KDROP_E_AGENT_API',
+  /** `kubectl kdrop`: the Kubernetes API (kubeconfig, context, server) could not be used. */
+  KUBE_API: 'KDROP_E_KUBE_API',
+  /** `kubectl kdrop`: the API server refused a request (RBAC); the message names the missing permission. */
+  KUBE_FORBIDDEN: 'KDROP_E_KUBE_FORBIDDEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -23,6 +23,8 @@ export interface AgentHttpServerOptions {
   readonly health?: HealthChecks;
   /** Read-only JSON documents by path (the drops API for `kdrop top --agent`), served with the metrics. */
   readonly json?: Readonly<Record<string, () => unknown>>;
+  /** Handlers by path that answer themselves (the doctor API; the samples API's stream). */
+  readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void>>;
 }
 
 /**
@@ -106,6 +108,8 @@ export class AgentHttpServer {
       this.opts.metrics(req, res);
       return;
     }
+    const route = path === undefined ? undefined : this.opts.routes?.[path];
+    if (route !== undefined) return route(req, res);
     const doc = path === undefined ? undefined : this.opts.json?.[path];
     if (doc !== undefined) {
       const body = JSON.stringify(doc());
