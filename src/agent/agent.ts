@@ -10,6 +10,7 @@ import { logger } from '../log.js';
 import { nextDeadline, sleepUntil } from '../schedule.js';
 import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
 import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
+import { agentRoutes } from './agent-routes.js';
 import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
 
 const log = logger('agent');
@@ -79,6 +80,7 @@ export class Agent {
           address: this.cfg.metrics,
           metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
           json: { [DROPS_API_PATH]: () => this.dropsApi() },
+          routes: agentRoutes(this.cfg, this.deps.paths, () => this.opened),
           ...(shared ? { health } : {}),
         });
         this.servers.push(this.metricsServer);
@@ -99,7 +101,7 @@ export class Agent {
           paths: this.deps.paths,
           map: this.cfg.map,
           ...(resolver ? { resolver } : {}),
-          ...(this.cfg.samples ? { samples: this.cfg.samples.kernel } : {}),
+          ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
         });
       } catch (err) {
         // The pipeline owns (and closes) the resolver only once it is open.

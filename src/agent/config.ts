@@ -9,6 +9,7 @@ import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabular
 import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
 import { SAMPLE_SETTINGS, sampleOptions } from '../config/sample-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
+import { trustedProxies } from './samples-api.js';
 
 /** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */
 export interface AgentFlags {
@@ -31,6 +32,8 @@ export interface AgentFlags {
   sampleBurst?: string;
   sampleMaxPerS?: string;
   sampleStacks?: boolean;
+  samplesApi?: boolean;
+  samplesApiTrustedProxies?: string;
 }
 
 export interface ListenAddress {
@@ -60,6 +63,8 @@ export interface AgentConfig {
   readonly nodeName: string | undefined;
   /** --samples otlp: sampled drops as OTLP log records; null when off. */
   readonly samples?: AgentSamples | null;
+  /** --samples-api: GET /api/v1/samples for `kubectl kdrop trace`, from these API server addresses only; null when off. */
+  readonly samplesApi?: { readonly kernel: SampleOptions; readonly trustedProxies: readonly string[] } | null;
 }
 
 export interface AgentSamples {
@@ -155,6 +160,8 @@ const AGENT = {
   ...SAMPLE_SETTINGS,
   sampleMaxPerS: { ...SAMPLE_SETTINGS.sampleMaxPerS, default: 100 },
   sampleStacks: { flag: '--sample-stacks', env: ['KDROP_SAMPLE_STACKS'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
+  samplesApi: { flag: '--samples-api', env: ['KDROP_SAMPLES_API'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
+  samplesApiTrustedProxies: { flag: '--samples-api-trusted-proxies', env: ['KDROP_SAMPLES_API_TRUSTED_PROXIES'], file: true, default: '', schema: trustedProxies },
   // The standard OpenTelemetry variables (env only).
   otelExportInterval: { flag: 'OTEL_METRIC_EXPORT_INTERVAL', env: ['OTEL_METRIC_EXPORT_INTERVAL'], schema: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional() },
   otelExportTimeout: { flag: 'OTEL_METRIC_EXPORT_TIMEOUT', env: ['OTEL_METRIC_EXPORT_TIMEOUT'], schema: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional() },
@@ -242,6 +249,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     samples = { kernel: sampleOptions(v, v.sampleStacks), protocol, url, timeoutMs, maxPerS: v.sampleMaxPerS };
   }
 
+  const samplesApi = v.samplesApi ? { kernel: samples?.kernel ?? sampleOptions(v, v.sampleStacks), trustedProxies: v.samplesApiTrustedProxies } : null;
   const metrics = v.metricsAddress;
   const health = v.healthAddress === undefined ? metrics : v.healthAddress;
   return {
@@ -260,6 +268,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     map: v.map,
     nodeName: nonEmpty(env['NODE_NAME']),
     samples,
+    samplesApi,
   };
 }
 

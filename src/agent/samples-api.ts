@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DescribedSample } from '../vocabulary/flow-sample.js';
 import { toTraceRecord } from '../export/sample-format.js';
+import { z } from 'zod';
 import { buildFlowFilter } from '../aggregate/flow-filter.js';
 
 export const SAMPLES_API_PATH = '/api/v1/samples';
@@ -25,8 +26,8 @@ export interface AuthDecision {
 export type Authorizer = (req: IncomingMessage) => Promise<AuthDecision>;
 
 export interface SamplesApiOptions {
-  /** Subscribes to this node's described samples; null when the source cannot sample (not bpf). */
-  readonly subscribe: ((listener: (s: DescribedSample) => void) => () => void) | null;
+  /** Subscribes to this node's described samples (returns the unsubscribe); null when the source cannot sample (not bpf, or not open yet). */
+  readonly subscribe: (listener: (s: DescribedSample) => void) => (() => void) | null;
   /** null: nothing can authorize a request, so every request is refused. */
   readonly authorize: Authorizer | null;
   readonly node: string | null;
@@ -103,11 +104,7 @@ export function samplesApiHandler(o: SamplesApiOptions): { handle: (req: Incomin
       } catch (err) {
         return text(res, 400, `bad query: ${(err as Error).message}`);
       }
-      if (o.subscribe === null) return text(res, 503, 'this agent has no samples: they need the bpf source');
       if (open.size >= maxStreams) return text(res, 429, `too many sample streams (${maxStreams}); try again later`);
-      open.add(res);
-      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-      res.flushHeaders();
       let second = Math.floor(Date.now() / 1000);
       let inSecond = 0;
       let skipped = 0;
@@ -123,6 +120,10 @@ export function samplesApiHandler(o: SamplesApiOptions): { handle: (req: Incomin
         res.write(`${JSON.stringify({ ...toTraceRecord(s), node: o.node, skipped_before: skipped })}\n`);
         skipped = 0;
       });
+      if (unsubscribe === null) return text(res, 503, 'this agent has no samples (yet): they need the bpf source');
+      open.add(res);
+      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.flushHeaders();
       const beat = setInterval(() => res.write('\n'), o.heartbeatMs ?? 15_000);
       const done = (): void => {
         clearInterval(beat);
@@ -187,3 +188,17 @@ export function parseCidr(rule: string): (addr: string) => boolean {
     return a !== null && a >= lo && a < lo + size;
   };
 }
+
+/** API server addresses (IPv4, IPv4 CIDR, IPv6) the samples API trusts as its proxy. */
+export const trustedProxies = z.union([z.string(), z.array(z.string())]).transform((v, ctx): string[] => {
+  const items = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  for (const i of items) {
+    try {
+      parseCidr(i);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }
+  return items;
+});
