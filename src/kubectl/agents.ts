@@ -57,7 +57,8 @@ export function agentProxyPath(a: AgentPod, path: string): string {
 /** The agent pods in `namespace`, by node name. Throws KUBE_FORBIDDEN (list pods) or KUBE_API (none found). */
 export async function listAgents(api: KubeApi, namespace: string, signal?: AbortSignal): Promise<AgentPod[]> {
   const list = await api.getJson<{ items?: PodJson[] }>(
-    `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(AGENT_SELECTOR)}`,
+    // resourceVersion=0: served from the API server's watch cache, not a quorum read of etcd.
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(AGENT_SELECTOR)}&resourceVersion=0`,
     `listing the kdrop agent pods in namespace ${namespace}`,
     signal ? { signal } : {},
   );

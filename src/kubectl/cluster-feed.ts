@@ -87,9 +87,15 @@ function parseDoc(body: string): DropsApiDocument {
   return parsed.data;
 }
 
-/** Lists the agents (each refresh: agents come and go with nodes) and asks each for its drops. */
+/** Agents are listed again this often (nodes come and go); between lists each refresh only asks the agents. */
+const RELIST_MS = 60_000;
+
+/** Lists the agents and asks each for its drops. */
 export async function pollCluster(api: KubeApi, o: ClusterFeedOptions, signal?: AbortSignal): Promise<AgentResult<DropsApiDocument>[]> {
-  const agents: AgentPod[] = await listAgents(api, o.agentsNamespace, signal);
+  return pollAgents(api, await listAgents(api, o.agentsNamespace, signal), o, signal);
+}
+
+function pollAgents(api: KubeApi, agents: readonly AgentPod[], o: ClusterFeedOptions, signal?: AbortSignal): Promise<AgentResult<DropsApiDocument>[]> {
   return fanOut(api, agents, {
     concurrency: o.concurrency,
     timeoutMs: o.timeoutMs,
@@ -114,7 +120,9 @@ function refusedEverywhere(results: readonly AgentResult<DropsApiDocument>[]): K
 /** A TopFeed over the whole cluster. The first poll must reach the API server (a typo fails fast). */
 export async function openClusterFeed(api: KubeApi, o: ClusterFeedOptions): Promise<{ feed: TopFeed; first: TopInterval | null }> {
   const seen = new Map<string, number>();
-  const first = await pollCluster(api, o);
+  let agents = await listAgents(api, o.agentsNamespace);
+  let listedAt = Date.now();
+  const first = await pollAgents(api, agents, o);
   const refused = refusedEverywhere(first);
   if (refused !== null) throw refused;
   const never = new AbortController();
@@ -125,7 +133,13 @@ export async function openClusterFeed(api: KubeApi, o: ClusterFeedOptions): Prom
       retryable: true,
       fatal: never.signal,
       fatalError: () => null,
-      next: async () => mergeDrops(await pollCluster(api, o), seen, o.namespace, Date.now()),
+      next: async () => {
+        if (Date.now() - listedAt >= RELIST_MS) {
+          agents = await listAgents(api, o.agentsNamespace);
+          listedAt = Date.now();
+        }
+        return mergeDrops(await pollAgents(api, agents, o), seen, o.namespace, Date.now());
+      },
       finish: () => {
         api.close();
         return Promise.resolve(null);
