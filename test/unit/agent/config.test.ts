@@ -115,3 +115,13 @@ test('otlpUrl keeps an explicit /v1/metrics path and a base path', () => {
   assert.equal(otlpUrl('https://gw.example/otlp/', 'http/protobuf'), 'https://gw.example/otlp/v1/metrics');
   assert.equal(otlpUrl('http://c:4317', 'grpc'), 'http://c:4317');
 });
+
+test('--samples-api: off by default; on, it samples in the kernel and trusts only the listed API server addresses', async () => {
+  assert.equal((await agentConfig({}, {})).samplesApi, null);
+  const on = await agentConfig({ samplesApi: true, samplesApiTrustedProxies: '10.87.0.1, 10.0.0.0/24' }, {});
+  assert.deepEqual(on.samplesApi?.trustedProxies, ['10.87.0.1', '10.0.0.0/24']);
+  assert.equal(on.samplesApi?.kernel.rate, 1);
+  assert.deepEqual((await agentConfig({}, { KDROP_SAMPLES_API: 'true' })).samplesApi?.trustedProxies, [], 'on without addresses: every request is refused');
+  const err = await configError(agentConfig({ samplesApi: true, samplesApiTrustedProxies: '10.0.0.0/33' }, {}));
+  assert.match(err.message, /--samples-api-trusted-proxies: expected a prefix length 0-32 in "10.0.0.0\/33"/);
+});
