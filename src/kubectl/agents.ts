@@ -21,12 +21,15 @@ export interface AgentPod {
   readonly phase: string;
   readonly ready: boolean;
   readonly port: number;
-  /** https when the port is named https* (an agent serving TLS). */
+  /** https when the pod is annotated `kdrop.dev/scheme: https` or its port is named https* (an agent serving TLS). */
   readonly scheme: 'http' | 'https';
 }
 
+/** The pod annotation that says how the agent serves its port (the chart sets it to https with TLS). */
+export const SCHEME_ANNOTATION = 'kdrop.dev/scheme';
+
 interface PodJson {
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: { nodeName?: string; containers?: { ports?: { name?: string; containerPort?: number }[] }[] };
   status?: { phase?: string; conditions?: { type?: string; status?: string }[] };
 }
@@ -44,7 +47,7 @@ export function agentFromPod(p: PodJson): AgentPod | null {
     phase: p.status?.phase ?? 'Unknown',
     ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     port: port?.containerPort ?? DEFAULT_PORT,
-    scheme: port?.name?.startsWith('https') === true ? 'https' : 'http',
+    scheme: p.metadata?.annotations?.[SCHEME_ANNOTATION] === 'https' || port?.name?.startsWith('https') === true ? 'https' : 'http',
   };
 }
 

@@ -6,6 +6,7 @@ import type { AgentPod } from '../../../src/kubectl/agents.js';
 import type { DropsApiDocument } from '../../../src/agent/drops-api.js';
 import { TopModel } from '../../../src/top/model.js';
 import { dropsDoc } from './fake-apiserver.js';
+import { agentFromPod, agentProxyPath } from '../../../src/kubectl/agents.js';
 
 const pod = (node: string): AgentPod => ({ namespace: 'kdrop-system', name: `kdrop-${node}`, node, phase: 'Running', ready: true, port: 9464, scheme: 'http' });
 const ok = (node: string, doc: DropsApiDocument): AgentResult<DropsApiDocument> => ({ agent: pod(node), ok: true, value: doc });
@@ -44,4 +45,15 @@ test('an agent whose interval did not move adds no deltas again; a failed one is
   const none = mergeDrops([{ agent: pod('b'), ok: false, failure: { kind: 'refused', why: 'connection refused' } }], new Map(), undefined, 7);
   assert.equal(none.status.error, 'no agent answered');
   assert.equal(none.endMs, 7);
+});
+
+test('agent pods: the metrics port, https from the scheme annotation or an https* port name, the proxy path', () => {
+  const base = { metadata: { name: 'kdrop-x', namespace: 'kdrop-system' }, spec: { nodeName: 'n1', containers: [{ ports: [{ name: 'metrics', containerPort: 9500 }] }] }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
+  const plain = agentFromPod(base)!;
+  assert.deepEqual([plain.port, plain.scheme, plain.ready, plain.node], [9500, 'http', true, 'n1']);
+  assert.equal(agentProxyPath(plain, '/api/v1/drops'), '/api/v1/namespaces/kdrop-system/pods/kdrop-x:9500/proxy/api/v1/drops');
+  const tls = agentFromPod({ ...base, metadata: { ...base.metadata, annotations: { 'kdrop.dev/scheme': 'https' } } })!;
+  assert.equal(agentProxyPath(tls, '/api/v1/samples?pod=a%2Fb'), '/api/v1/namespaces/kdrop-system/pods/https:kdrop-x:9500/proxy/api/v1/samples?pod=a%2Fb');
+  assert.equal(agentFromPod({ ...base, spec: { containers: [{ ports: [{ name: 'https-metrics', containerPort: 8443 }] }] } })!.scheme, 'https');
+  assert.equal(agentFromPod({ metadata: {} }), null);
 });
