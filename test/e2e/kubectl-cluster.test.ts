@@ -154,9 +154,13 @@ describe('kubectl kdrop on a real one-node cluster', { skip, timeout: 60 * 60_00
   });
 
   it(`top -A shows the pod on its node with the agent's /metrics total; -n -g reason shows exactly ${N} NO_SOCKET`, async () => {
+    // The agent reads every 5 s: wait until the burst is in its counts, then one more interval.
+    const want = { k8s_namespace_name: WORKLOAD_NS, k8s_pod_name: WORKLOAD, kdrop_reason: 'NO_SOCKET' };
+    for (let i = 0; i < 60 && sumMetrics(await (await fetch(`http://${agentIP}:9464/metrics`)).text(), want) < N; i++) await sleep(1000);
+    await sleep(6000);
     const metrics = await (await fetch(`http://${agentIP}:9464/metrics`)).text();
     const podTotal = sumMetrics(metrics, { k8s_namespace_name: WORKLOAD_NS, k8s_pod_name: WORKLOAD });
-    assert.equal(sumMetrics(metrics, { k8s_namespace_name: WORKLOAD_NS, k8s_pod_name: WORKLOAD, kdrop_reason: 'NO_SOCKET' }), N);
+    assert.equal(sumMetrics(metrics, want), N);
     const top = await plugin(['--kubeconfig', kubeconfig, 'top', '-A', '--plain', '-c', '1']);
     assert.equal(top.code, 0, top.stderr);
     const row = top.stdout.split('\n').find((l) => l.startsWith(`${WORKLOAD_NS}/${WORKLOAD} `));
