@@ -5,6 +5,7 @@ import type { AgentResult } from '../../../src/kubectl/fanout.js';
 import type { AgentPod } from '../../../src/kubectl/agents.js';
 import type { DropsApiDocument } from '../../../src/agent/drops-api.js';
 import { TopModel } from '../../../src/top/model.js';
+import { screenLines } from '../../../src/top/layout.js';
 import { dropsDoc } from './fake-apiserver.js';
 import { agentFromPod, agentProxyPath } from '../../../src/kubectl/agents.js';
 
@@ -56,4 +57,16 @@ test('agent pods: the metrics port, https from the scheme annotation or an https
   assert.equal(agentProxyPath(tls, '/api/v1/samples?pod=a%2Fb'), '/api/v1/namespaces/kdrop-system/pods/https:kdrop-x:9500/proxy/api/v1/samples?pod=a%2Fb');
   assert.equal(agentFromPod({ ...base, spec: { containers: [{ ports: [{ name: 'https-metrics', containerPort: 8443 }] }] } })!.scheme, 'https');
   assert.equal(agentFromPod({ metadata: {} }), null);
+});
+
+test('full-screen view: a NODE column and the agents that did not answer in the status line', () => {
+  const m = new TopModel();
+  m.ingest(mergeDrops([ok('node-a', dropsDoc('node-a', 1, [['ns', 'web', 'NO_SOCKET', 'f', 10, 4]])), { agent: pod('node-b'), ok: false, failure: { kind: 'timeout', why: 'timeout after 3s' } }], new Map(), undefined, 0));
+  const rows = m.rows({ groupBy: 'pod', sortBy: 'rate', filter: '' });
+  const lines = screenLines({ width: 100, height: 10, rows, status: m.status(), groupBy: 'pod', sortBy: 'rate', filter: '', filterEditing: false, selected: 0, paused: false, help: false, detail: null, intervals: 1, intervalS: 5, updated: null });
+  assert.match(lines[1]!.text, /^ POD +NODE +RATE\/s +TOTAL/);
+  assert.match(lines[2]!.text, /^>ns\/web +node-a +0\.8 +10/);
+  const status = lines.at(-2)!;
+  assert.equal(status.kind, 'warn');
+  assert.match(status.text, /agents 1\/2 \(not answering: node-b: timeout after 3s\)/);
 });
