@@ -149,6 +149,9 @@ export async function podTrace(
       out.write(flags.json ? `${line}\n` : `${sampleLine(r)}\n`);
       if (max !== undefined && ++printed >= max) break;
     }
+    if (!signal.aborted && (max === undefined || printed < max)) {
+      throw new KdropError(ErrorCodes.AGENT_API, `the agent on node ${agent.node ?? '?'} ended the samples stream`, { expected: 'a stream until Ctrl-C', found: 'end of stream (the agent restarted or stopped?)', hint: 'run the command again' });
+    }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {

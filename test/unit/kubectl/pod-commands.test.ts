@@ -175,3 +175,11 @@ test('a user without pods/proxy gets KDROP_E_KUBE_FORBIDDEN from watch', async (
     return true;
   });
 });
+
+test('trace --pod: the agent ending the stream is an error, not a silent stop', async () => {
+  const { out } = sink();
+  const run = podTrace(k(), { pod: 'shop/cart-0' }, out, new AbortController().signal);
+  while (listeners.size === 0) await new Promise((r) => setTimeout(r, 20));
+  handler.close();
+  await assert.rejects(run, (err: unknown) => isKdropError(err, ErrorCodes.AGENT_API) && /node node-1 ended the samples stream/.test(err.message));
+});
