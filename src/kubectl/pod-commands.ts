@@ -11,7 +11,7 @@ import { Attr } from '../vocabulary/attributes.js';
 import { podRef, type KubectlConfig } from '../config/kubectl-config.js';
 import { durationMs } from '../config/common.js';
 import { renderHuman, type DoctorReport } from '../commands/doctor.js';
-import { KdropError, ErrorCodes, excerpt } from '../errors.js';
+import { KdropError, ErrorCodes, excerpt, isKdropError } from '../errors.js';
 import { sleepUntil, nextDeadline } from '../schedule.js';
 import { agentOnNode, agentProxyPath, listAgents, podNode, type AgentPod } from './agents.js';
 import { classifyStatus } from './fanout.js';
@@ -54,7 +54,13 @@ function failed(agent: AgentPod, path: string, status: number, body: string): ne
 
 const count = (c: string | undefined): number | undefined => (c === undefined ? undefined : Number(c));
 
-export async function podWatch(k: KubectlConfig, flags: { pod: string; interval?: string; json?: boolean; count?: string }, out: NodeJS.WritableStream, signal: AbortSignal): Promise<number> {
+export async function podWatch(
+  k: KubectlConfig,
+  flags: { pod: string; interval?: string; json?: boolean; count?: string },
+  out: NodeJS.WritableStream,
+  signal: AbortSignal,
+  log: (line: string) => void = (line) => process.stderr.write(line),
+): Promise<number> {
   const intervalMs = durationMs.parse(flags.interval ?? '5s');
   const { api, agent, target } = await agentFor(k, null, flags.pod);
   const t = target!;
@@ -65,8 +71,16 @@ export async function podWatch(k: KubectlConfig, flags: { pod: string; interval?
   try {
     if (!flags.json) out.write(`Monitoring pod ${t.namespace}/${t.name} on node ${agent.node ?? '?'} (agent ${agent.name})\n`);
     while (!signal.aborted && (max === undefined || printed < max)) {
-      const doc = dropsApiDocument.parse(JSON.parse(await agentGet(api, agent, DROPS_API_PATH, k.agentTimeoutMs)));
-      if (doc.intervals !== last) {
+      let doc;
+      try {
+        doc = dropsApiDocument.parse(JSON.parse(await agentGet(api, agent, DROPS_API_PATH, k.agentTimeoutMs)));
+      } catch (err) {
+        // The first read must work (a wrong pod or missing RBAC fails fast); later the agent may restart.
+        if (last < 0 || isKdropError(err, ErrorCodes.KUBE_FORBIDDEN)) throw err;
+        log(`kdrop: ${err instanceof Error ? err.message.split(';')[0]! : String(err)}; retrying\n`);
+        doc = null;
+      }
+      if (doc !== null && doc.intervals !== last) {
         // The first answer is the agent's latest interval, as in `kdrop top --agent`.
         last = doc.intervals;
         printed++;

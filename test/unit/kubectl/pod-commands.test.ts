@@ -183,3 +183,17 @@ test('trace --pod: the agent ending the stream is an error, not a silent stop', 
   handler.close();
   await assert.rejects(run, (err: unknown) => isKdropError(err, ErrorCodes.AGENT_API) && /node node-1 ended the samples stream/.test(err.message));
 });
+
+test('watch --pod: an agent that stops answering after the first read is reported and retried', async () => {
+  const { out, text } = sink();
+  const logged: string[] = [];
+  const ok = fake.behaviour;
+  const run = podWatch(k(), { pod: 'shop/cart-0', interval: '250ms', count: '3' }, out, new AbortController().signal, (l) => logged.push(l));
+  while (!text().includes('packets dropped')) await new Promise((r) => setTimeout(r, 20));
+  fake.behaviour = { kind: 'dead' };
+  while (logged.length < 2) await new Promise((r) => setTimeout(r, 20));
+  fake.behaviour = ok;
+  assert.equal(await run, 0);
+  assert.equal(text().split('\n').filter((l) => l.startsWith('4 packets dropped')).length, 3);
+  assert.match(logged[0]!, /^kdrop: the agent on node node-1 did not serve \/api\/v1\/drops: connection refused .*; retrying\n$/);
+});
