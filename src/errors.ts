@@ -45,6 +45,10 @@ export const ErrorCodes = {
   AGENT_API: 'KDROP_E_AGENT_API',
   /** A kernel counter file (/proc/PID/net/netstat, net/dev, net/stat/nf_conntrack, sysfs statistics) could not be parsed. */
   COUNTERS_PARSE: 'KDROP_E_COUNTERS_PARSE',
+  /** `kubectl kdrop`: the Kubernetes API (kubeconfig, context, server) could not be used. */
+  KUBE_API: 'KDROP_E_KUBE_API',
+  /** `kubectl kdrop`: the API server refused a request (RBAC); the message names the missing permission. */
+  KUBE_FORBIDDEN: 'KDROP_E_KUBE_FORBIDDEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -172,8 +172,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+export async function main(argv: readonly string[], build: () => Command = buildProgram): Promise<void> {
+  const program = build().exitOverride();
   // Subcommands were made before exitOverride(): without their own, commander exits 1 on their errors.
   for (const cmd of program.commands) cmd.exitOverride();
   try {

@@ -9,8 +9,9 @@ import { startSampleExport, type SampleExport } from './sample-export.js';
 import type { AgentDeps, AgentPipeline } from './deps.js';
 import { logger } from '../log.js';
 import { nextDeadline, sleepUntil } from '../schedule.js';
-import { sameAddress, type AgentConfig, type ListenAddress } from './config.js';
+import type { AgentConfig, ListenAddress } from './config.js';
 import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
+import { agentRoutes, proxyAwareGuard } from './agent-routes.js';
 import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
 import { openAccess, type Access } from './access.js';
 
@@ -85,9 +86,11 @@ export class Agent {
         this.access = await openAccess(this.cfg.auth, this.deps.accessReviewer, this.deps.env);
         this.metricsServer = new AgentHttpServer({
           ...this.access.server,
+          ...(this.access.server.guard ? { guard: proxyAwareGuard(this.access.server.guard, this.cfg) } : {}),
           address: this.cfg.metrics,
           metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
           json: { [DROPS_API_PATH]: () => this.dropsApi() },
+          routes: agentRoutes(this.cfg, this.deps.paths, () => this.opened),
           ...(shared ? { health } : {}),
         });
         this.servers.push(this.metricsServer);
@@ -109,7 +112,7 @@ export class Agent {
           paths: this.deps.paths,
           map: this.cfg.map,
           ...(resolver ? { resolver } : {}),
-          ...(this.cfg.samples ? { samples: this.cfg.samples.kernel } : {}),
+          ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
         });
       } catch (err) {
         // The pipeline owns (and closes) the resolver only once it is open.
@@ -282,4 +285,9 @@ export class Agent {
   private get stopRequested(): boolean {
     return this.stopping.signal.aborted;
   }
+}
+
+/** Two addresses name the same listener. */
+function sameAddress(a: ListenAddress | null, b: ListenAddress | null): boolean {
+  return a !== null && b !== null && a.host === b.host && a.port === b.port;
 }

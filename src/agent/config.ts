@@ -10,6 +10,7 @@ import type { OtlpOptions, OtlpProtocol } from '../export/telemetry.js';
 import { SAMPLE_SETTINGS, sampleOptions } from '../config/sample-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
 import { AUTH_SETTINGS, authOptions, type AgentAuth } from './auth-settings.js';
+import { trustedProxies } from './samples-api.js';
 
 /** `kdrop agent` flags as commander gives them (all strings; --labels repeatable). */
 export interface AgentFlags {
@@ -37,6 +38,8 @@ export interface AgentFlags {
   tlsKeyFile?: string;
   authCacheTtl?: string;
   maxConnections?: string;
+  samplesApi?: boolean;
+  samplesApiTrustedProxies?: string;
 }
 
 export interface ListenAddress {
@@ -68,6 +71,8 @@ export interface AgentConfig {
   readonly samples?: AgentSamples | null;
   /** HTTPS and Kubernetes authentication of /metrics and the drops API; absent: plain HTTP, open. */
   readonly auth?: AgentAuth;
+  /** --samples-api: GET /api/v1/samples for `kubectl kdrop trace`, from these API server addresses only; null when off. */
+  readonly samplesApi?: { readonly kernel: SampleOptions; readonly trustedProxies: readonly string[] } | null;
 }
 
 export interface AgentSamples {
@@ -164,6 +169,8 @@ const AGENT = {
   ...AUTH_SETTINGS,
   sampleMaxPerS: { ...SAMPLE_SETTINGS.sampleMaxPerS, default: 100 },
   sampleStacks: { flag: '--sample-stacks', env: ['KDROP_SAMPLE_STACKS'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
+  samplesApi: { flag: '--samples-api', env: ['KDROP_SAMPLES_API'], file: true, default: false, schema: z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')]) },
+  samplesApiTrustedProxies: { flag: '--samples-api-trusted-proxies', env: ['KDROP_SAMPLES_API_TRUSTED_PROXIES'], file: true, default: '', schema: trustedProxies },
   // The standard OpenTelemetry variables (env only).
   otelExportInterval: { flag: 'OTEL_METRIC_EXPORT_INTERVAL', env: ['OTEL_METRIC_EXPORT_INTERVAL'], schema: positiveInt('OTEL_METRIC_EXPORT_INTERVAL in milliseconds').optional() },
   otelExportTimeout: { flag: 'OTEL_METRIC_EXPORT_TIMEOUT', env: ['OTEL_METRIC_EXPORT_TIMEOUT'], schema: positiveInt('OTEL_METRIC_EXPORT_TIMEOUT in milliseconds').optional() },
@@ -253,9 +260,8 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
 
   const authProblems: string[] = [];
   const auth = authOptions(v, authProblems);
-  if (authProblems.length > 0) {
-    throw new KdropError(ErrorCodes.CONFIG, `invalid agent configuration (${authProblems.length} problem${authProblems.length === 1 ? '' : 's'}):\n${authProblems.map((p) => `  ${p}`).join('\n')}`);
-  }
+  if (authProblems.length > 0) throw new KdropError(ErrorCodes.CONFIG, `invalid agent configuration (${authProblems.length} problem${authProblems.length === 1 ? '' : 's'}):\n${authProblems.map((p) => `  ${p}`).join('\n')}`);
+  const samplesApi = v.samplesApi ? { kernel: samples?.kernel ?? sampleOptions(v, v.sampleStacks), trustedProxies: v.samplesApiTrustedProxies } : null;
   const metrics = v.metricsAddress;
   const health = v.healthAddress === undefined ? metrics : v.healthAddress;
   return {
@@ -275,6 +281,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     nodeName: nonEmpty(env['NODE_NAME']),
     samples,
     auth,
+    samplesApi,
   };
 }
 
@@ -289,9 +296,4 @@ export function otlpUrl(endpoint: string, protocol: OtlpProtocol, signal: 'metri
   const path = u.pathname.replace(/\/v1\/(metrics|logs)\/*$/, '').replace(/\/+$/, '');
   u.pathname = `${path}/v1/${signal}`;
   return u.toString();
-}
-
-/** Two addresses name the same listener. */
-export function sameAddress(a: ListenAddress | null, b: ListenAddress | null): boolean {
-  return a !== null && b !== null && a.host === b.host && a.port === b.port;
 }

@@ -28,8 +28,13 @@ export interface AgentHttpServerOptions {
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly tls?: TlsMaterial;
   /** Decides on every /metrics and JSON request (not on /healthz, /readyz: the kubelet's probes carry no token). */
-  readonly guard?: (authorization: string | undefined, attrs: RequestAttributes) => Promise<AuthDecision>;
+  readonly guard?: (authorization: string | undefined, attrs: RequestAttributes, remoteAddress: string | undefined) => Promise<AuthDecision>;
   readonly limits?: Partial<ServerLimits>;
+  /**
+   * Handlers by path that answer themselves (the doctor API; the samples API's stream): behind the guard like
+   * the JSON documents, but not counted against `maxInflight` (a stream is long-lived; it bounds itself).
+   */
+  readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void>>;
 }
 
 export interface TlsMaterial {
@@ -162,24 +167,28 @@ export class AgentHttpServer {
     }
     const isMetrics = path === '/metrics' && this.opts.metrics !== undefined;
     const doc = this.opts.json?.[path];
-    if (!isMetrics && doc === undefined) {
+    const route = this.opts.routes?.[path];
+    if (!isMetrics && doc === undefined && route === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }
-    if (this.inflight >= this.limits.maxInflight) {
-      this.refused.busy++;
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('busy: too many requests in progress\n');
-      return;
+    if (route === undefined) {
+      if (this.inflight >= this.limits.maxInflight) {
+        this.refused.busy++;
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end('busy: too many requests in progress\n');
+        return;
+      }
+      this.inflight++;
+      res.once('close', () => this.inflight--);
     }
-    this.inflight++;
-    res.once('close', () => this.inflight--);
     const serve = (): void => {
-      if (isMetrics) this.serveMetrics(req, res);
+      if (route !== undefined) route(req, res);
+      else if (isMetrics) this.serveMetrics(req, res);
       else if (doc !== undefined) this.serveJson(req, res, doc);
     };
     const guard = this.opts.guard;
     if (guard === undefined) return serve();
-    guard(req.headers.authorization, { path, verb: verbOf(req.method) }).then(
+    guard(req.headers.authorization, { path, verb: verbOf(req.method) }, req.socket.remoteAddress).then(
       (d) => {
         if (res.destroyed) return;
         if (d.status === 200) return serve();

@@ -69,6 +69,8 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--final-scrape-wait <duration>', `on stop, wait this long for a last Prometheus scrape, 0 = no wait (env KDROP_FINAL_SCRAPE_WAIT, default ${DEFAULTS.finalScrapeWait})`)
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms (env KDROP_MAP)')
     .option('--samples <off|otlp>', 'export sampled drops (flow, interface, pod, reason) as OTLP log records; needs the bpf source (env KDROP_SAMPLES, default off)')
+    .option('--samples-api', 'serve GET /api/v1/samples (flows, for kubectl kdrop trace) to the API server proxy only; needs the bpf source (env KDROP_SAMPLES_API)')
+    .option('--samples-api-trusted-proxies <list>', 'API server addresses (IP or IPv4 CIDR, comma-separated) allowed to call the samples API; empty refuses all (env KDROP_SAMPLES_API_TRUSTED_PROXIES)')
     .option('--sample-rate <n>', 'with --samples: samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
     .option('--sample-burst <n>', 'with --samples: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
     .option('--sample-max-per-s <n>', 'with --samples: log records per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 100)')

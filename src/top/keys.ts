@@ -92,7 +92,7 @@ export function reduceKey(ui: UiState, input: string, key: KeyInfo, ctx: KeyCont
     return same(k === undefined ? ui : { ...ui, detailKey: k });
   }
   if (input === 'g' || input === 'G') return same({ ...ui, groupBy: cycle(ui.groupBy, input === 'g' ? 1 : -1), selected: 0 });
-  if (/^[1-5]$/.test(input)) return same({ ...ui, groupBy: GROUP_BYS[Number(input) - 1]!, selected: 0 });
+  if (/^[1-6]$/.test(input)) return same({ ...ui, groupBy: GROUP_BYS[Number(input) - 1]!, selected: 0 });
   if (input === 's') return same({ ...ui, sortBy: ui.sortBy === 'rate' ? 'total' : 'rate', selected: 0 });
   // A new filter replaces the one kept before (as a search in less does).
   if (input === '/') return same({ ...ui, filterEditing: true, filter: '', selected: 0 });

@@ -2,7 +2,7 @@
  * The text of every line of the top screen, as plain strings of a fixed width: ink (view.ts) only adds
  * styles and puts them on the terminal, and the plain snapshot (snapshot-text.ts) reuses the columns.
  */
-import type { GroupBy, SortBy, TopBreakdown, TopRow, TopStatus } from './types.js';
+import { agentsText, type GroupBy, type SortBy, type TopBreakdown, type TopRow, type TopStatus } from './types.js';
 import { fit, formatCount, formatRate, sparkline } from './sparkline.js';
 
 export interface ScreenState {
@@ -39,11 +39,14 @@ export const GROUP_TITLES: Readonly<Record<GroupBy, string>> = {
   reason: 'REASON',
   function: 'FUNCTION',
   netns: 'NETNS',
+  node: 'NODE',
 };
 
 export interface Columns {
   readonly key: number;
+  /** The column after the key: OWNER (netns grouping) or NODE (rows from several nodes' agents); 0 = none. */
   readonly owner: number;
+  readonly ownerTitle: 'OWNER' | 'NODE';
   readonly rate: number;
   readonly total: number;
   readonly trend: number;
@@ -51,24 +54,34 @@ export interface Columns {
 }
 
 /** Column widths for a terminal width: the group and trend columns grow on wider terminals. */
-export function columns(width: number, groupBy: GroupBy): Columns {
+/** A row's nodes as one cell: the first, and how many more. */
+export function nodesCell(nodes: readonly string[]): string {
+  return nodes.length === 0 ? '-' : nodes.length === 1 ? nodes[0]! : `${nodes[0]!} +${nodes.length - 1}`;
+}
+
+/** Whether the table has a NODE column: rows came from agents on nodes and the grouping is not by node. */
+export function hasNodeColumn(rows: readonly TopRow[], groupBy: GroupBy): boolean {
+  return groupBy !== 'node' && groupBy !== 'netns' && rows.some((r) => r.nodes.length > 0);
+}
+
+export function columns(width: number, groupBy: GroupBy, nodeColumn = false): Columns {
   const wide = width >= 140;
   const medium = width >= 100;
   const rate = 8;
   const total = 10;
   const trend = wide ? 24 : medium ? 16 : 10;
-  const owner = groupBy === 'netns' ? (wide ? 30 : medium ? 22 : 16) : 0;
+  const owner = groupBy === 'netns' ? (wide ? 30 : medium ? 22 : 16) : nodeColumn ? (wide ? 24 : medium ? 18 : 14) : 0;
   const key = groupBy === 'netns' ? 10 : wide ? 40 : medium ? 32 : 26;
   // marker + key, then a space before each other column (two before trend and example)
   const used = 1 + key + (owner > 0 ? 1 + owner : 0) + 1 + rate + 1 + total + 2 + trend + 2;
-  return { key, owner, rate, total, trend, example: Math.max(0, width - used) };
+  return { key, owner, ownerTitle: groupBy === 'netns' ? 'OWNER' : 'NODE', rate, total, trend, example: Math.max(0, width - used) };
 }
 
 export function headerLine(c: Columns, groupBy: GroupBy): string {
   return [
     ' ',
     fit(GROUP_TITLES[groupBy], c.key),
-    c.owner > 0 ? ` ${fit('OWNER', c.owner)}` : '',
+    c.owner > 0 ? ` ${fit(c.ownerTitle, c.owner)}` : '',
     ` ${fit('RATE/s', c.rate, 'right')}`,
     ` ${fit('TOTAL', c.total, 'right')}`,
     `  ${fit('TREND', c.trend)}`,
@@ -80,7 +93,7 @@ export function rowLine(c: Columns, r: TopRow, selected: boolean): string {
   return [
     selected ? '>' : ' ',
     fit(r.key, c.key),
-    c.owner > 0 ? ` ${fit(r.detail ?? '', c.owner)}` : '',
+    c.owner > 0 ? ` ${fit(c.ownerTitle === 'NODE' ? nodesCell(r.nodes) : (r.detail ?? ''), c.owner)}` : '',
     ` ${fit(formatRate(r.rate), c.rate, 'right')}`,
     ` ${fit(formatCount(r.total), c.total, 'right')}`,
     `  ${sparkline(r.history, c.trend)}`,
@@ -103,7 +116,7 @@ const HELP: readonly string[] = [
   '  Enter                   details: reasons x functions, example flows, stack',
   '  Esc / Enter / ←         back from details or help (Esc also clears a filter)',
   '  g / G                   next / previous grouping',
-  '  1 2 3 4 5               group by pod / namespace / reason / function / netns',
+  '  1 ... 6                 group by pod, namespace, reason, function, netns, node',
   '  s                       sort by rate per second or by total',
   '  /                       filter rows: type, Enter to keep, Esc to clear',
   '  space or p              pause (data is still read and shown on resume)',
@@ -120,7 +133,7 @@ const HELP: readonly string[] = [
 export function screenLines(s: ScreenState): ScreenLine[] {
   const width = Math.max(20, s.width);
   const height = Math.max(5, s.height);
-  const c = columns(width, s.groupBy);
+  const c = columns(width, s.groupBy, hasNodeColumn(s.rows, s.groupBy));
   const out: ScreenLine[] = [];
 
   const left = `kdrop top  group ${s.groupBy}  sort ${s.sortBy}  every ${formatSeconds(s.intervalS)}  ${s.intervals} interval${s.intervals === 1 ? '' : 's'}`;
@@ -152,13 +165,14 @@ export function screenLines(s: ScreenState): ScreenLine[] {
   const st = s.status;
   const statusText = [
     `source ${st.source || '?'}`,
+    ...(st.agents !== undefined ? [agentsText(st.agents)] : []),
     `lost ${formatCount(st.lostEvents)}`,
     `unattributed ${formatCount(st.unattributed)}`,
     `${s.rows.length} ${s.groupBy === 'netns' ? 'netns' : `${s.groupBy}${s.rows.length === 1 ? '' : 's'}`}`,
     ...(s.filter !== '' && !s.filterEditing ? [`filter "${s.filter}"`] : []),
     ...(st.error !== null ? [`error: ${st.error}`] : []),
   ].join('  ');
-  out.push({ kind: st.error !== null || st.lostEvents > 0 ? 'warn' : 'status', text: fit(statusText, width) });
+  out.push({ kind: st.error !== null || st.lostEvents > 0 || (st.agents?.missing.length ?? 0) > 0 ? 'warn' : 'status', text: fit(statusText, width) });
   out.push({ kind: 'keys', text: fit(s.filterEditing ? `/${s.filter}█  (Enter keep, Esc clear)` : KEYS_LINE, width) });
   return out;
 }

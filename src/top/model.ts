@@ -25,9 +25,9 @@ export interface TopModelOptions {
 
 const NO_STATUS: TopStatus = { source: '', lostEvents: 0, unattributed: 0, error: null };
 
-/** The finest grain top keys on; an agent's series that differ only in other labels share it. */
+/** The finest grain top keys on (the node too, cluster-wide); an agent's series that differ only in other labels share it. */
 export function seriesKey(s: TopSample): string {
-  return JSON.stringify([s.reason, s.function, s.scope, s.namespace, s.pod, s.netns]);
+  return JSON.stringify([s.reason, s.function, s.scope, s.namespace, s.pod, s.netns, s.node ?? null]);
 }
 
 /** The group a series belongs to under `groupBy`, and words about it (for netns: its owner). */
@@ -48,6 +48,8 @@ export function groupOf(s: Omit<TopSample, 'delta'>, groupBy: GroupBy): { key: s
       return { key: s.reason ?? '(no reason)', detail: null };
     case 'function':
       return { key: s.function ?? '(unknown)', detail: null };
+    case 'node':
+      return { key: s.node ?? '(this host)', detail: null };
     case 'netns':
       return {
         key: s.netns === null ? '(unknown)' : String(s.netns),
@@ -93,7 +95,7 @@ export class TopModel {
       let s = this.series.get(key);
       if (s === undefined) {
         s = {
-          sample: { reason: sample.reason, function: sample.function, scope: sample.scope, namespace: sample.namespace, pod: sample.pod, netns: sample.netns },
+          sample: { reason: sample.reason, function: sample.function, scope: sample.scope, namespace: sample.namespace, pod: sample.pod, netns: sample.netns, node: sample.node ?? null },
           total: 0,
           history: Array.from({ length: this.historyLength }, () => 0),
           example: null,
@@ -148,15 +150,16 @@ export class TopModel {
 
   /** The rows for a grouping, sorted and filtered. */
   rows(q: RowQuery): TopRow[] {
-    const groups = new Map<string, { key: string; detail: string | null; details: Set<string>; total: number; history: number[]; example: string | null; exampleAt: number }>();
+    const groups = new Map<string, { key: string; detail: string | null; details: Set<string>; nodes: Set<string>; total: number; history: number[]; example: string | null; exampleAt: number }>();
     for (const s of this.series.values()) {
       const g = groupOf(s.sample, q.groupBy);
       let row = groups.get(g.key);
       if (row === undefined) {
-        row = { key: g.key, detail: null, details: new Set(), total: 0, history: Array.from({ length: this.historyLength }, () => 0), example: null, exampleAt: 0 };
+        row = { key: g.key, detail: null, details: new Set(), nodes: new Set(), total: 0, history: Array.from({ length: this.historyLength }, () => 0), example: null, exampleAt: 0 };
         groups.set(g.key, row);
       }
       if (g.detail !== null) row.details.add(g.detail);
+      if (s.sample.node !== undefined && s.sample.node !== null) row.nodes.add(s.sample.node);
       row.total += s.total;
       for (let i = 0; i < this.historyLength; i++) row.history[i]! += s.history[i] ?? 0;
       if (s.example !== null && s.exampleAt >= row.exampleAt) {
@@ -166,7 +169,7 @@ export class TopModel {
     }
     // Groups with kernel drop counters but no drops get a row too (a pod refusing SYNs shows no kfree_skb drop).
     for (const [key, detail] of this.counters.groups(q.groupBy)) {
-      if (!groups.has(key)) groups.set(key, { key, detail: null, details: new Set(detail === null ? [] : [detail]), total: 0, history: Array.from({ length: this.historyLength }, () => 0), example: null, exampleAt: 0 });
+      if (!groups.has(key)) groups.set(key, { key, detail: null, details: new Set(detail === null ? [] : [detail]), nodes: new Set<string>(), total: 0, history: Array.from({ length: this.historyLength }, () => 0), example: null, exampleAt: 0 });
     }
     const needle = q.filter.trim().toLowerCase();
     const out: TopRow[] = [];
@@ -175,7 +178,7 @@ export class TopModel {
       if (needle !== '' && !g.key.toLowerCase().includes(needle) && !(detail ?? '').toLowerCase().includes(needle)) continue;
       const last = g.history[g.history.length - 1] ?? 0;
       const counters = this.counters.forGroup(q.groupBy, g.key).filter((c) => c.rate > 0);
-      out.push({ key: g.key, detail, rate: this.rateOf(last), total: g.total, history: g.history, example: g.example, ...(counters.length > 0 ? { counters } : {}) });
+      out.push({ key: g.key, detail, rate: this.rateOf(last), total: g.total, history: g.history, example: g.example, nodes: [...g.nodes].sort(), ...(counters.length > 0 ? { counters } : {}) });
     }
     return out.sort(q.sortBy === 'rate' ? byRate : byTotal);
   }

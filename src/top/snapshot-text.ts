@@ -1,6 +1,6 @@
 /** The plain form of `kdrop top` when stdout is not a terminal: one table per interval, no escapes. */
 import type { GroupBy, SortBy, TopRow, TopStatus } from './types.js';
-import { GROUP_TITLES, counterText } from './layout.js';
+import { GROUP_TITLES, counterText, hasNodeColumn } from './layout.js';
 import { formatRate, sparkline } from './sparkline.js';
 
 export interface SnapshotOptions {
@@ -25,15 +25,19 @@ export function formatSnapshot(rows: readonly TopRow[], o: SnapshotOptions): str
     `sort ${o.sortBy}`,
     `interval ${o.intervalS}s`,
     `source ${st.source}`,
+    ...(st.agents !== undefined ? [`agents ${st.agents.answered}/${st.agents.total}`] : []),
     `lost ${st.lostEvents}`,
     `unattributed ${st.unattributed}`,
     ...(st.error !== null ? [`error: ${st.error}`] : []),
   ].join('  ');
   const trend = o.trend ?? 10;
-  const owner = o.groupBy === 'netns';
-  const table: string[][] = [[GROUP_TITLES[o.groupBy], ...(owner ? ['OWNER'] : []), 'RATE/s', 'TOTAL', 'TREND', 'EXAMPLE']];
+  const nodeCol = hasNodeColumn(rows, o.groupBy);
+  const owner = o.groupBy === 'netns' || nodeCol;
+  const table: string[][] = [[GROUP_TITLES[o.groupBy], ...(owner ? [nodeCol ? 'NODE' : 'OWNER'] : []), 'RATE/s', 'TOTAL', 'TREND', 'EXAMPLE']];
   for (const r of rows) {
-    table.push([r.key, ...(owner ? [r.detail ?? '-'] : []), formatRate(r.rate), String(r.total), sparkline(r.history, trend), counterText(r) + (r.example ?? '—')]);
+    // Every node in full: the plain text is for grep and comparison.
+    const second = nodeCol ? (r.nodes.length === 0 ? '-' : r.nodes.join(',')) : (r.detail ?? '-');
+    table.push([r.key, ...(owner ? [second] : []), formatRate(r.rate), String(r.total), sparkline(r.history, trend), counterText(r) + (r.example ?? '—')]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => [...(row[i] ?? '')].length)));
   const numeric = new Set([owner ? 2 : 1, owner ? 3 : 2]);
@@ -47,5 +51,7 @@ export function formatSnapshot(rows: readonly TopRow[], o: SnapshotOptions): str
       .trimEnd(),
   );
   if (rows.length === 0) lines.push('(no drops)');
+  // Agents that did not answer are listed, never left out silently.
+  for (const m of st.agents?.missing ?? []) lines.push(`agent on ${m.node} not answering: ${m.why}`);
   return `${title}\n${lines.join('\n')}\n\n`;
 }

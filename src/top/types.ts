@@ -16,6 +16,8 @@ export interface TopSample {
   readonly namespace: string | null;
   readonly pod: string | null;
   readonly netns: number | null;
+  /** The Kubernetes node whose agent counted it (`kubectl kdrop top`); absent or null for one host. */
+  readonly node?: string | null;
   /** Drops in this interval. */
   readonly delta: number;
   /** Drops since the series started, when the source counts them (the agent does); else top sums deltas. */
@@ -36,6 +38,23 @@ export interface TopStatus {
   readonly unattributed: number;
   /** A problem reaching the data (agent unreachable), shown instead of being fatal; null when fine. */
   readonly error: string | null;
+  /** `kubectl kdrop top`: how many agents there are and which did not answer this time, and why. */
+  readonly agents?: AgentsStatus;
+}
+
+export interface AgentsStatus {
+  readonly total: number;
+  readonly answered: number;
+  /** One per agent that did not answer: its node (or pod when unscheduled) and why (timeout, refused, 403, ...). */
+  readonly missing: readonly { readonly node: string; readonly why: string }[];
+}
+
+/** `agents 198/200` and, when some are missing, the first few of them. */
+export function agentsText(a: AgentsStatus, max = 3): string {
+  const head = `agents ${a.answered}/${a.total}`;
+  if (a.missing.length === 0) return head;
+  const shown = a.missing.slice(0, max).map((m) => `${m.node}: ${m.why}`);
+  return `${head} (not answering: ${shown.join(', ')}${a.missing.length > max ? `, +${a.missing.length - max} more` : ''})`;
 }
 
 /** One interval as top ingests it. */
@@ -87,6 +106,8 @@ export interface TopRow {
   readonly example: string | null;
   /** Kernel drop counters of this group that grew in the last interval (beside the drops), if any. */
   readonly counters?: readonly TopCounter[];
+  /** The nodes the group's drops were counted on, sorted (empty when the source is one host). */
+  readonly nodes: readonly string[];
 }
 
 /** A row's breakdown: reasons x functions, and the examples the group has. */

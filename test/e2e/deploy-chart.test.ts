@@ -230,6 +230,25 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.equal(path(one(objects, 'DaemonSet'), 'spec.template.spec.serviceAccountName'), 'kdrop-agent');
   });
 
+  it('ci/full-values.yaml: the kubectl kdrop user role (pods get/list, pods/proxy get) bound in the release namespace only; the samples API with its trusted proxies', async () => {
+    const { objects } = await render({ valuesFiles: [`${chartDir}/ci/full-values.yaml`] });
+    const role = one(objects, 'ClusterRole', 'kdrop-user');
+    assert.deepEqual(role['rules'], [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+    ]);
+    const binding = one(objects, 'RoleBinding', 'kdrop-user');
+    assert.equal(binding.metadata.namespace, 'kdrop-system');
+    assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kdrop-user' });
+    assert.deepEqual(binding['subjects'], [{ kind: 'Group', name: 'sre', apiGroup: 'rbac.authorization.k8s.io' }]);
+    const args = agentContainer(objects).args ?? [];
+    assert.ok(args.includes('--samples-api') && args.includes('--samples-api-trusted-proxies=10.0.0.10,10.0.1.0/24'), args.join(' '));
+    // Off by default: no user role, no samples API.
+    const defaults = (await render()).objects;
+    assert.equal(defaults.filter((o) => o.kind === 'RoleBinding' || o.metadata.name === 'kdrop-user').length, 0);
+    assert.ok(!(agentContainer(defaults).args ?? []).includes('--samples-api'));
+  });
+
   it('values.schema.json rejects bad values', async () => {
     assert.match(await renderError({ set: ['agent.source=ebpf'] }), /source/);
     assert.match(await renderError({ set: ['agent.otlp.protocol=udp'] }), /protocol/);

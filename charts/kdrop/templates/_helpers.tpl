@@ -101,6 +101,10 @@ Agent arguments, following the CLI contract `kdrop agent [flags]`.
 - --otlp-endpoint={{ .Values.agent.otlp.endpoint }}
 - --otlp-protocol={{ .Values.agent.otlp.protocol }}
 {{- end }}
+{{- if .Values.agent.samplesApi.enabled }}
+- --samples-api
+- --samples-api-trusted-proxies={{ join "," .Values.agent.samplesApi.trustedProxies }}
+{{- end }}
 {{- if .Values.agent.config }}
 - --config=/etc/kdrop/config.json
 {{- end }}

@@ -261,3 +261,30 @@ test('runAgent: an aborted signal stops the agent cleanly with exit code 0', asy
   assert.equal(await p, 0);
   assert.equal(pipe.closed, true);
 });
+
+test('kubectl kdrop routes: /api/v1/doctor always; /api/v1/samples only with --samples-api, and 503 when the source cannot sample', async () => {
+  for (const samplesApi of [null, { kernel: { rate: 1, burst: 3, maxPerS: 100, stacks: false }, trustedProxies: ['127.0.0.1'] }]) {
+    let addr!: ListenAddress;
+    const agent = new Agent(cfg({ metrics: shared, health: shared, otlp: null, samplesApi }), {
+      openPipeline: async () => fakePipeline(new FakeSource(), new FakeResolver()),
+      paths: defaultHostPaths,
+      env: {},
+      onListening: (a) => (addr = a.metrics!),
+    });
+    await agent.start();
+    const done = agent.run();
+    try {
+      const doctor = await get(addr, '/api/v1/doctor');
+      assert.equal(doctor.status, 200);
+      const doc = JSON.parse(doctor.body) as { api_version: string; node: string; report: { checks: { name: string }[] } };
+      assert.deepEqual([doc.api_version, doc.node], ['kdrop.dev/v1', 'node-7']);
+      assert.ok(doc.report.checks.some((c) => c.name === 'kallsyms'));
+      const samples = await get(addr, '/api/v1/samples');
+      if (samplesApi === null) assert.equal(samples.status, 404);
+      else assert.deepEqual([samples.status, samples.body], [503, 'this agent has no samples (yet): they need the bpf source\n']);
+    } finally {
+      agent.requestStop();
+      await done;
+    }
+  }
+});

@@ -125,3 +125,13 @@ test('access: open plain HTTP by default; Kubernetes authentication needs TLS; t
   assert.match((await configError(agentConfig({}, { KDROP_AUTH: 'basic' }))).message, /KDROP_AUTH: expected off or kubernetes/);
   assert.match((await configError(agentConfig({ maxConnections: '0' }, {}))).message, /--max-connections: expected connections at once/);
 });
+
+test('--samples-api: off by default; on, it samples in the kernel and trusts only the listed API server addresses', async () => {
+  assert.equal((await agentConfig({}, {})).samplesApi, null);
+  const on = await agentConfig({ samplesApi: true, samplesApiTrustedProxies: '10.87.0.1, 10.0.0.0/24' }, {});
+  assert.deepEqual(on.samplesApi?.trustedProxies, ['10.87.0.1', '10.0.0.0/24']);
+  assert.equal(on.samplesApi?.kernel.rate, 1);
+  assert.deepEqual((await agentConfig({}, { KDROP_SAMPLES_API: 'true' })).samplesApi?.trustedProxies, [], 'on without addresses: every request is refused');
+  const err = await configError(agentConfig({ samplesApi: true, samplesApiTrustedProxies: '10.0.0.0/33' }, {}));
+  assert.match(err.message, /--samples-api-trusted-proxies: expected a prefix length 0-32 in "10.0.0.0\/33"/);
+});

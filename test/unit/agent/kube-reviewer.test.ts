@@ -70,8 +70,9 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
     const denied = await auth.check('Bearer good-token', { path: '/api/v1/drops', verb: 'get' });
     assert.equal(denied.status, 403);
     assert.match((denied as { message: string }).message, /no RBAC policy matched/);
-    assert.deepEqual((seen[3]?.body['spec'] as Record<string, unknown>)['resourceAttributes'], { group: 'kdrop.dev', resource: 'drops', verb: 'get' }, 'the drops API as a resource');
-    assert.equal((seen[3]?.body['spec'] as Record<string, unknown>)['nonResourceAttributes'], undefined);
+    const spec = seen[3]?.body['spec'] as Record<string, unknown> | undefined;
+    assert.deepEqual(spec?.['resourceAttributes'], { group: 'kdrop.dev', resource: 'drops', verb: 'get' }, 'the drops API as a resource');
+    assert.equal(spec?.['nonResourceAttributes'], undefined);
     assert.equal((await auth.check('Bearer bad-token', { path: '/metrics', verb: 'get' })).status, 401);
     // good token: 2 x (TokenReview + SubjectAccessReview), one per path; the bad one: a TokenReview only.
     assert.deepEqual(seen.map((x) => x.path.split('/')[2]), ['authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);

@@ -66,7 +66,7 @@ test('top config: defaults, NO_COLOR, and every bad flag in one CONFIG error', (
   assert.equal(topConfig({}, { NO_COLOR: '1' }).colors, false);
   assert.equal(topConfig({}, { NO_COLOR: '' }).colors, true, 'an empty NO_COLOR does not count (no-color.org)');
   assert.throws(
-    () => topConfig({ groupBy: 'node', sort: 'name', interval: '10ms' }, {}),
-    (e) => isKdropError(e, ErrorCodes.CONFIG) && /--group-by: expected one of pod, namespace, reason, function, netns/.test(e.message) && /--sort/.test(e.message) && /--interval/.test(e.message),
+    () => topConfig({ groupBy: 'host', sort: 'name', interval: '10ms' }, {}),
+    (e) => isKdropError(e, ErrorCodes.CONFIG) && /--group-by: expected one of pod, namespace, reason, function, netns, node/.test(e.message) && /--sort/.test(e.message) && /--interval/.test(e.message),
   );
 });
