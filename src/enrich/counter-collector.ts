@@ -62,7 +62,10 @@ export class CounterCollector {
    * command started rather than nothing.
    */
   prime(): Promise<unknown> {
-    this.primed ??= this.read().catch(() => undefined);
+    this.primed ??= this.read().then(
+      () => log.info({ netns: this.targets.length, files: [...this.readableFiles] }, 'reading the kernel drop counters beside the drops'),
+      (err: unknown) => log.warn({ err: String(err) }, 'cannot read the kernel drop counters'),
+    );
     return this.primed;
   }
 
