@@ -50,6 +50,7 @@ function expectedGroup(a: Labels, by: GroupBy): string {
   if (by === 'namespace') return a['kdrop.scope'] === 'pod' ? a['k8s.namespace.name']! : '(host)';
   if (by === 'reason') return a['kdrop.reason']!;
   if (by === 'function') return a['kdrop.function']!;
+  if (by === 'node') return '(this host)'; // one agent (top --agent): its series carry no node; kubectl kdrop top sets it
   return '(unknown)'; // netns: not among these labels
 }
 
