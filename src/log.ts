@@ -33,8 +33,14 @@ export function logFormatFor(argv: readonly string[], env: NodeJS.ProcessEnv, st
 
 function destination(format: LogFormat): DestinationStream {
   if (format === 'json') return pino.destination({ fd: 2, sync: true });
-  // Loaded only for a person at a terminal: the agent never pays for it.
-  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  // Loaded only for a person at a terminal: the agent never pays for it. The container image's bundle
+  // does not ship it (scripts/bundle.mjs): JSON lines there.
+  let pretty: (o: Record<string, unknown>) => DestinationStream;
+  try {
+    pretty = createRequire(import.meta.url)('pino-pretty') as typeof pretty;
+  } catch {
+    return pino.destination({ fd: 2, sync: true });
+  }
   return pretty({
     destination: 2,
     sync: true,
