@@ -7,6 +7,7 @@ import type { HostFacts } from './host/facts.js';
 import { probeHost, probeTracer } from './host/facts.js';
 import { Pipeline } from './pipeline.js';
 import { loadSymbolizer } from './symbolize/load.js';
+import { DeferredSymbolizer } from './symbolize/deferred.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
 import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
@@ -45,6 +46,8 @@ export interface OpenedSources {
   readonly reasonNames: ReadonlyMap<number, string> | null;
   /** Symbolizer, reason names and resolver: what describeSample() needs. */
   readonly describe: DescribeContext;
+  /** Resolves when the symbols have loaded (after the source attached), rejects with why they cannot. */
+  readonly symbols: Promise<void>;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
 }
@@ -73,16 +76,11 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const format = requireTracepoint(facts);
   const reasons = facts.tracepoint.reasonNames;
   const subsystems = facts.tracepoint.reasonSubsystems;
-  // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
-  // succeed, and whatever started is stopped again when either fails.
-  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples)]);
-  if (started.status === 'rejected') throw started.reason;
-  const source = started.value;
-  if (symbols.status === 'rejected') {
-    await source.stop();
-    throw symbols.reason;
-  }
-  const symbolizer = symbols.value;
+  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
+  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
+  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
+  const symbolizer = new DeferredSymbolizer(loadSymbolizer({ map: o.map, paths: o.paths }));
+  const source = await startSource(facts, o.source, o.probe, o.samples);
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
@@ -90,6 +88,8 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     await source.stop();
     throw err;
   }
+  const symbols = symbolizer.ready().then(() => undefined);
+  symbols.catch(() => undefined); // the callers that care await it; the first report fails with it anyway
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   const pipeline = new Pipeline({ source, ...describe });
   let closed = false;
@@ -101,6 +101,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,
     describe,
+    symbols,
     async close() {
       if (closed) return;
       closed = true;
