@@ -81,6 +81,15 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
   const symbolizer = new DeferredSymbolizer(loadSymbolizer({ map: o.map, paths: o.paths }));
   const source = await startSource(facts, o.source, o.probe, o.samples);
+  // Samples are described as they come (trace, --flows, top, agent --samples): they wait for the symbols.
+  if (o.samples) {
+    try {
+      await symbolizer.ready();
+    } catch (err) {
+      await source.stop();
+      throw err;
+    }
+  }
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
