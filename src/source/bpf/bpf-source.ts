@@ -18,7 +18,6 @@ import type { FlowSample } from '../../vocabulary/flow-sample.js';
 import type { RestartPolicy } from '../bpftrace/supervisor.js';
 import type { ProbeEvent } from './protocol.js';
 import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
-import { claimPrestarted, type Prestarted } from './prestart.js';
 import { Loader } from './loader-process.js';
 import { EpochTotals } from './epoch-totals.js';
 import { SampleHub } from './sample-hub.js';
@@ -107,16 +106,14 @@ export class BpfSource implements DropSource {
         });
       }
       const root = this.opts.pinRoot === undefined ? DEFAULT_PIN_ROOT : this.opts.pinRoot;
-      // A probe started at process start (prestart.ts) is adopted if it runs what this source would run.
-      const early = root === DEFAULT_PIN_ROOT && this.opts.procRoot === undefined ? await claimPrestarted((dir) => this.argv(dir)) : null;
       if (root !== null) {
         for (const dir of await findStalePins(root, this.opts.procRoot)) {
           log.warn({ dir }, 'removing bpffs pins left by a kdrop process that is gone');
           await removePins(dir);
         }
-        this.pinDir = early?.pinDir ?? (await pinDirFor(root, this.opts.procRoot));
+        this.pinDir = await pinDirFor(root, this.opts.procRoot);
       }
-      this.loader = await this.spawnLoader(early ?? undefined);
+      this.loader = await this.spawnLoader();
       this.state = 'running';
       const ready = this.loader.ready;
       if (ready && ready.pinned === null && this.pinDir !== null) {
@@ -136,9 +133,9 @@ export class BpfSource implements DropSource {
     }
   }
 
-  private argv(pinDir = this.pinDir): string[] {
+  private argv(): string[] {
     const a = [this.probe];
-    if (pinDir !== null) a.push('--pin-dir', pinDir);
+    if (this.pinDir !== null) a.push('--pin-dir', this.pinDir);
     if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
     if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
     const smp = this.opts.samples;
@@ -150,16 +147,15 @@ export class BpfSource implements DropSource {
     return a;
   }
 
-  private readonly onBadLine = (line: string, err: Error): void => {
-    this.badLines++;
-    log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
-  };
-
-  /** A new loader, or the prestarted one taken over (what it said so far first); resolves once attached. */
-  private async spawnLoader(early?: Prestarted): Promise<Loader> {
-    const onEvent = (ev: ProbeEvent): void => this.onEvent(ev);
-    const loader = early ? early.adopt(onEvent, this.onBadLine) : new Loader(this.argv(), onEvent, this.onBadLine);
-    if (early) log.debug({ loaderPid: loader.pid, sinceMs: Date.now() - loader.startedAt }, 'adopting the kdrop-probe started at process start');
+  private async spawnLoader(): Promise<Loader> {
+    const loader = new Loader(
+      this.argv(),
+      (ev) => this.onEvent(ev),
+      (line, err) => {
+        this.badLines++;
+        log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
+      },
+    );
     await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
     void loader.done.then((r) => this.onLoaderExit(loader, r));
     return loader;

@@ -18,12 +18,8 @@ export class Loader {
   readonly done: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
   readonly pid: number | undefined;
   private readonly stdin: Writable | null;
-  private onEvent: (ev: ProbeEvent) => void;
-  private onBadLine: (line: string, err: Error) => void;
 
   constructor(argv: readonly string[], onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void) {
-    this.onEvent = onEvent;
-    this.onBadLine = onBadLine;
     const [file, ...args] = argv;
     const sub = execa(file as string, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
     this.pid = sub.pid;
@@ -44,7 +40,7 @@ export class Loader {
           try {
             ev = parseProbeLine(line);
           } catch (err) {
-            this.onBadLine(line, err as Error);
+            onBadLine(line, err as Error);
             continue;
           }
           if (ev === null) continue;
@@ -52,13 +48,13 @@ export class Loader {
             this.ready = ev;
             attachedResolve();
           }
-          this.onEvent(ev);
+          onEvent(ev);
           if (ev.kind === 'end' || ev.kind === 'bye') this.releaseEndWaiters();
         }
       });
       out.on('close', () => {
         const rest = splitter.end();
-        if (rest !== '') this.onBadLine(rest, new Error('incomplete last line'));
+        if (rest !== '') onBadLine(rest, new Error('incomplete last line'));
         resolve();
       });
     });
@@ -81,12 +77,6 @@ export class Loader {
       this.releaseEndWaiters();
       return r;
     })();
-  }
-
-  /** Hands the events to new listeners from now on (a prestarted loader adopted by its BpfSource). */
-  rebind(onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void): void {
-    this.onEvent = onEvent;
-    this.onBadLine = onBadLine;
   }
 
   stderr(): string {
