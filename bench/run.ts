@@ -3,7 +3,12 @@
  * process on the same machine, interleaved, and is reported as ratios against the untraced baseline.
  *
  *   npm run bench -- [--seconds 5] [--repeat 3] [--only NAME,NAME] [--scale [--senders N]] [--out DIR]
+ *                    [--cli bundle|tree] [--image NAME]
  *   npm run bench -- --counters [--counters-netns 1,50,200] [--out DIR]   (the kernel drop counters' cost)
+ *
+ * kdrop runs from the bundle the image ships (dist/bundle/kdrop.mjs, `npm run bundle`) unless --cli tree
+ * (the compiled dist/src/cli.js with node_modules). The report's header carries the size of the image
+ * NAME (default localhost/kdrop:dev, built by scripts/image/build.sh) as buildah gives it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,13 +36,15 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(root, 'bench', 'results') },
     counters: { type: 'boolean', default: false },
     'counters-netns': { type: 'string', default: '1,50,200' },
+    cli: { type: 'string', default: 'bundle' },
+    image: { type: 'string', default: 'localhost/kdrop:dev' },
   },
 });
 const seconds = Number(args.seconds);
 const repeat = Number(args.repeat);
 const senders = args.scale ? Number(args.senders ?? Math.max(1, cpus().length - 1)) : 1;
-if (!(seconds > 0) || !(repeat >= 1) || !(senders >= 1)) {
-  process.stderr.write(`bench: expected --seconds > 0, --repeat >= 1, --senders >= 1; found ${args.seconds}, ${args.repeat}, ${args.senders}\n`);
+if (!(seconds > 0) || !(repeat >= 1) || !(senders >= 1) || !['bundle', 'tree'].includes(args.cli!)) {
+  process.stderr.write(`bench: expected --seconds > 0, --repeat >= 1, --senders >= 1; --cli bundle|tree; found ${args.seconds}, ${args.repeat}, ${args.senders}, ${args.cli}\n`);
   process.exit(2);
 }
 
@@ -48,6 +55,17 @@ function buildDropgen(): string {
   const out = join(root, 'dist', 'bench', 'dropgen');
   execFileSync('gcc', ['-O2', '-Wall', '-o', out, join(root, 'bench', 'dropgen.c')]);
   return out;
+}
+
+/** "NAME: SIZE" from `buildah images` (SI units, as docker prints them), or why there is none. */
+function imageSize(name: string): string {
+  try {
+    const out = execFileSync('buildah', ['images', '--json', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const size = (JSON.parse(out) as { size?: string }[])[0]?.size;
+    return size ? `${name} ${size}` : `${name}: not built`;
+  } catch {
+    return `${name}: not built (scripts/image/build.sh --tag ${name}) or no buildah`;
+  }
 }
 
 interface Load {
@@ -157,7 +175,8 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, tracing)');
   const dropgen = buildDropgen();
   const ns = await benchNetns();
-  const ctx: MonitorContext = { netns: ns.inode, node: process.execPath, cli: join(root, 'dist', 'src', 'cli.js') };
+  const cli = args.cli === 'tree' ? join(root, 'dist', 'src', 'cli.js') : join(root, 'dist', 'bundle', 'kdrop.mjs');
+  const ctx: MonitorContext = { netns: ns.inode, node: process.execPath, cli };
   const only = args.only ? new Set(args.only.split(',')) : null;
   const monitors = allMonitors().filter((m) => !only || only.has(m.name));
   const skipped: { name: string; why: string }[] = [];
@@ -212,6 +231,8 @@ async function main(): Promise<void> {
         return 'absent';
       }
     })(),
+    cli: args.cli,
+    image: imageSize(args.image!),
     skipped,
   };
   mkdirSync(args.out!, { recursive: true });

@@ -7,6 +7,7 @@ import type { HostFacts } from './host/facts.js';
 import { probeHost, probeTracer } from './host/facts.js';
 import { Pipeline } from './pipeline.js';
 import { loadSymbolizer } from './symbolize/load.js';
+import { DeferredSymbolizer } from './symbolize/deferred.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
 import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
@@ -48,6 +49,8 @@ export interface OpenedSources {
   readonly reasonNames: ReadonlyMap<number, string> | null;
   /** Symbolizer, reason names and resolver: what describeSample() needs. */
   readonly describe: DescribeContext;
+  /** Resolves when the symbols have loaded (after the source attached), rejects with why they cannot. */
+  readonly symbols: Promise<void>;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
 }
@@ -82,20 +85,27 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
-  // Symbols load while the source attaches (reading /proc/kallsyms takes a few hundred ms): both must
-  // succeed, and whatever started is stopped again when either fails.
-  const [symbols, started] = await Promise.allSettled([loadSymbolizer({ map: o.map, paths: o.paths }), startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot)]);
-  if (started.status === 'rejected') {
+  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
+  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
+  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
+  const symbolizer = new DeferredSymbolizer(loadSymbolizer({ map: o.map, paths: o.paths }));
+  let source: DropSource;
+  try {
+    source = await startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot);
+  } catch (err) {
     dropCounters();
-    throw started.reason;
+    throw err;
   }
-  const source = started.value;
-  if (symbols.status === 'rejected') {
-    dropCounters();
-    await source.stop();
-    throw symbols.reason;
+  // Samples are described as they come (trace, --flows, top, agent --samples): they wait for the symbols.
+  if (o.samples) {
+    try {
+      await symbolizer.ready();
+    } catch (err) {
+      dropCounters();
+      await source.stop();
+      throw err;
+    }
   }
-  const symbolizer = symbols.value;
   let resolver: NetnsResolver;
   try {
     resolver = o.resolver ?? (await HostNetnsResolver.create(o.paths));
@@ -104,6 +114,8 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     await source.stop();
     throw err;
   }
+  const symbols = symbolizer.ready().then(() => undefined);
+  symbols.catch(() => undefined); // the callers that care await it; the first report fails with it anyway
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   owners.resolver = resolver;
   await primed;
@@ -117,6 +129,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,
     describe,
+    symbols,
     async close() {
       if (closed) return;
       closed = true;

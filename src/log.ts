@@ -48,8 +48,14 @@ export function defaultLevel(format: LogFormat): 'warn' | 'info' {
 
 function destination(format: LogFormat, detailed: boolean): DestinationStream {
   if (format === 'json') return pino.destination({ fd: 2, sync: true });
-  // Loaded only for a person at a terminal: the agent never pays for it.
-  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  // Loaded only for a person at a terminal: the agent never pays for it. The container image's bundle
+  // does not ship it (scripts/bundle.mjs): JSON lines there.
+  let pretty: (o: Record<string, unknown>) => DestinationStream;
+  try {
+    pretty = createRequire(import.meta.url)('pino-pretty') as typeof pretty;
+  } catch {
+    return pino.destination({ fd: 2, sync: true });
+  }
   return pretty({
     destination: 2,
     sync: true,

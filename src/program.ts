@@ -1,7 +1,7 @@
 /** The kdrop command line: commands, flags and the error -> exit code mapping (entry: cli.ts). */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { isKdropError, ErrorCodes } from './errors.js';
+import { packageVersion } from './package-root.js';
 import { setLogLevel } from './log.js';
 import { hostPathsFrom, logFormat, logLevel, validate } from './config/common.js';
 import { watchConfig, type WatchFlags } from './config/watch-config.js';
@@ -9,7 +9,6 @@ import { registerAgentCommand } from './commands/agent.js';
 import { topConfig, type TopFlags } from './config/top-config.js';
 import { traceConfig, type TraceFlags } from './config/trace-config.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -45,7 +44,7 @@ function stopSignal(): AbortSignal {
 export function buildProgram(): Command {
   const program = new Command('kdrop')
     .description('Where, why and for which pod the Linux kernel drops packets (skb:kfree_skb).')
-    .version(pkg.version)
+    .version(packageVersion())
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env KDROP_LOG_LEVEL)')
     .option('--log-format <format>', 'text|json (env KDROP_LOG_FORMAT; default: text on a terminal, JSON otherwise and for the agent)')
     .option('--proc <dir>', 'procfs root to read (env KDROP_PROC_PATH, default /proc)')

@@ -129,15 +129,30 @@ function sourceSkip(source: 'bpf' | 'bpftrace' | 'tracefs', env: Record<string, 
   return null;
 }
 
-/** kdrop agent, counting from its Prometheus endpoint. */
-function kdropAgent(source: 'bpf' | 'bpftrace'): Monitor {
-  const port = 19000 + (process.pid % 1000) + (source === 'bpf' ? 1 : 0);
+/**
+ * `n` network namespaces (unshare --net, loopback up), each with a bash loop sending a UDP datagram to a
+ * closed port twice a second: n netns series beside the load's (as n pods would make with pod labels).
+ */
+function seriesNamespaces(n: number): { stop(): void } {
+  const loop = 'ip link set lo up && while :; do printf x > /dev/udp/127.0.0.1/9 2>/dev/null; sleep 0.5; done';
+  const kids = Array.from({ length: n }, () => spawn('unshare', ['--net', 'bash', '-c', loop], { stdio: 'ignore' }));
   return {
-    name: `kdrop agent ${source}`,
-    note: `kdrop agent --source ${source} --interval 1s --labels +kdrop.netns.inode, read from /metrics`,
+    stop() {
+      for (const k of kids) k.kill('SIGKILL');
+    },
+  };
+}
+
+/** kdrop agent, counting from its Prometheus endpoint; with `netnsSeries`, that many more netns series. */
+function kdropAgent(source: 'bpf' | 'bpftrace', netnsSeries = 0): Monitor {
+  const port = 19000 + (process.pid % 1000) + (source === 'bpf' ? 1 : 0) + (netnsSeries > 0 ? 2 : 0);
+  return {
+    name: `kdrop agent ${source}${netnsSeries > 0 ? ` ${netnsSeries} netns` : ''}`,
+    note: `kdrop agent --source ${source} --interval 1s --labels +kdrop.netns.inode, read from /metrics${netnsSeries > 0 ? `; ${netnsSeries} more netns dropping 2/s each (${netnsSeries} series more per metric, as many pods would make)` : ''}`,
     bpf: true,
-    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : sourceSkip(source, {})),
+    skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : netnsSeries > 0 && !onPath('unshare') ? 'unshare not installed' : sourceSkip(source, {})),
     async start(ctx) {
+      const series = netnsSeries > 0 ? seriesNamespaces(netnsSeries) : null;
       const t0 = performance.now();
       const child = spawn(
         ctx.node,
@@ -177,6 +192,7 @@ function kdropAgent(source: 'bpf' | 'bpftrace'): Monitor {
           const lostLine = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n').find((l) => l.startsWith('kdrop_tracer_lost_events_total'));
           child.kill('SIGTERM');
           await waitExit(child, 20000);
+          series?.stop();
           return { counted, lost: lostLine ? Number(lostLine.slice(lostLine.lastIndexOf(' ') + 1)) : 0, postCpuS: 0 };
         },
       };
@@ -349,6 +365,7 @@ function trixieBpftrace(): Record<string, string> | null {
 export function allMonitors(): Monitor[] {
   const list: Monitor[] = [
     kdropAgent('bpf'),
+    kdropAgent('bpf', 200),
     kdropWatch('kdrop watch bpf', 'bpf'),
     probeAlone(false),
     probeAlone(true),

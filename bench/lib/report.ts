@@ -32,7 +32,7 @@ export function renderMarkdown(meta: Record<string, unknown>, results: readonly 
     .map((r) => `| ${r.name} | ${fmt({ ...r.rate, median: r.rate.median / 1000, min: r.rate.min / 1000, max: r.rate.max / 1000 }, 0)}k | ${fmt(r.throughputRatio, 3)} | ${fmt(r.cpuThroughputRatio, 3)} | ${fmt(r.exactness, 4)} | ${fmt(r.lost, 0)} | ${fmt(r.cpuPct, 2)} | ${fmt(r.postCpuS, 2)} | ${fmt(r.rssMiB, 1)} | ${fmt(r.rootRssMiB, 1)} | ${fmt(r.readyS, 2)} | ${fmt(r.firstReportS, 2)} | ${fmt(r.kernelNs, 0)} |`)
     .join('\n');
   const skipped = (meta['skipped'] as { name: string; why: string }[]).map((s) => `- skipped ${s.name}: ${s.why}`).join('\n');
-  return `## kdrop benchmark\n\n${meta['date']} on ${meta['host']}: kernel ${meta['kernel']}, ${meta['cpus']}, ${meta['bpftrace']}; ${meta['senders']} sender(s), ${meta['seconds']} s of load per run, median of ${meta['repeat']} (min–max).\n\n${head}${rows}\n${skipped ? `\n${skipped}\n` : ''}\nScenarios:\n${results.map((r) => `- ${r.name}: ${r.note}`).join('\n')}\n`;
+  return `## kdrop benchmark\n\n${meta['date']} on ${meta['host']}: kernel ${meta['kernel']}, ${meta['cpus']}, ${meta['bpftrace']}; ${meta['senders']} sender(s), ${meta['seconds']} s of load per run, median of ${meta['repeat']} (min–max); kdrop from the ${meta['cli']}; image ${meta['image']}.\n\n${head}${rows}\n${skipped ? `\n${skipped}\n` : ''}\nScenarios:\n${results.map((r) => `- ${r.name}: ${r.note}`).join('\n')}\n`;
 }
 
 /** Two bar charts side by side: throughput vs baseline and monitor CPU, one bar per scenario. */

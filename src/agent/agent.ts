@@ -7,13 +7,15 @@ import { kdropResource, kdropVersion } from '../export/resource.js';
 import { createTelemetry, type Telemetry } from '../export/telemetry.js';
 import { startSampleExport, type SampleExport } from './sample-export.js';
 import type { AgentDeps, AgentPipeline } from './deps.js';
+import type { NetnsResolver } from '../enrich/types.js';
+import type { Resource } from '@opentelemetry/resources';
 import { logger } from '../log.js';
-import { nextDeadline, sleepUntil } from '../schedule.js';
+import { firstDeadline, nextDeadline, sleepUntil } from '../schedule.js';
 import type { AgentConfig, ListenAddress } from './config.js';
-import { AgentHttpServer, type Check, type HealthChecks } from './http-server.js';
-import { agentRoutes, proxyAwareGuard } from './agent-routes.js';
-import { DROPS_API_PATH, IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
-import { openAccess, type Access } from './access.js';
+import type { AgentHttpServer, Check, HealthChecks } from './http-server.js';
+import { IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
+import type { Access } from './access.js';
+import { openListeners } from './listeners.js';
 
 const log = logger('agent');
 
@@ -65,71 +67,21 @@ export class Agent {
    */
   async start(): Promise<void> {
     try {
-      const version = kdropVersion();
-      const resource = kdropResource({ version, nodeName: this.cfg.nodeName, env: this.deps.env });
-      this.telemetry = await createTelemetry({
-        resource,
-        version,
-        prometheus: this.cfg.metrics !== null,
-        otlp: this.cfg.otlp,
-        series: () => this.store.snapshot(),
-        counters: () => this.counterStore.snapshot(),
-        selfState: () => ({ ...this.stats, unattributed: this.unattributed, series: this.store.stats() }),
-        ...(this.deps.pushExporter ? { pushExporter: this.deps.pushExporter } : {}),
-      });
-      const health: HealthChecks = { live: () => this.live(), ready: () => this.ready() };
-      const prom = this.telemetry.prometheus;
-      let metricsAt: ListenAddress | null = null;
-      let healthAt: ListenAddress | null = null;
-      if (this.cfg.metrics !== null && prom !== null) {
-        const shared = sameAddress(this.cfg.metrics, this.cfg.health);
-        this.access = await openAccess(this.cfg.auth, this.deps.accessReviewer, this.deps.env);
-        this.metricsServer = new AgentHttpServer({
-          ...this.access.server,
-          ...(this.access.server.guard ? { guard: proxyAwareGuard(this.access.server.guard, this.cfg) } : {}),
-          address: this.cfg.metrics,
-          metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
-          json: { [DROPS_API_PATH]: () => this.dropsApi() },
-          routes: agentRoutes(this.cfg, this.deps.paths, () => this.opened),
-          ...(shared ? { health } : {}),
-        });
-        this.servers.push(this.metricsServer);
-        metricsAt = await this.metricsServer.listen();
-        this.access.follow(this.metricsServer);
-        if (shared) healthAt = metricsAt;
-      }
-      if (this.cfg.health !== null && healthAt === null) {
-        const s = new AgentHttpServer({ address: this.cfg.health, health });
-        this.servers.push(s);
-        healthAt = await s.listen();
-      }
-      this.deps.onListening?.({ metrics: metricsAt, health: healthAt });
-
-      const resolver = this.deps.resolver ?? (await this.deps.createResolver?.(this.deps.paths));
-      try {
-        this.opened = await this.deps.openPipeline({
-          source: this.cfg.source,
-          paths: this.deps.paths,
-          map: this.cfg.map,
-          ...(resolver ? { resolver } : {}),
-          ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
-        });
-      } catch (err) {
-        // The pipeline owns (and closes) the resolver only once it is open.
-        if (this.deps.resolver === undefined) await resolver?.close?.().catch(() => undefined);
-        throw err;
-      }
-      this.opened.source.onFatal((err) => {
-        this.fatal = err;
-        log.error({ err: err.message }, 'the tracer failed for good; stopping');
-        this.requestStop();
-      });
-      if (this.cfg.samples) this.samples = await startSampleExport(this.cfg.samples, this.opened, resource, version, this.deps.logExporter);
+      // The source first: the probe attaches (its own process) while the exporters load and listen.
+      const [opened, exporters] = await Promise.allSettled([this.openSource(), this.startExporters()]);
+      if (opened.status === 'rejected') throw opened.reason;
+      if (exporters.status === 'rejected') throw exporters.reason;
+      const { resource, version, metricsAt, healthAt } = exporters.value;
+      const resolver = opened.value;
+      this.opened!.source.onFatal((err) => this.fail(err, 'the tracer failed for good; stopping'));
+      // Symbols load after the source attached; without them the agent cannot report: stop, as at start.
+      this.opened!.symbols?.catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err)), 'kernel symbols cannot be loaded; stopping'));
+      if (this.cfg.samples) this.samples = await startSampleExport(this.cfg.samples, this.opened!, resource, version, this.deps.logExporter);
       // A deleted pod's series expire (after the grace period), so pod churn cannot grow memory.
       resolver?.onPodDeleted?.((uid) => this.expirePod(uid));
       log.info(
         {
-          source: this.opened.source.name,
+          source: this.opened!.source.name,
           intervalMs: this.cfg.intervalMs,
           metrics: metricsAt ? `${this.cfg.auth?.tls ? 'https' : 'http'}://${metricsAt.host}:${metricsAt.port}/metrics${this.cfg.auth?.kubernetes ? ' (Kubernetes authentication)' : ''}` : 'off',
           health: healthAt ? `${healthAt.host}:${healthAt.port}` : 'off',
@@ -142,6 +94,57 @@ export class Agent {
       await this.release();
       throw err;
     }
+  }
+
+  private fail(err: Error, msg: string): void {
+    this.fatal ??= err;
+    log.error({ err: err.message }, msg);
+    this.requestStop();
+  }
+
+  /** Resolver and pipeline: this.opened once open (release() closes it); returns the resolver. */
+  private async openSource(): Promise<NetnsResolver | undefined> {
+    const resolver = this.deps.resolver ?? (await this.deps.createResolver?.(this.deps.paths));
+    try {
+      this.opened = await this.deps.openPipeline({
+        source: this.cfg.source,
+        paths: this.deps.paths,
+        map: this.cfg.map,
+        ...(resolver ? { resolver } : {}),
+        ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
+      });
+    } catch (err) {
+      // The pipeline owns (and closes) the resolver only once it is open.
+      if (this.deps.resolver === undefined) await resolver?.close?.().catch(() => undefined);
+      throw err;
+    }
+    return resolver;
+  }
+
+  /** The meter provider and the HTTP listeners (release() closes what started). */
+  private async startExporters(): Promise<{ resource: Resource; version: string; metricsAt: ListenAddress | null; healthAt: ListenAddress | null }> {
+    const version = kdropVersion();
+    const resource = kdropResource({ version, nodeName: this.cfg.nodeName, env: this.deps.env });
+    this.telemetry = await createTelemetry({
+      resource,
+      version,
+      prometheus: this.cfg.metrics !== null,
+      otlp: this.cfg.otlp,
+      series: () => this.store.snapshot(),
+      counters: () => this.counterStore.snapshot(),
+      selfState: () => ({ ...this.stats, unattributed: this.unattributed, series: this.store.stats() }),
+      ...(this.deps.pushExporter ? { pushExporter: this.deps.pushExporter } : {}),
+    });
+    const health: HealthChecks = { live: () => this.live(), ready: () => this.ready() };
+    const prom = this.telemetry.prometheus;
+    const listening = await openListeners(
+      { cfg: this.cfg, deps: this.deps, health, metrics: prom === null ? null : (req, res) => prom.getMetricsRequestHandler(req, res), dropsApi: () => this.dropsApi(), opened: () => this.opened },
+      this.servers,
+      (a) => (this.access = a),
+    );
+    this.metricsServer = listening.metricsServer;
+    const { metricsAt, healthAt } = listening;
+    return { resource, version, metricsAt, healthAt };
   }
 
   /** Expires the series of a deleted pod (after the grace period). */
@@ -161,7 +164,7 @@ export class Agent {
    * with the exit code: 0 after a clean stop, 1 when the tracer failed or the stop ran out of time.
    */
   async run(): Promise<number> {
-    let next = Date.now() + this.cfg.intervalMs;
+    let next = firstDeadline(Date.now(), this.cfg.intervalMs);
     while (!this.stopRequested) {
       if (await sleepUntil(next, this.stopping.signal)) break;
       await this.read(() => this.opened!.pipeline.tick());
@@ -287,7 +290,3 @@ export class Agent {
   }
 }
 
-/** Two addresses name the same listener. */
-function sameAddress(a: ListenAddress | null, b: ListenAddress | null): boolean {
-  return a !== null && b !== null && a.host === b.host && a.port === b.port;
-}

@@ -17,6 +17,8 @@ export interface AgentPipeline {
   readonly pipeline: { tick(): Promise<IntervalReport>; finish(): Promise<IntervalReport> };
   readonly source: { readonly name: SourceName; onFatal(listener: (err: Error) => void): void; onSample?(listener: (s: FlowSample) => void): () => void };
   readonly describe?: DescribeContext;
+  /** Resolves when the symbols have loaded; rejects when they cannot (the agent then stops). */
+  readonly symbols?: Promise<void>;
   close(): Promise<void>;
 }
 

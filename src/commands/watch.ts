@@ -9,7 +9,7 @@ import { flowText, toExample } from '../export/sample-format.js';
 import type { DescribedSample, FlowSample } from '../vocabulary/flow-sample.js';
 import { ExampleBook } from './flow-examples.js';
 import { logger } from '../log.js';
-import { nextDeadline, sleepUntil } from '../schedule.js';
+import { firstDeadline, nextDeadline, sleepUntil } from '../schedule.js';
 import { SAMPLES_NEED_BPF } from '../config/sample-settings.js';
 import { counterLines, toCounterRecord } from '../export/counter-format.js';
 import { keepCounter } from '../aggregate/counter-filter.js';
@@ -82,7 +82,7 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
   log.info({ source: opened.sourceName, intervalMs: opts.intervalMs }, 'watching skb:kfree_skb');
 
   let intervals = 0;
-  let next = Date.now() + opts.intervalMs;
+  let next = firstDeadline(Date.now(), opts.intervalMs);
   try {
     while (!io.signal.aborted && (opts.count === undefined || intervals < opts.count)) {
       const stopped = await sleepUntil(next, io.signal);

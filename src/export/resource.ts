@@ -1,16 +1,11 @@
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ResourceAttr, SERVICE_NAME } from './metric-names.js';
+import { packageVersion } from '../package-root.js';
 
 /** kdrop's version from package.json ("0.0.0" when it cannot be read). */
 export function kdropVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
+  return packageVersion();
 }
 
 /**

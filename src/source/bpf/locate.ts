@@ -1,9 +1,10 @@
 /** Where kdrop-probe is: KDROP_PROBE, else what scripts/build-probe.sh built next to this package. */
 import { access, constants } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../package-root.js';
 
-/** build/probe/kdrop-probe at the package root (dist/src/source/bpf/ is four levels below it). */
-export const DEFAULT_PROBE_PATH = fileURLToPath(new URL('../../../../build/probe/kdrop-probe', import.meta.url));
+/** build/probe/kdrop-probe at the package root (the compiled tree and the image's bundle find it alike). */
+export const DEFAULT_PROBE_PATH = join(packageRoot(), 'build', 'probe', 'kdrop-probe');
 
 export function probePath(env: NodeJS.ProcessEnv = process.env): string {
   const p = env['KDROP_PROBE']?.trim();

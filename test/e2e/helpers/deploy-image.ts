@@ -3,10 +3,12 @@
  * image stand-in from scripts/image/make-base.sh), mount it, and run commands in a chroot of it shaped
  * like the Kubernetes container the chart makes: read-only root, tmpfs /tmp, the host's /proc (hostPID),
  * /sys and /dev, uid 0 with only the given capabilities (bounding set; no_new_privs as with
- * allowPrivilegeEscalation: false).
+ * allowPrivilegeEscalation: false). The image has no shell and no setpriv: the host's setpriv, with its
+ * own loader and libraries, is put in the chroot's tmpfs /tmp and drops the capabilities there.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createServer, type AddressInfo } from 'node:net';
@@ -73,12 +75,29 @@ export interface MountedImage {
   close(): Promise<void>;
 }
 
-function capsArgs(caps: readonly string[] | 'all'): string[] {
+/** Inside the chroot: /tmp/.kdrop-setpriv/ holds the host's setpriv, its loader and libraries. */
+const SETPRIV_DIR = '/tmp/.kdrop-setpriv';
+
+/** Copies the host's setpriv and what `ldd` says it loads into root + SETPRIV_DIR; returns its argv prefix. */
+async function stageSetpriv(root: string): Promise<string[]> {
+  const host = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  if (!host) throw new Error('the image has no setpriv and neither has this host (Debian package util-linux)');
+  const { stdout } = await run('ldd', [host]);
+  const libs = [...stdout.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+  const loader = libs.find((l) => basename(l).startsWith('ld-linux'));
+  if (!loader) throw new Error(`no loader in ldd ${host}: ${stdout}`);
+  mkdirSync(`${root}${SETPRIV_DIR}`, { recursive: true });
+  for (const lib of libs) copyFileSync(lib, `${root}${SETPRIV_DIR}/${basename(lib)}`);
+  copyFileSync(host, `${root}${SETPRIV_DIR}/setpriv`);
+  return [`${SETPRIV_DIR}/${basename(loader)}`, '--library-path', SETPRIV_DIR, `${SETPRIV_DIR}/setpriv`];
+}
+
+function capsArgs(caps: readonly string[] | 'all', setpriv: readonly string[]): string[] {
   if (caps === 'all') return [];
   const bounding = ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(',');
   // uid 0 gets its permitted/effective set from the bounding set at exec, as in a container started
   // with `capabilities: {drop: [ALL], add: [...]}`; no_new_privs as with allowPrivilegeEscalation: false.
-  return ['setpriv', `--bounding-set=${bounding}`, '--inh-caps=-all', '--no-new-privs', '--'];
+  return [...setpriv, `--bounding-set=${bounding}`, '--inh-caps=-all', '--no-new-privs', '--'];
 }
 
 const baseEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', NODE_ENV: 'production' };
@@ -90,6 +109,7 @@ export async function mountImage(image: string): Promise<MountedImage> {
   const mounts: string[] = [];
   const dir = mkdtempSync('/tmp/kdrop-image-');
   const root = `${dir}/root`;
+  let setpriv = ['setpriv'];
   const cleanup = async (): Promise<void> => {
     for (const m of mounts.reverse()) {
       await run('mount', ['--make-rslave', m]).catch(() => undefined);
@@ -113,13 +133,14 @@ export async function mountImage(image: string): Promise<MountedImage> {
     }
     await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=1777', 'tmpfs', `${root}/tmp`]); // emptyDir /tmp
     mounts.push(`${root}/tmp`);
+    if (!existsSync(`${root}/usr/bin/setpriv`)) setpriv = await stageSetpriv(root);
   } catch (err) {
     await cleanup();
     throw err;
   }
 
   const spawnIn = (argv: readonly string[], caps: readonly string[] | 'all', env: Record<string, string> = {}): Spawned => {
-    const child = spawn('chroot', [root, ...capsArgs(caps), ...argv], {
+    const child = spawn('chroot', [root, ...capsArgs(caps, setpriv), ...argv], {
       cwd: '/',
       env: { ...baseEnv, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -221,19 +221,21 @@ test('a tracer that fails for good: /healthz turns 503, the agent stops with exi
   assert.equal(s.pipe.closed, true);
 });
 
-test('start failure leaves nothing started: port in use -> no pipeline; pipeline failure -> port released', async () => {
+test('start failure leaves nothing started: port in use -> the pipeline (opened first, meanwhile) is closed again; pipeline failure -> port released', async () => {
   const blocker = createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as { port: number }).port;
-  let opened = 0;
+  const pipes: ReturnType<typeof fakePipeline>[] = [];
   const open: OpenPipeline = async () => {
-    opened++;
-    return fakePipeline();
+    const p = fakePipeline();
+    pipes.push(p);
+    return p;
   };
   try {
     const a = new Agent(cfg({ metrics: { host: '127.0.0.1', port }, health: { host: '127.0.0.1', port } }), { openPipeline: open, paths: defaultHostPaths, env: {} });
     await assert.rejects(a.start(), (err) => isKdropError(err, ErrorCodes.EXPORT) && /EADDRINUSE/.test(err.message));
-    assert.equal(opened, 0);
+    assert.equal(pipes.length, 1, 'the source starts first, before the exporters');
+    assert.equal(pipes[0]!.closed, true, 'and is closed again when the exporters fail');
   } finally {
     await new Promise((r) => blocker.close(r));
   }
@@ -246,6 +248,15 @@ test('start failure leaves nothing started: port in use -> no pipeline; pipeline
   const again = createServer();
   await new Promise<void>((resolve, reject) => again.once('error', reject).listen(port, '127.0.0.1', resolve));
   await new Promise((r) => again.close(r));
+});
+
+test('symbols that cannot be loaded (after the source attached) stop the agent with exit code 1', async () => {
+  const pipe = fakePipeline();
+  const restricted = new Error('kallsyms shows only zero addresses');
+  const a = new Agent(cfg({ metrics: null, health: null, otlp: null }), { openPipeline: async () => Object.assign(pipe, { symbols: Promise.reject(restricted) }), paths: defaultHostPaths, env: {} });
+  await a.start();
+  assert.equal(await a.run(), 1);
+  assert.equal(pipe.closed, true);
 });
 
 test('runAgent: an aborted signal stops the agent cleanly with exit code 0', async () => {
