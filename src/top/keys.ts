@@ -47,9 +47,13 @@ export function initialUi(groupBy: GroupBy = 'pod', sortBy: SortBy = 'rate'): Ui
   return { groupBy, sortBy, filter: '', filterEditing: false, selected: 0, detailKey: null, help: false, paused: false };
 }
 
+/** g / G cycle through the groupings of one host; `node` (kubectl kdrop top) is key 6 or --group-by node. */
+const CYCLED: readonly GroupBy[] = GROUP_BYS.filter((g) => g !== 'node');
+
 function cycle(g: GroupBy, step: number): GroupBy {
-  const i = GROUP_BYS.indexOf(g);
-  return GROUP_BYS[(i + step + GROUP_BYS.length) % GROUP_BYS.length]!;
+  const i = CYCLED.indexOf(g);
+  if (i < 0) return step > 0 ? CYCLED[0]! : CYCLED[CYCLED.length - 1]!;
+  return CYCLED[(i + step + CYCLED.length) % CYCLED.length]!;
 }
 
 export function reduceKey(ui: UiState, input: string, key: KeyInfo, ctx: KeyContext): KeyResult {

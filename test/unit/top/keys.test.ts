@@ -23,10 +23,10 @@ test('g cycles the grouping, G goes back, digits pick one; selection resets', ()
   const g = press(ui, 'g').ui;
   assert.deepEqual([g.groupBy, g.selected], ['namespace', 0]);
   assert.equal(press(initialUi(), 'g', 'g', 'g', 'g').ui.groupBy, 'netns');
-  assert.equal(press(initialUi(), 'g', 'g', 'g', 'g', 'g').ui.groupBy, 'node');
-  assert.equal(press(initialUi(), 'g', 'g', 'g', 'g', 'g', 'g').ui.groupBy, 'pod');
-  assert.equal(press(initialUi(), 'G').ui.groupBy, 'node');
-  assert.equal(press(initialUi(), '6').ui.groupBy, 'node');
+  assert.equal(press(initialUi(), 'g', 'g', 'g', 'g', 'g').ui.groupBy, 'pod', 'g cycles the groupings of one host');
+  assert.equal(press(initialUi(), 'G').ui.groupBy, 'netns');
+  assert.equal(press(initialUi(), '6').ui.groupBy, 'node', 'the node grouping (kubectl kdrop top) is key 6');
+  assert.equal(press(initialUi('node'), 'g').ui.groupBy, 'pod', 'g leaves the node grouping for the first one');
   assert.equal(press(initialUi(), '3').ui.groupBy, 'reason');
 });
 
