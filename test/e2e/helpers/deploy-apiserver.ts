@@ -25,6 +25,9 @@ export function collectionPath(o: K8sObject, namespace: string): string | null {
     DaemonSet: ['daemonsets', true],
     ClusterRole: ['clusterroles', false],
     ClusterRoleBinding: ['clusterrolebindings', false],
+    Role: ['roles', true],
+    RoleBinding: ['rolebindings', true],
+    NetworkPolicy: ['networkpolicies', true],
     Namespace: ['namespaces', false],
   };
   const entry = plural[o.kind];
