@@ -109,7 +109,7 @@ export async function dropsCheck(): Promise<{ watch: Rec; trace: Rec; kill: Rec 
   await nft.addNftDrop(4242);
   const [s, t] = await Promise.all([startWatch([]), startTrace(traced)]);
   try {
-    const sent = { udp4: 37, udp6: 23, tcp: 5, nft: 19, flood: 40_000 };
+    const sent = { udp4: 37, udp6: 23, tcp: 5, nft: 19, flood: 80_000 };
     const traceSent = Number((await traced.exec([process.execPath, flowSender, 'udp', '4', '40301', '9', '1', '10'])).stdout.trim());
     await u4.sendUdp(sent.udp4, { family: 4, port: 9 });
     await u6.sendUdp(sent.udp6, { family: 6, port: 9 });
