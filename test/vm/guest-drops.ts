@@ -74,19 +74,26 @@ async function startTrace(ns: TestNetns): Promise<CliProcess> {
   return t;
 }
 
-/** Kills the loader of watch `w` twice during a flood of N into `ns`. */
+/**
+ * Kills the loader of watch `w` twice during a flood of N into `ns`: each kill once watch has printed drops of
+ * this flood that came after the previous kill (so the flood is under way, and again after the restart).
+ */
 async function floodAndKill(w: CliProcess, ns: TestNetns, N: number): Promise<Rec[]> {
   let flooding = true;
   const flood = ns.sendUdp(N, { family: 4, port: 9 }).finally(() => (flooding = false));
+  const counted = (): number => summary(records(w), ns.inode)['total'] as number;
   const kills: Rec[] = [];
+  let seen = 0;
   for (let i = 0; i < 2; i++) {
-    await new Promise((r) => setTimeout(r, 1500));
+    const before = seen;
+    await waitFor(() => !flooding || counted() > before, 120_000, 20);
     const [pid] = loaderPids(w.child.pid!);
     if (pid === undefined) break;
     const duringFlood = flooding;
+    seen = counted();
     process.kill(pid, 'SIGKILL');
-    const restarted = await waitFor(() => loaderPids(w.child.pid!).some((p) => p !== pid), 60_000, 50);
-    kills.push({ pid, duringFlood, restarted });
+    const restarted = await waitFor(() => loaderPids(w.child.pid!).some((p) => p !== pid), 60_000, 20);
+    kills.push({ pid, duringFlood, restarted, countedBefore: seen });
   }
   await flood;
   return kills;
@@ -102,7 +109,7 @@ export async function dropsCheck(): Promise<{ watch: Rec; trace: Rec; kill: Rec 
   await nft.addNftDrop(4242);
   const [s, t] = await Promise.all([startWatch([]), startTrace(traced)]);
   try {
-    const sent = { udp4: 37, udp6: 23, tcp: 5, nft: 19, flood: 20_000 };
+    const sent = { udp4: 37, udp6: 23, tcp: 5, nft: 19, flood: 80_000 };
     const traceSent = Number((await traced.exec([process.execPath, flowSender, 'udp', '4', '40301', '9', '1', '10'])).stdout.trim());
     await u4.sendUdp(sent.udp4, { family: 4, port: 9 });
     await u6.sendUdp(sent.udp6, { family: 6, port: 9 });
