@@ -334,7 +334,10 @@ static int prepare_pin_dir(struct probe *p)
 }
 
 /* Takes the pin directory's lock: through kdrop's fd when given (it must be this very directory), else
- * through our own. Held by another open file: another kdrop owns it. */
+ * through our own. Another kdrop's stale-pin scan (remove_stale_pins) flocks every sibling for a moment,
+ * a fresh directory too before its owner locked it: a lock held for up to LOCK_WAIT_MS is waited for.
+ * Held longer: another kdrop owns it. */
+#define LOCK_WAIT_MS 2000
 static int lock_pin_dir(struct probe *p, int given_fd)
 {
 	struct stat a, b;
@@ -346,11 +349,14 @@ static int lock_pin_dir(struct probe *p, int given_fd)
 		fprintf(stderr, "kdrop-probe: --lock-fd %d is not the pin directory %s\n", given_fd, p->dir);
 		return -EINVAL;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 10) {
 		int err = -errno;
-		if (given_fd < 0)
-			close(fd);
-		return err;
+		if (err != -EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			if (given_fd < 0)
+				close(fd);
+			return err;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
 	p->lock_fd = fd;
 	return 0;

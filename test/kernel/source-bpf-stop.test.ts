@@ -173,6 +173,21 @@ describe('pins across PID namespaces', { skip: skip ?? false, timeout: 180_000 }
     await Promise.all([held.exited, p.exited]);
   });
 
+  test("a lock held for a moment (another kdrop's stale-pin scan of a fresh directory) is waited for, not taken for an owner", async () => {
+    const root = newRoot();
+    const dir = `${root}/4-4-0`;
+    mkdirSync(dir, { recursive: true });
+    // What a starting kdrop's loader does to its siblings: flock each for as long as its check takes.
+    const scan = run('flock', ['--exclusive', dir, 'sh', '-c', 'echo locked; sleep 0.5']);
+    await scan.waitLine((l) => l === 'locked');
+    const p = run(PROBE, ['--no-samples', '--pin-dir', dir]);
+    await p.waitLine((l) => l.startsWith('READY '));
+    assert.equal(await scan.exited, 0);
+    assert.ok(existsSync(`${dir}/link`), 'the loader pinned into its directory');
+    p.child.stdin!.end();
+    assert.equal(await p.exited, 0);
+  });
+
   test('a link pinned where resume fails is taken over, never left beside a second program', async () => {
     const root = newRoot();
     const dir = `${root}/4-4-0`;
