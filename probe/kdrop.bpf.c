@@ -6,7 +6,8 @@
  *   tp_btf/kfree_skb      typed arguments, skb fields read by direct BTF loads
  *   raw_tp/kfree_skb      untyped arguments, probe reads
  *   tracepoint/skb/kfree_skb  the classic tracepoint record
- * Failed map updates (map full) are counted in `lost`, never silent.
+ * Failed map updates (map full) are counted in `lost`, never silent. Where the kernel has qdisc:qdisc_drop
+ * (7.x), a fourth program joins it, so that a qdisc drop is counted with the qdisc's own reason.
  *
  * Samples: after counting, a per-key token bucket (GCRA in an LRU hash, then a global one) decides
  * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
@@ -329,6 +330,60 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 	emit(ctx, skb, k, len, (b ? take_suppressed(&b->suppressed) : 0) + mine, st);
 }
 
+/*
+ * qdisc:qdisc_drop (Linux 7.x): __tcf_kfree_skb_list() fires it with the qdisc's own reason (enum
+ * qdisc_drop_reason, subsystem QDISC: 0x3xxxx) and then, on the same CPU, frees the skb with the core
+ * reason QDISC_DROP. kdrop_qdisc_drop keeps the last one per CPU; count() hands its reason to the kfree_skb
+ * of that same skb, once. The loader loads it only where the kernel has the event (qdisc_join).
+ */
+const volatile __u8 qdisc_join = 0;
+
+struct qdisc_pending {
+	__u64 skb;
+	__u32 reason;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct qdisc_pending);
+} qdisc_pending SEC(".maps");
+
+SEC("tp_btf/qdisc_drop")
+int kdrop_qdisc_drop(unsigned long long *ctx)
+{
+	/* trace_qdisc_drop(q, txq, dev, skb, reason): only the skb's address and the reason are kept. */
+	__u32 zero = 0;
+	struct qdisc_pending *pd = bpf_map_lookup_elem(&qdisc_pending, &zero);
+
+	if (pd) {
+		pd->skb = ctx[3];
+		pd->reason = (__u32)ctx[4];
+	}
+	return 0;
+}
+
+#define HAS_QDISC_DROP_REASON bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QDISC_DROP)
+
+/* The qdisc's own reason for a QDISC_DROP free of the skb the last qdisc_drop on this CPU named. */
+static __always_inline __u32 qdisc_reason(struct sk_buff *skb, __u32 reason)
+{
+	__u32 zero = 0;
+	struct qdisc_pending *pd;
+
+	if (!HAS_QDISC_DROP_REASON || reason != bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QDISC_DROP))
+		return reason;
+	pd = bpf_map_lookup_elem(&qdisc_pending, &zero);
+	if (!pd || pd->skb == 0)
+		return reason;
+	if (pd->skb == (__u64)skb)
+		reason = pd->reason;
+	pd->skb = 0; /* used at most once */
+	return reason;
+}
+
 static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,
 				  __u32 netns, __u32 len)
 {
@@ -336,6 +391,8 @@ static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location
 	struct kdrop_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
 	if (!c)
 		return;
+	if (qdisc_join)
+		reason = qdisc_reason(skb, reason);
 	struct kdrop_key k = {
 		.location = location, .reason = reason, .netns = netns, .protocol = protocol, .pad1 = 0, .pad2 = 0,
 	};

@@ -13,6 +13,8 @@
  *   stop [ID]  detach, dump both maps, unpin, print BYE [ID], exit 0
  * stdout lines:
  *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> samples=<0|1> stacks=<0|1> atomics=<0|1>
+ *         qdisc=<0|1>
+ *     (qdisc=1: qdisc:qdisc_drop is joined, qdisc drops are counted with the qdisc's own reason; kdrop.bpf.c)
  *     (atomics=0: the kernel refuses BPF atomics other than add, as before 5.12, and the pre-5.12 object,
  *     built from the same source without them, is loaded; see kdrop.bpf.c)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
@@ -73,6 +75,7 @@
 #include <unistd.h>
 #include <linux/membarrier.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kdrop.h"
 #include "kdrop.skel.h"
@@ -119,6 +122,8 @@ struct probe {
 	int samples;
 	int stacks;
 	int lock_fd;            /* the pin directory, flock()ed; -1 when unpinned */
+	int qdisc;              /* qdisc:qdisc_drop is joined (kdrop.bpf.c): wanted, then attached or resumed */
+	struct bpf_link *qlink; /* its link, attached by us */
 	/* Stack ids: the dump generation in which a sample last named each (0: not held), and those deleted
 	 * by the current collection (a sample naming one of them may be older than the deletion). */
 	__u64 gen;
@@ -235,6 +240,8 @@ static int open_load(struct probe *p, int attach)
 	}
 	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++)
 		bpf_program__set_autoload(prog_of(p->skel, a), a == attach);
+	p->skel->rodata->qdisc_join = p->qdisc != 0;
+	bpf_program__set_autoload(p->skel->progs.kdrop_qdisc_drop, p->qdisc && attach != KDROP_ATTACH_NONE);
 	if ((err = kdrop_bpf__load(p->skel)))
 		goto fail;
 	return 0;
@@ -244,9 +251,30 @@ fail:
 	return err < 0 ? err : -err;
 }
 
+/* Whether this kernel has qdisc:qdisc_drop, as a BTF-typed tracepoint (Linux 7.x). */
+static int kernel_has_qdisc_drop(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int found = btf && btf__find_by_name_kind(btf, "btf_trace_qdisc_drop", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
+}
+
+/* Leaves the qdisc join out (its program is never loaded, or detached): QDISC_DROP is counted as such. */
+static void no_qdisc_join(struct probe *p, const char *what, int err)
+{
+	printf("W qdisc:qdisc_drop not joined (qdisc drops count as QDISC_DROP): cannot %s its program: %s\n", what, strerror(-err));
+	p->qdisc = 0;
+}
+
 static int attach_prog(struct probe *p, int attach)
 {
 	int err = open_load(p, attach);
+	if (err && p->qdisc) {
+		/* Load again without the qdisc program: the counting program alone may load. */
+		no_qdisc_join(p, "load", err);
+		err = open_load(p, attach);
+	}
 	if (err)
 		return err;
 	p->link = bpf_program__attach(prog_of(p->skel, attach));
@@ -258,6 +286,8 @@ static int attach_prog(struct probe *p, int attach)
 	}
 	p->link_fd = bpf_link__fd(p->link);
 	p->attach = attach;
+	if (p->qdisc && !(p->qlink = bpf_program__attach(p->skel->progs.kdrop_qdisc_drop)))
+		no_qdisc_join(p, "attach", -errno);
 	return 0;
 }
 
@@ -665,6 +695,8 @@ static int resume(struct probe *p)
 	}
 	p->link_fd = fd;
 	p->resumed = 1;
+	/* The qdisc join goes on where its link is pinned beside (bpffs keeps it attached). */
+	p->qdisc = pin_path(p, "qlink", path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 	return 0;
 }
 
@@ -684,6 +716,8 @@ static int start(struct probe *p, int only)
 			return err;
 		}
 		printf("W took over %s: it could not be resumed; its program is detached\n", path);
+		if (pin_path(p, "qlink", path, sizeof(path)) == 0)
+			unlink(path);
 	}
 	for (int a = KDROP_ATTACH_TP_BTF; a <= KDROP_ATTACH_TRACEPOINT; a++) {
 		if (only && a != only)
@@ -705,6 +739,12 @@ static int start(struct probe *p, int only)
 			p->skel = NULL;
 			return err;
 		}
+		if (p->qlink && ((err = pin_path(p, "qlink", path, sizeof(path))) != 0 || (err = bpf_link__pin(p->qlink, path)) != 0)) {
+			/* Unpinned, it would die with this loader and a restarted one would count without it. */
+			bpf_link__destroy(p->qlink);
+			p->qlink = NULL;
+			no_qdisc_join(p, "pin", err);
+		}
 	}
 	return 0;
 }
@@ -713,6 +753,8 @@ static void shutdown_probe(struct probe *p, int final_dump)
 {
 	/* Unpin first, so that closing our fd drops the last reference and detaches synchronously. */
 	remove_pins(p);
+	bpf_link__destroy(p->qlink);
+	p->qlink = NULL;
 	if (p->link) {
 		bpf_link__destroy(p->link);
 		p->link = NULL;
@@ -743,6 +785,7 @@ static int check(const struct probe *tmpl)
 		}
 		printf("CHECK %s ok\n", attach_names[a]);
 		ok = 1;
+		bpf_link__destroy(p.qlink);
 		bpf_link__destroy(p.link);
 		kdrop_bpf__destroy(p.skel);
 	}
@@ -888,6 +931,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return err;
 	}
+	p.qdisc = kernel_has_qdisc_drop();
 
 	/* Exit with the parent: SIGTERM when it dies, also if it died before we got here (then we have another
 	 * parent now; not "parent 1": kdrop is pid 1 in a PID namespace of its own). One that died even
@@ -950,9 +994,9 @@ int main(int argc, char **argv)
 		if (!p.rb)
 			printf("W no samples: cannot open the ring buffer: %s\n", strerror(errno));
 	}
-	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d atomics=%d\n",
+	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d atomics=%d qdisc=%d\n",
 	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
-	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks, p.atomics);
+	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks, p.atomics, p.qdisc);
 	fflush(stdout);
 
 	next_dump = now_ms() + interval_ms;

@@ -87,8 +87,15 @@ describe('kdrop-probe --check', { skip: skip ?? false }, () => {
   }
 
   test('READY says which object is loaded: atomics=1 where the kernel takes compare-and-swap (5.12+), atomics=0 when forced', async () => {
-    assert.match(await readyLine([]), new RegExp(` atomics=${kernelTakesAtomics() ? 1 : 0}$`));
-    assert.match(await readyLine(['--no-atomics']), / attach=tp_btf .* atomics=0$/);
+    assert.match(await readyLine([]), new RegExp(` atomics=${kernelTakesAtomics() ? 1 : 0} `));
+    assert.match(await readyLine(['--no-atomics']), / attach=tp_btf .* atomics=0 /);
+  });
+
+  test('READY says qdisc=1 (qdisc:qdisc_drop joined) exactly where the running kernel has that tracepoint, with either object', async () => {
+    // The loader asks BTF (btf_trace_qdisc_drop); the test asks tracefs.
+    const has = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].some((t) => existsSync(`${t}/events/qdisc/qdisc_drop/format`));
+    assert.match(await readyLine([]), new RegExp(` qdisc=${has ? 1 : 0}$`));
+    assert.match(await readyLine(['--no-atomics']), new RegExp(` atomics=0 qdisc=${has ? 1 : 0}$`));
   });
 });
 

@@ -138,7 +138,7 @@ export class BpfSource implements DropSource {
         this.pollTimer = setInterval(() => void this.dump().catch(() => undefined), interval);
         this.pollTimer.unref();
       }
-      log.info({ loaderPid: loader.pid, attach: ready?.attach, object: ready?.atomics === false ? 'pre-5.12' : 'main', pinned: this.pinDir }, 'kernel probe attached to kfree_skb');
+      log.info({ loaderPid: loader.pid, attach: ready?.attach, object: ready?.atomics === false ? 'pre-5.12' : 'main', qdiscReasons: ready?.qdisc === true, pinned: this.pinDir }, 'kernel probe attached to kfree_skb');
     } catch (err) {
       this.state = 'failed';
       if (this.pinDir !== null) await removePins(this.pinDir);

@@ -3,6 +3,7 @@
  *
  *   READY attach=<type> pinned=<dir|none> resumed=<0|1> epoch=<E> max_keys=<N> samples=<0|1> stacks=<0|1> atomics=<0|1>
  *     (atomics=0: the kernel refuses BPF atomics but add, before 5.12, and the loader's pre-5.12 object runs)
+ *     qdisc=<0|1> (1: qdisc:qdisc_drop is joined, 7.x: qdisc drops carry the qdisc's own reason)
  *   D <epoch> <location hex> <reason> <protocol> <netns> <count> <bytes>
  *   END <epoch> [id=<ID>] lost=<n> misses=<n> run_ns=<n> run_cnt=<n> [samples=<n> suppressed=<n> rb_fail=<n> stack_fail=<n>]
  *     (id: of the `dump ID` command it answers; none on the dumps of a stop or of the loader's own final dump)
@@ -18,7 +19,7 @@ export type AttachType = 'tp_btf' | 'raw_tp' | 'tracepoint';
 export const ATTACH_TYPES: readonly AttachType[] = ['tp_btf', 'raw_tp', 'tracepoint'];
 
 export type ProbeEvent =
-  | { readonly kind: 'ready'; readonly attach: AttachType; readonly pinned: string | null; readonly resumed: boolean; readonly epoch: number; readonly maxKeys: number; readonly atomics: boolean | null }
+  | { readonly kind: 'ready'; readonly attach: AttachType; readonly pinned: string | null; readonly resumed: boolean; readonly epoch: number; readonly maxKeys: number; readonly atomics: boolean | null; readonly qdisc: boolean | null }
   | {
       readonly kind: 'delta';
       readonly epoch: number;
@@ -71,10 +72,10 @@ function attachType(text: string | undefined, line: string): AttachType {
   return t;
 }
 
-/** READY's atomics=: which object the loader runs (null from a loader that does not say). */
-function atomicsField(text: string | undefined, line: string): boolean | null {
+/** An optional 0/1 field of READY (null from a loader that does not say). */
+function flagField(text: string | undefined, line: string, what: string): boolean | null {
   if (text === undefined) return null;
-  if (text !== '0' && text !== '1') throw bad('atomics is not 0 or 1', line);
+  if (text !== '0' && text !== '1') throw bad(`${what} is not 0 or 1`, line);
   return text === '1';
 }
 
@@ -139,7 +140,8 @@ export function parseProbeLine(line: string): ProbeEvent | null {
         resumed: resumed === '1',
         epoch: uint(f.get('epoch'), line, 'epoch'),
         maxKeys: uint(f.get('max_keys'), line, 'max_keys', 0xffffffff),
-        atomics: atomicsField(f.get('atomics'), line),
+        atomics: flagField(f.get('atomics'), line, 'atomics'),
+        qdisc: flagField(f.get('qdisc'), line, 'qdisc'),
       };
     }
     case 'S':

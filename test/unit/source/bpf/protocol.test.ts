@@ -39,11 +39,15 @@ test('END, READY, W, CHECK and BYE lines', () => {
     epoch: 4,
     maxKeys: 16384,
     atomics: null,
+    qdisc: null,
   });
   const pre512 = parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=16384 samples=1 stacks=0 atomics=0');
   assert.equal((pre512 as { atomics: unknown }).atomics, false);
   assert.equal((parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=1 atomics=1') as { atomics: unknown }).atomics, true);
   assert.throws(() => parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=1 atomics=yes'), /atomics is not 0 or 1/);
+  assert.equal((parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=1 atomics=1 qdisc=1') as { qdisc: unknown }).qdisc, true);
+  assert.equal((parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=1 atomics=1 qdisc=0') as { qdisc: unknown }).qdisc, false);
+  assert.throws(() => parseProbeLine('READY attach=tp_btf pinned=none resumed=0 epoch=0 max_keys=1 qdisc=2'), /qdisc is not 0 or 1/);
   assert.equal((parseProbeLine('READY attach=raw_tp pinned=none resumed=0 epoch=0 max_keys=64') as { pinned: unknown }).pinned, null);
   assert.deepEqual(parseProbeLine('W mounted bpffs at /sys/fs/bpf'), { kind: 'warn', text: 'mounted bpffs at /sys/fs/bpf' });
   assert.deepEqual(parseProbeLine('CHECK raw_tp fail Operation not permitted'), { kind: 'check', attach: 'raw_tp', ok: false, message: 'Operation not permitted' });
