@@ -150,7 +150,8 @@ export function assertQdisc(r: VmRun, newest: boolean): void {
 /**
  * The kernel drop counters beside kfree_skb: kdrop's ListenOverflows for the flooded netns equals that netns's
  * own /proc/net/netstat delta (and ListenDrops likewise), with no kfree_skb drop there (the refused SYNs are freed
- * with consume_skb); the veth's tx_dropped equals its sysfs statistics and the datagrams sent.
+ * with consume_skb); the veth's tx_dropped (datagrams larger than its peer's MTU) equals its sysfs statistics
+ * and the datagrams sent.
  */
 export function assertCounters(r: VmRun): void {
   const c = check(r, 'counters');
@@ -164,7 +165,7 @@ export function assertCounters(r: VmRun): void {
   assert.equal(l['countedListenDrops'], l['kernelListenDrops'], `${what}: ListenDrops too`);
   assert.equal(l['kfreeDrops'], 0, `${what}: kfree_skb saw no drop in the flooded netns`);
   const t = c['tx'] as Rec;
-  assert.equal(t['kernel'], t['sent'], `${what}: veth dropped each datagram on transmit`);
+  assert.equal(t['kernel'], t['sent'], `${what}: veth dropped each datagram on transmit (larger than the peer's MTU)`);
   assert.equal(t['counted'], t['kernel'], `${what}: kdrop's tx_dropped == the interface's statistics`);
   assert.deepEqual([t['direction'], t['metric']], ['transmit', 'system.network.packet.dropped']);
 }

@@ -7,6 +7,7 @@
  *   node guest.js matrix   watch (UDP v4/v6, TCP SYN, nftables), trace, loader SIGKILL, doctor, explain, qdisc,
  *                          the kernel drop counters (listen overflows, veth tx drops)
  *   node guest.js cpus     one UDP sender per CPU, each in its own netns, through several rotations
+ *   node guest.js counters only the kernel drop counters check (to try it on one kernel)
  */
 import { readFacts, type GuestFacts } from './guest-facts.js';
 import { dropsCheck, cpusCheck, qdiscCheck } from './guest-drops.js';
@@ -34,6 +35,8 @@ const facts: GuestFacts = readFacts(availableParallelism());
 report('facts', { ...facts });
 if (mode === 'cpus') {
   await run('cpus', () => cpusCheck(facts));
+} else if (mode === 'counters') {
+  await run('counters', () => countersCheck());
 } else {
   let drops: Promise<Awaited<ReturnType<typeof dropsCheck>>> | undefined;
   await run('watch', async () => (await (drops = dropsCheck())).watch);
