@@ -1,7 +1,6 @@
 /** `kdrop top --agent URL`: the agent's drops API (GET /api/v1/drops) as top's intervals. */
-import { Attr } from '../vocabulary/attributes.js';
+import { Attr, CounterAttr } from '../vocabulary/attributes.js';
 import { DROPS_API_PATH, dropsApiDocument, type DropsApiCounter, type DropsApiDocument } from '../agent/drops-api.js';
-import { CounterAttr } from '../vocabulary/attributes.js';
 import type { Scope } from '../enrich/types.js';
 import { KdropError, ErrorCodes, excerpt } from '../errors.js';
 import type { TopCounterSample, TopInterval, TopSample } from './types.js';
