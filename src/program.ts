@@ -80,6 +80,7 @@ export function buildProgram(): Command {
     .option('--sample-rate <n>', 'with --flows: samples per second per key (env KDROP_SAMPLE_RATE, default 1)')
     .option('--sample-burst <n>', 'with --flows: samples a key may send at once (env KDROP_SAMPLE_BURST, default 3)')
     .option('--sample-max-per-s <n>', 'with --flows: samples per second over all keys (env KDROP_SAMPLE_MAX_PER_S, default 1000)')
+    .option('--no-counters', 'do not read the kernel drop counters kfree_skb never sees (listen overflows, interface, NIC and conntrack drops; env KDROP_COUNTERS=false)')
     .action(async (flags: WatchFlags, cmd: Command) => {
       const cfg = watchConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);
@@ -123,6 +124,7 @@ export function buildProgram(): Command {
     .option('--map <file>', 'symbolize with this System.map instead of /proc/kallsyms')
     .option('--plain', 'print a plain snapshot per interval even on a terminal (the default when stdout is not one)')
     .option('-c, --count <n>', 'stop after n intervals (plain output)')
+    .option('--no-counters', 'do not read (or, with --agent, show) the kernel drop counters beside the drops (env KDROP_COUNTERS=false)')
     .action(async (flags: TopFlags, cmd: Command) => {
       const cfg = topConfig(flags, process.env);
       const paths = hostPathsFrom(globals(cmd), process.env);

@@ -3,7 +3,7 @@
 # SUITE:PACKAGE=VERSION, a Debian cloud kernel package of that exact version, with a private apt state
 # (lib/apt.bash; this machine's apt sources stay as they are). Only vmlinuz (its vmlinux BTF inside) and the
 # kernel config are kept, in ${KDROP_TOOLS_CACHE}/vm-kernels/PACKAGE_VERSION/ {vmlinuz,config,release},
-# with the few modules the tests load (modules/: nftables).
+# with the few modules the tests load (modules/: nftables, veth).
 # Idempotent: a kernel already cached is not fetched again. Stdout: one cached kernel directory a line.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
@@ -19,9 +19,10 @@ mapfile -t pins < <(env | sed -n 's/^KDROP_VM_KERNEL_[A-Z0-9_]*=//p' | sort -V)
 
 key() { local pv="${1#*:}"; echo "${pv/=/_}" | sed 's/[^A-Za-z0-9.+_-]/_/g'; }
 
-# The modules the VM tests load (nftables: nf_tables and what it depends on, read from each module's
-# .modinfo), uncompressed, named NN-NAME.ko in load order: these kernels build netfilter as modules.
-VM_MODULES=(nf_tables)
+# The modules the VM tests load (nftables: nf_tables; veth for the interface drop counters; and what they
+# depend on, read from each module's .modinfo), uncompressed, named NN-NAME.ko in load order: these kernels
+# build netfilter and veth as modules. modules/.list names them: a kernel cached with another list is fetched again.
+VM_MODULES=(nf_tables veth)
 modules() {
   local from="$1" out="$2" f n
   declare -A file=()
@@ -47,13 +48,14 @@ modules() {
   for n in "${VM_MODULES[@]}"; do visit "$n"; done
   local i=10
   for n in "${order[@]}"; do cp "${file[$n]}" "$out/$i-$n.ko"; i=$((i + 1)); done
+  echo "${VM_MODULES[*]}" > "$out/.list"
   rm -rf "$out/.raw"
 }
 
 missing=()
 for spec in "${pins[@]}"; do
   [[ "$spec" =~ ^[a-z-]+:linux-image-[^=]+=[^=]+$ ]] || { echo "vm-kernels.sh: bad pin '$spec' (expected SUITE:linux-image-...=VERSION)" >&2; exit 1; }
-  [[ -s "$CACHE/$(key "$spec")/vmlinuz" && -s "$CACHE/$(key "$spec")/release" && -d "$CACHE/$(key "$spec")/modules" ]] || missing+=("$spec")
+  [[ -s "$CACHE/$(key "$spec")/vmlinuz" && -s "$CACHE/$(key "$spec")/release" && "$(cat "$CACHE/$(key "$spec")/modules/.list" 2>/dev/null)" == "${VM_MODULES[*]}" ]] || missing+=("$spec")
 done
 
 if [[ "${#missing[@]}" -gt 0 ]]; then
@@ -75,7 +77,7 @@ if [[ "${#missing[@]}" -gt 0 ]]; then
     done
     mkdir -p "$tmp/x"
     for d in "${debs[@]}"; do
-      mapfile -t members < <(dpkg-deb -c "$d" | awk '{print $NF}' | grep -E '(/boot/(vmlinuz|config)-[^/]+|/lib/modules/[^/]+/(vmlinuz|config)|/kernel/(net/netfilter|lib|crypto)/[^/]+\.ko(\.xz|\.zst)?)$' || true)
+      mapfile -t members < <(dpkg-deb -c "$d" | awk '{print $NF}' | grep -E '(/boot/(vmlinuz|config)-[^/]+|/lib/modules/[^/]+/(vmlinuz|config)|/kernel/(net/netfilter|lib|crypto|drivers/net)/[^/]+\.ko(\.xz|\.zst)?)$' || true)
       [[ "${#members[@]}" -eq 0 ]] || dpkg-deb --fsys-tarfile "$d" | tar -x -C "$tmp/x" "${members[@]}"
     done
     vmlinuz="$(find "$tmp/x" -type f \( -name 'vmlinuz-*' -o -name vmlinuz \) | head -n1)"

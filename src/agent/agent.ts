@@ -13,7 +13,7 @@ import { logger } from '../log.js';
 import { firstDeadline, nextDeadline, sleepUntil } from '../schedule.js';
 import type { AgentConfig, ListenAddress } from './config.js';
 import type { AgentHttpServer, Check, HealthChecks } from './http-server.js';
-import { IntervalDeltas, dropsApiBody, type DropsApiDocument } from './drops-api.js';
+import { IntervalDeltas, counterIntervalDeltas, counterPoints, dropsApiBody, type DropsApiDocument } from './drops-api.js';
 import type { Access } from './access.js';
 import { openListeners } from './listeners.js';
 
@@ -50,6 +50,8 @@ export class Agent {
   private tickErrors = 0;
   /** Per-series drops of the latest interval, for the drops API. */
   private readonly deltas = new IntervalDeltas();
+  /** Per-series growth of the kernel drop counters in the latest interval, for the drops API. */
+  private readonly counterDeltas = counterIntervalDeltas();
   private lastInterval: { end: Date; seconds: number } | null = null;
 
   constructor(
@@ -110,6 +112,7 @@ export class Agent {
         source: this.cfg.source,
         paths: this.deps.paths,
         map: this.cfg.map,
+        ...(this.cfg.counters === false ? { counters: false } : {}),
         ...(resolver ? { resolver } : {}),
         ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
       });
@@ -240,9 +243,11 @@ export class Agent {
   ingest(report: IntervalReport): void {
     for (const e of report.entries) this.store.add(this.policy.attributesOf(e), e.count, e.bytes, e.owner.scope === 'pod' ? e.owner.podUid : null);
     this.store.sweep();
-    this.counterStore.add(report.counters ?? []);
+    // With --no-counters the pipeline reads none; nothing is kept even if a report carried some.
+    if (this.cfg.counters !== false) this.counterStore.add(report.counters ?? []);
     this.counterStore.sweep();
     this.deltas.update(this.store.snapshot());
+    this.counterDeltas.update(counterPoints(this.counterStore.snapshot()));
     this.lastInterval = { end: report.end, seconds: report.intervalS };
     this.stats = report.stats;
     this.unattributed = report.unattributed;
@@ -266,6 +271,7 @@ export class Agent {
       labels: this.policy.labels,
       series: this.store.snapshot(),
       deltas: this.deltas,
+      ...(this.cfg.counters === false ? {} : { counters: { series: counterPoints(this.counterStore.snapshot()), deltas: this.counterDeltas } }),
     });
   }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCodes, KdropError, excerpt } from '../errors.js';
 import { durationMs, logLevel, type SourceChoice } from '../config/common.js';
-import { fileKeys, resolveSettings, SHARED, type SettingsTable } from '../config/settings.js';
+import { fileKeys, negatedFlag, nonEmpty, resolveSettings, SHARED, type SettingsTable } from '../config/settings.js';
 import { parseLabels } from '../aggregate/label-policy.js';
 import { DEFAULT_RETIRE_GRACE_MS, DEFAULT_SERIES_LIMIT, DEFAULT_SERIES_TTL_MS } from '../aggregate/series.js';
 import { ALL_LABELS, DEFAULT_LABELS, type DropAttributeName } from '../vocabulary/attributes.js';
@@ -40,6 +40,7 @@ export interface AgentFlags {
   maxConnections?: string;
   samplesApi?: boolean;
   samplesApiTrustedProxies?: string;
+  counters?: boolean;
 }
 
 export interface ListenAddress {
@@ -73,6 +74,8 @@ export interface AgentConfig {
   readonly auth?: AgentAuth;
   /** --samples-api: GET /api/v1/samples for `kubectl kdrop trace`, from these API server addresses only; null when off. */
   readonly samplesApi?: { readonly kernel: SampleOptions; readonly trustedProxies: readonly string[] } | null;
+  /** Read and export the kernel drop counters (absent = true; false: --no-counters). */
+  readonly counters?: boolean;
 }
 
 export interface AgentSamples {
@@ -216,8 +219,6 @@ async function readConfigFile(path: string, origin: string, problems: string[]):
   return out;
 }
 
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
-
 /**
  * Resolves the agent's configuration from flags > environment > config file > defaults and validates it
  * once. Every bad field is listed in ONE KdropError (code KDROP_E_CONFIG), each with where it came from.
@@ -226,7 +227,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
   const problems: string[] = [];
   const configPath = nonEmpty(flags.config) ?? nonEmpty(env['KDROP_CONFIG']);
   const values = configPath === undefined ? {} : await readConfigFile(configPath, flags.config ? '--config' : 'KDROP_CONFIG', problems);
-  const { config: _config, ...given } = flags;
+  const { config: _config, ...given } = { ...flags, counters: negatedFlag(flags.counters) };
   const v = resolveSettings(
     AGENT,
     { flags: given, env, ...(configPath === undefined ? {} : { file: { path: configPath, values } }), problems },
@@ -257,18 +258,16 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     const url = endpoint === undefined ? undefined : otlpUrl(endpoint, protocol, 'logs');
     samples = { kernel: sampleOptions(v, v.sampleStacks), protocol, url, timeoutMs, maxPerS: v.sampleMaxPerS };
   }
-
   const authProblems: string[] = [];
   const auth = authOptions(v, authProblems);
   if (authProblems.length > 0) throw new KdropError(ErrorCodes.CONFIG, `invalid agent configuration (${authProblems.length} problem${authProblems.length === 1 ? '' : 's'}):\n${authProblems.map((p) => `  ${p}`).join('\n')}`);
   const samplesApi = v.samplesApi ? { kernel: samples?.kernel ?? sampleOptions(v, v.sampleStacks), trustedProxies: v.samplesApiTrustedProxies } : null;
   const metrics = v.metricsAddress;
-  const health = v.healthAddress === undefined ? metrics : v.healthAddress;
   return {
     intervalMs: v.interval,
     source: v.source,
     metrics,
-    health,
+    health: v.healthAddress === undefined ? metrics : v.healthAddress,
     otlp,
     labels: v.labels ?? DEFAULT_LABELS,
     seriesLimit: v.seriesLimit,
@@ -282,6 +281,7 @@ export async function agentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv): Pr
     samples,
     auth,
     samplesApi,
+    counters: v.counters,
   };
 }
 

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import type { SeriesPoint } from '../aggregate/series.js';
 import { seriesKey } from '../aggregate/series.js';
+import { counterOfSeries } from '../aggregate/counter-series.js';
+import { CounterMetric } from '../export/metric-names.js';
 
 export const DROPS_API_PATH = '/api/v1/drops';
 export const DROPS_API_VERSION = 'kdrop.dev/v1';
@@ -21,6 +23,27 @@ export const dropsApiSeries = z.object({
   /** When the series started (its cumulative start time), ISO 8601. */
   start_time: z.string(),
 });
+
+/**
+ * One kernel drop counter series (beside the drops, never in them): the same series as the counter
+ * metrics on /metrics (kdrop.tcp.listen.overflows, system.network.packet.dropped, ...).
+ */
+export const dropsApiCounter = z.object({
+  /** The metric it is exported as (OpenTelemetry name). */
+  metric: z.string(),
+  /** Where the kernel keeps it: netstat | dev | conntrack | nic. */
+  source: z.string(),
+  /** The kernel's own name: ListenOverflows, rx_dropped, tx_dropped, insert_failed, rx_missed_errors, ... */
+  counter: z.string(),
+  /** The metric's attributes (owner as --labels selects it, network.interface.name, network.io.direction, kdrop.counter). */
+  attributes: z.record(z.string(), z.string()),
+  /** Since the series started (the metric's value). */
+  value: z.number(),
+  /** Added in the agent's latest interval. */
+  interval_value: z.number(),
+  start_time: z.string(),
+});
+export type DropsApiCounter = z.infer<typeof dropsApiCounter>;
 
 export const dropsApiDocument = z.object({
   api_version: z.literal(DROPS_API_VERSION),
@@ -40,6 +63,8 @@ export const dropsApiDocument = z.object({
   /** The exported attribute names (--labels). */
   labels: z.array(z.string()),
   series: z.array(dropsApiSeries),
+  /** The kernel drop counters (agents before them, or with --no-counters, send none: absent or empty). */
+  counters: z.array(dropsApiCounter).optional(),
 });
 export type DropsApiDocument = z.infer<typeof dropsApiDocument>;
 
@@ -47,16 +72,18 @@ export type DropsApiDocument = z.infer<typeof dropsApiDocument>;
  * Per-series deltas between consecutive store snapshots (one per interval). A series that restarted
  * (expired and came back: new start time) counts from 0 again.
  */
-export class IntervalDeltas {
+export class IntervalDeltas<P extends SeriesPoint = SeriesPoint> {
+  constructor(private readonly keyOf: (p: P) => string = (p) => seriesKey(p.attributes)) {}
+
   private previous = new Map<string, { drops: number; bytes: number | null; start: number }>();
   private deltas = new Map<string, { drops: number; bytes: number | null }>();
 
   /** Records a snapshot taken right after an interval was added to the store. */
-  update(points: readonly SeriesPoint[]): void {
+  update(points: readonly P[]): void {
     const next = new Map<string, { drops: number; bytes: number | null; start: number }>();
     const deltas = new Map<string, { drops: number; bytes: number | null }>();
     for (const p of points) {
-      const key = seriesKey(p.attributes);
+      const key = this.keyOf(p);
       const prev = this.previous.get(key);
       const same = prev !== undefined && prev.start === p.startTimeMs;
       const drops = p.drops - (same ? prev.drops : 0);
@@ -68,8 +95,8 @@ export class IntervalDeltas {
     this.deltas = deltas;
   }
 
-  of(p: SeriesPoint): { drops: number; bytes: number | null } {
-    return this.deltas.get(seriesKey(p.attributes)) ?? { drops: 0, bytes: p.bytes === null ? null : 0 };
+  of(p: P): { drops: number; bytes: number | null } {
+    return this.deltas.get(this.keyOf(p)) ?? { drops: 0, bytes: p.bytes === null ? null : 0 };
   }
 }
 
@@ -86,6 +113,8 @@ export interface DropsApiState {
   readonly labels: readonly string[];
   readonly series: readonly SeriesPoint[];
   readonly deltas: IntervalDeltas;
+  /** The counter series (metric key -> points) and their latest-interval deltas; absent without counters. */
+  readonly counters?: { readonly series: readonly CounterPoint[]; readonly deltas: IntervalDeltas<CounterPoint> };
 }
 
 export function dropsApiBody(s: DropsApiState): DropsApiDocument {
@@ -112,5 +141,38 @@ export function dropsApiBody(s: DropsApiState): DropsApiDocument {
         start_time: new Date(p.startTimeMs).toISOString(),
       };
     }),
+    ...(s.counters === undefined ? {} : { counters: counterBodies(s.counters.series, s.counters.deltas) }),
   };
+}
+
+/** A counter series point with the metric it belongs to (counterMetricKey: netstat.ListenOverflows, dev, ...). */
+export interface CounterPoint extends SeriesPoint {
+  readonly metricKey: string;
+}
+
+/** The counter stores' snapshot as one list (for IntervalDeltas and the API). */
+export function counterPoints(snapshot: ReadonlyMap<string, readonly SeriesPoint[]>): CounterPoint[] {
+  return [...snapshot].flatMap(([metricKey, points]) => points.map((p) => ({ ...p, metricKey })));
+}
+
+/** IntervalDeltas over counter points: a series is its metric and its attributes. */
+export function counterIntervalDeltas(): IntervalDeltas<CounterPoint> {
+  return new IntervalDeltas<CounterPoint>((p) => `${p.metricKey}\u0000${seriesKey(p.attributes)}`);
+}
+
+function counterBodies(points: readonly CounterPoint[], deltas: IntervalDeltas<CounterPoint>): DropsApiCounter[] {
+  const out: DropsApiCounter[] = [];
+  for (const p of points) {
+    const metric = (CounterMetric as Record<string, { name: string } | undefined>)[p.metricKey];
+    if (metric === undefined) continue;
+    out.push({
+      metric: metric.name,
+      ...counterOfSeries(p.metricKey, p.attributes),
+      attributes: { ...p.attributes },
+      value: p.drops,
+      interval_value: deltas.of(p).drops,
+      start_time: new Date(p.startTimeMs).toISOString(),
+    });
+  }
+  return out;
 }

@@ -16,6 +16,21 @@ export function counterMetricKey(e: Pick<CounterEntry, 'file' | 'counter'>): str
   return e.file === 'dev' || e.file === 'nic' ? e.file : `${e.file}.${e.counter}`;
 }
 
+/**
+ * The kernel's counter behind one series of a counter metric: from the metric key (netstat.X,
+ * conntrack.X), the direction (dev: rx_dropped / tx_dropped) or kdrop.counter (nic). The overflow series
+ * (otel.metric.overflow, no attributes of its own) of dev and nic is `dropped`.
+ */
+export function counterOfSeries(metricKey: string, attributes: Readonly<Record<string, string>>): { source: string; counter: string } {
+  const dot = metricKey.indexOf('.');
+  if (dot > 0) return { source: metricKey.slice(0, dot), counter: metricKey.slice(dot + 1) };
+  if (metricKey === 'dev') {
+    const d = attributes[CounterAttr.direction];
+    return { source: 'dev', counter: d === 'receive' ? 'rx_dropped' : d === 'transmit' ? 'tx_dropped' : 'dropped' };
+  }
+  return { source: metricKey, counter: attributes[CounterAttr.counter] ?? 'dropped' };
+}
+
 const OWNER_LABELS: readonly DropAttributeName[] = [Attr.scope, Attr.namespace, Attr.pod, Attr.podUid, Attr.netnsInode];
 
 export class CounterSeries {

@@ -80,6 +80,7 @@ export function registerAgentCommand(program: Command, deps: RunAgentDeps = {}):
     .option('--auth <off|kubernetes>', 'kubernetes: clients need a bearer token the Kubernetes API accepts (TokenReview) and allows get (SubjectAccessReview: the URL /metrics, the resource drops.kdrop.dev for /api/v1/drops); needs TLS (env KDROP_AUTH, default off)')
     .option('--auth-cache-ttl <duration>', 'how long an allowed review is re-used; refusals at most 10s (env KDROP_AUTH_CACHE_TTL, default 1m)')
     .option('--max-connections <n>', 'connections the metrics listener accepts at once (env KDROP_MAX_CONNECTIONS, default 64)')
+    .option('--no-counters', 'do not read or export the kernel drop counters kfree_skb never sees (listen overflows, interface, NIC and conntrack drops; env KDROP_COUNTERS=false)')
     .option('--config <file>', 'JSON config file; flags and env override it (env KDROP_CONFIG)')
     .action(async (flags: AgentFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ logLevel?: string; proc?: string; sys?: string; tracefs?: string; pinRoot?: string }>();

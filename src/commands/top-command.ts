@@ -26,11 +26,11 @@ export interface TopDeps {
 async function defaultOpenFeed(cfg: TopConfig, paths: HostPaths): Promise<{ feed: TopFeed; first: TopInterval | null }> {
   if (cfg.agent !== undefined) {
     const { openRemoteFeed } = await import('../top/remote-feed.js');
-    return openRemoteFeed(cfg.agent, Math.max(1000, Math.min(10_000, cfg.intervalMs)));
+    return openRemoteFeed(cfg.agent, Math.max(1000, Math.min(10_000, cfg.intervalMs)), { counters: cfg.counters });
   }
   // Loaded on first use: remote top never loads the kernel stages.
   const { openLocalFeed } = await import('../top/local-feed.js');
-  return { feed: await openLocalFeed({ source: cfg.source, paths, map: cfg.map }), first: null };
+  return { feed: await openLocalFeed({ source: cfg.source, paths, map: cfg.map, counters: cfg.counters }), first: null };
 }
 
 /**

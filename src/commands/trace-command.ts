@@ -24,7 +24,7 @@ export async function traceCommand(cfg: TraceConfig, paths: HostPaths, out: Node
     throw new KdropError(ErrorCodes.CONFIG, '--reason: names this kernel does not have', { expected: "names of this kernel's enum skb_drop_reason", found: unknown.join(', ') });
   }
   const { resolver, owner } = await watchResolver(paths, cfg.pod, process.env, cfg.pod ? undefined : 0);
-  const opened = await openPipeline({ source: 'bpf', paths, facts, resolver, map: cfg.map, samples: cfg.samples }).catch(async (err: unknown) => {
+  const opened = await openPipeline({ source: 'bpf', paths, facts, resolver, map: cfg.map, samples: cfg.samples, counters: false }).catch(async (err: unknown) => {
     await resolver.close?.();
     throw err;
   });

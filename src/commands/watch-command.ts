@@ -27,7 +27,7 @@ export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: A
   }
   // --pod needs pod names from the first interval on: wait for the pod list (default); otherwise count at once.
   const { resolver, owner } = await watchResolver(paths, cfg.pod, process.env, cfg.pod ? undefined : 0);
-  const opened = await openPipeline({ source: cfg.source, paths, facts, resolver, map: cfg.map, ...(cfg.flows ? { samples: cfg.flows } : {}) }).catch(async (err: unknown) => {
+  const opened = await openPipeline({ source: cfg.source, paths, facts, resolver, map: cfg.map, counters: cfg.counters, ...(cfg.flows ? { samples: cfg.flows } : {}) }).catch(async (err: unknown) => {
     await resolver.close?.();
     throw err;
   });

@@ -26,12 +26,25 @@ export type SettingsTable = Readonly<Record<string, Setting>>;
 /** The parsed value of every setting of a table (optional where the setting has no default). */
 export type Settings<T extends SettingsTable> = { [K in keyof T]: z.infer<T[K]['schema']> };
 
-/** Settings both `watch` and `agent` take, defined once. */
+/** A boolean from a flag or config file (true/false) or an environment variable (`true` / `false`). */
+const boolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((x) => x === 'true')], { message: 'expected true or false' });
+
+/** Settings `watch`, `top` and `agent` take, defined once. */
 export const SHARED = {
   interval: { flag: '--interval', env: ['KDROP_INTERVAL'], file: true, default: '5s', schema: durationMs },
   source: { flag: '--source', env: ['KDROP_SOURCE'], file: true, default: 'auto', schema: sourceChoice },
   map: { flag: '--map', env: ['KDROP_MAP'], file: true, schema: z.string().min(1, { message: 'expected a System.map path' }).optional() },
+  /** Read the kernel drop counters beside the drops (`--no-counters` / KDROP_COUNTERS=false turns the reader off). */
+  counters: { flag: '--no-counters', env: ['KDROP_COUNTERS'], file: true, default: true, schema: boolean },
 } as const satisfies SettingsTable;
+
+/**
+ * Commander sets a `--no-x` option to true when it is not given: only an explicit `--no-x` (false) is a
+ * flag value; otherwise env, config file and default decide.
+ */
+export function negatedFlag(v: boolean | undefined): false | undefined {
+  return v === false ? false : undefined;
+}
 
 export interface SettingsInput {
   /** Flag values as commander gives them, by setting key (undefined = not given). */
@@ -43,7 +56,8 @@ export interface SettingsInput {
   readonly problems?: readonly string[];
 }
 
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+/** The value, or undefined when unset or blank. */
+export const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
 
 /**
  * Resolves and validates every setting of `table`. `what` names the whole in the error's first line

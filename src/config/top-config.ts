@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationMs, type SourceChoice } from './common.js';
-import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
+import { negatedFlag, resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { GROUP_BYS, SORT_BYS, type GroupBy, type SortBy } from '../vocabulary/top-grouping.js';
 
 /** Flags of `kdrop top` as commander gives them. */
@@ -13,6 +13,8 @@ export interface TopFlags {
   count?: string;
   map?: string;
   plain?: boolean;
+  /** false with --no-counters (commander: true when not given). */
+  counters?: boolean;
 }
 
 export interface TopConfig {
@@ -29,6 +31,8 @@ export interface TopConfig {
   readonly plain: boolean;
   /** False when NO_COLOR is set (to anything but the empty string). */
   readonly colors: boolean;
+  /** Show the kernel drop counters (false: --no-counters: not read locally, not shown from an agent). */
+  readonly counters: boolean;
 }
 
 /** `kdrop top`'s settings: the shared ones (its own default interval: 2s, at least 100ms), then its own. */
@@ -45,7 +49,7 @@ const TOP = {
 export function topConfig(flags: TopFlags, env: NodeJS.ProcessEnv): TopConfig {
   const v = resolveSettings(
     TOP,
-    { flags: { interval: flags.interval, source: flags.source, groupBy: flags.groupBy, sortBy: flags.sort, agent: flags.agent, count: flags.count, map: flags.map }, env },
+    { flags: { interval: flags.interval, source: flags.source, groupBy: flags.groupBy, sortBy: flags.sort, agent: flags.agent, count: flags.count, map: flags.map, counters: negatedFlag(flags.counters) }, env },
     'kdrop top options',
   );
   const noColor = env['NO_COLOR'];
@@ -59,5 +63,6 @@ export function topConfig(flags: TopFlags, env: NodeJS.ProcessEnv): TopConfig {
     map: v.map,
     plain: flags.plain ?? false,
     colors: noColor === undefined || noColor === '',
+    counters: v.counters,
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SourceChoice } from './common.js';
-import { resolveSettings, SHARED, type SettingsTable } from './settings.js';
+import { negatedFlag, resolveSettings, SHARED, type SettingsTable } from './settings.js';
 import { SAMPLE_SETTINGS, sampleOptions } from './sample-settings.js';
 import type { SampleOptions } from '../source/bpf/index.js';
 import type { PodRef } from '../enrich/pod-filter.js';
@@ -25,6 +25,8 @@ export interface WatchFlags {
   sampleRate?: string;
   sampleBurst?: string;
   sampleMaxPerS?: string;
+  /** false with --no-counters (commander: true when not given). */
+  counters?: boolean;
 }
 
 export interface WatchConfig {
@@ -42,6 +44,8 @@ export interface WatchConfig {
   readonly map: string | undefined;
   /** --flows: the kernel's sampling (examples under each line); undefined without --flows. */
   readonly flows: SampleOptions | undefined;
+  /** Read and print the kernel drop counters beside the drops (false: --no-counters). */
+  readonly counters: boolean;
 }
 
 /** `kdrop watch`'s settings: the shared ones, then its own (flags only). */
@@ -78,6 +82,7 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
         sampleRate: flags.sampleRate,
         sampleBurst: flags.sampleBurst,
         sampleMaxPerS: flags.sampleMaxPerS,
+        counters: negatedFlag(flags.counters),
       },
       env,
     },
@@ -97,5 +102,6 @@ export function watchConfig(flags: WatchFlags, env: NodeJS.ProcessEnv): WatchCon
     netns: v.netns,
     map: v.map,
     flows: v.flows ? sampleOptions(v, false) : undefined,
+    counters: v.counters,
   };
 }

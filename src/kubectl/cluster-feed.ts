@@ -6,7 +6,7 @@
 import { DROPS_API_PATH, dropsApiDocument, type DropsApiDocument } from '../agent/drops-api.js';
 import { fromDropsApi } from '../top/agent-feed.js';
 import type { TopFeed } from '../top/feed.js';
-import type { TopInterval, TopSample } from '../top/types.js';
+import type { TopCounterSample, TopInterval, TopSample } from '../top/types.js';
 import { KdropError, ErrorCodes } from '../errors.js';
 import { listAgents, type AgentPod } from './agents.js';
 import { fanOut, type AgentResult } from './fanout.js';
@@ -34,6 +34,8 @@ function sampleKey(s: TopSample): string {
  */
 export function mergeDrops(results: readonly AgentResult<DropsApiDocument>[], seen: Map<string, number>, namespace: string | undefined, nowMs: number): TopInterval {
   const merged = new Map<string, TopSample & { delta: number; total: number }>();
+  // Kernel drop counters: each agent's with its node (top's counter book adds up what it cannot tell apart).
+  const counters: TopCounterSample[] = [];
   let lost = 0;
   let unattributed = 0;
   let intervalS = 0;
@@ -65,6 +67,9 @@ export function mergeDrops(results: readonly AgentResult<DropsApiDocument>[], se
       if (prev === undefined) merged.set(k, sample);
       else merged.set(k, { ...prev, delta: prev.delta + sample.delta, total: prev.total + sample.total });
     }
+    for (const c of one.counters ?? []) {
+      if (namespace === undefined || c.namespace === namespace) counters.push({ ...c, node: doc.node ?? r.agent.node });
+    }
   }
   const answered = results.length - missing.length;
   return {
@@ -78,6 +83,7 @@ export function mergeDrops(results: readonly AgentResult<DropsApiDocument>[], se
       error: answered === 0 && results.length > 0 ? 'no agent answered' : null,
       agents: { total: results.length, answered, missing },
     },
+    ...(counters.length > 0 ? { counters } : {}),
   };
 }
 

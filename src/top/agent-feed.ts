@@ -1,9 +1,9 @@
 /** `kdrop top --agent URL`: the agent's drops API (GET /api/v1/drops) as top's intervals. */
-import { Attr } from '../vocabulary/attributes.js';
-import { DROPS_API_PATH, dropsApiDocument, type DropsApiDocument } from '../agent/drops-api.js';
+import { Attr, CounterAttr } from '../vocabulary/attributes.js';
+import { DROPS_API_PATH, dropsApiDocument, type DropsApiCounter, type DropsApiDocument } from '../agent/drops-api.js';
 import type { Scope } from '../enrich/types.js';
 import { KdropError, ErrorCodes, excerpt } from '../errors.js';
-import type { TopInterval, TopSample } from './types.js';
+import type { TopCounterSample, TopInterval, TopSample } from './types.js';
 
 const SCOPES: ReadonlySet<string> = new Set(['pod', 'host', 'netns']);
 
@@ -22,19 +22,31 @@ export function dropsApiUrl(agent: string): URL {
   return u;
 }
 
-/** One API document as samples: totals from the agent, deltas of its latest interval. */
+/** The owner fields top keys on, from a series' attributes (null where the agent does not export them). */
+function ownerOf(a: Readonly<Record<string, string>>): Pick<TopSample, 'scope' | 'namespace' | 'pod' | 'netns'> {
+  const scope = a[Attr.scope];
+  const netns = a[Attr.netnsInode];
+  return {
+    scope: scope !== undefined && SCOPES.has(scope) ? (scope as Scope) : null,
+    namespace: a[Attr.namespace] ?? null,
+    pod: a[Attr.pod] ?? null,
+    netns: netns !== undefined && /^\d+$/.test(netns) ? Number(netns) : null,
+  };
+}
+
+/** A counter series of the API as top's counter sample. */
+function counterSample(c: DropsApiCounter): TopCounterSample {
+  return { source: c.source, counter: c.counter, iface: c.attributes[CounterAttr.interfaceName] ?? null, ...ownerOf(c.attributes), delta: c.interval_value, total: c.value };
+}
+
+/** One API document as samples: totals from the agent, deltas of its latest interval (counters too). */
 export function fromDropsApi(doc: DropsApiDocument, label: string): TopInterval {
   const samples: TopSample[] = doc.series.map((s) => {
     const a = s.attributes;
-    const scope = a[Attr.scope];
-    const netns = a[Attr.netnsInode];
     return {
       reason: a[Attr.reason] ?? null,
       function: a[Attr.function] ?? (a[Attr.overflow] === 'true' ? '(overflow)' : null),
-      scope: scope !== undefined && SCOPES.has(scope) ? (scope as Scope) : null,
-      namespace: a[Attr.namespace] ?? null,
-      pod: a[Attr.pod] ?? null,
-      netns: netns !== undefined && /^\d+$/.test(netns) ? Number(netns) : null,
+      ...ownerOf(a),
       delta: s.interval_drops,
       total: s.drops,
     };
@@ -49,6 +61,7 @@ export function fromDropsApi(doc: DropsApiDocument, label: string): TopInterval 
       unattributed: doc.unattributed_drops,
       error: null,
     },
+    ...(doc.counters === undefined ? {} : { counters: doc.counters.map(counterSample) }),
   };
 }
 
@@ -97,7 +110,12 @@ export class AgentFeed {
   private lastIntervals = -1;
   readonly url: URL;
 
-  constructor(agent: string, private readonly timeoutMs = 5000) {
+  constructor(
+    agent: string,
+    private readonly timeoutMs = 5000,
+    /** Show the agent's kernel drop counters (false: --no-counters). */
+    private readonly counters = true,
+  ) {
     this.url = dropsApiUrl(agent);
   }
 
@@ -110,6 +128,9 @@ export class AgentFeed {
     const fresh = doc.intervals !== this.lastIntervals;
     this.lastIntervals = doc.intervals;
     if (!fresh) return null;
-    return fromDropsApi(doc, this.label);
+    const interval = fromDropsApi(doc, this.label);
+    if (this.counters) return interval;
+    const { counters: _counters, ...drops } = interval;
+    return drops;
   }
 }

@@ -7,7 +7,7 @@
 import type { GroupBy, TopCounter, TopCounterSample } from './types.js';
 
 interface CounterSeries {
-  readonly sample: Omit<TopCounterSample, 'delta'>;
+  readonly sample: Omit<TopCounterSample, 'delta' | 'total'>;
   total: number;
   last: number;
   lastActive: number;
@@ -17,7 +17,7 @@ interface CounterSeries {
 const MAX_SERIES = 5000;
 
 /** `(host)`, `shop/web-0`, `(netns 4026532301)` ...: the same keys as the drop rows' (model.ts groupOf). */
-export type GroupKeyOf = (s: Omit<TopCounterSample, 'delta' | 'counter' | 'iface' | 'source'> & { reason: null; function: null }, groupBy: GroupBy) => { key: string; detail: string | null };
+export type GroupKeyOf = (s: Omit<TopCounterSample, 'delta' | 'total' | 'counter' | 'iface' | 'source'> & { reason: null; function: null }, groupBy: GroupBy) => { key: string; detail: string | null };
 
 export class TopCounterBook {
   private readonly series = new Map<string, CounterSeries>();
@@ -30,18 +30,23 @@ export class TopCounterBook {
     this.intervals++;
     this.intervalS = intervalS;
     for (const s of this.series.values()) s.last = 0;
+    // An agent's series that top cannot tell apart (labels it does not key on) add up, totals included.
+    const totals = new Map<CounterSeries, number>();
     for (const c of samples ?? []) {
-      const key = JSON.stringify([c.source, c.counter, c.iface, c.scope, c.namespace, c.pod, c.netns]);
+      const key = JSON.stringify([c.source, c.counter, c.iface, c.scope, c.namespace, c.pod, c.netns, c.node ?? null]);
       let s = this.series.get(key);
       if (s === undefined) {
-        const { delta: _delta, ...sample } = c;
+        const { delta: _delta, total: _total, ...sample } = c;
         s = { sample, total: 0, last: 0, lastActive: 0 };
         this.series.set(key, s);
       }
-      s.total += c.delta;
-      s.last += c.delta;
-      if (c.delta > 0) s.lastActive = this.intervals;
+      const delta = Math.max(0, c.delta);
+      if (c.total !== undefined) totals.set(s, (totals.get(s) ?? 0) + c.total);
+      else s.total += delta;
+      s.last += delta;
+      if (delta > 0) s.lastActive = this.intervals;
     }
+    for (const [s, t] of totals) s.total = t;
     if (this.series.size > MAX_SERIES) {
       const old = [...this.series].sort((a, b) => a[1].lastActive - b[1].lastActive).slice(0, this.series.size - MAX_SERIES);
       for (const [k] of old) this.series.delete(k);

@@ -13,6 +13,8 @@ export interface LocalFeedOptions {
   readonly source: SourceChoice;
   readonly paths: HostPaths;
   readonly map: string | undefined;
+  /** Read the kernel drop counters beside the drops (default true). */
+  readonly counters?: boolean;
 }
 
 /** Opens the pipeline the way `kdrop watch` does (pods when the Kubernetes API is reachable). */
@@ -20,7 +22,7 @@ async function openLocalPipeline(o: LocalFeedOptions): Promise<Awaited<ReturnTyp
   const { resolver } = await watchResolver(o.paths, undefined);
   // Samples (the EXAMPLE column, the stack in a row's detail) where the source is the bpf probe.
   const samples = { rate: 1, burst: 1, maxPerS: 200, stacks: true };
-  return openPipeline({ source: o.source, paths: o.paths, resolver, map: o.map, samples }).catch(async (err: unknown) => {
+  return openPipeline({ source: o.source, paths: o.paths, resolver, map: o.map, samples, ...(o.counters === false ? { counters: false } : {}) }).catch(async (err: unknown) => {
     await resolver.close?.();
     throw err;
   });

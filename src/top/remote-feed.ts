@@ -2,8 +2,8 @@ import type { TopFeed } from './feed.js';
 import { AgentFeed } from './agent-feed.js';
 
 /** `kdrop top --agent URL`: polls the agent's drops API. The first poll must succeed (a typo fails fast). */
-export async function openRemoteFeed(agent: string, timeoutMs: number): Promise<{ feed: TopFeed; first: Awaited<ReturnType<AgentFeed['poll']>> }> {
-  const api = new AgentFeed(agent, timeoutMs);
+export async function openRemoteFeed(agent: string, timeoutMs: number, o: { counters?: boolean } = {}): Promise<{ feed: TopFeed; first: Awaited<ReturnType<AgentFeed['poll']>> }> {
+  const api = new AgentFeed(agent, timeoutMs, o.counters ?? true);
   const first = await api.poll();
   const never = new AbortController();
   return {

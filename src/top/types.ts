@@ -64,7 +64,7 @@ export interface TopInterval {
   readonly intervalS: number;
   readonly samples: readonly TopSample[];
   readonly status: TopStatus;
-  /** Kernel drop counters that grew (local pipeline only: the agent's drops API does not carry them). */
+  /** Kernel drop counters: those that grew (local pipeline), or every series with its total (the agent's drops API). */
   readonly counters?: readonly TopCounterSample[];
 }
 
@@ -79,7 +79,12 @@ export interface TopCounterSample {
   readonly namespace: string | null;
   readonly pod: string | null;
   readonly netns: number | null;
+  /** The Kubernetes node whose agent read it (`kubectl kdrop top`); absent or null for one host. */
+  readonly node?: string | null;
+  /** Growth in this interval. */
   readonly delta: number;
+  /** Since the series started, when the source keeps it (the agent does); else top sums deltas. */
+  readonly total?: number;
 }
 
 /** A group's counter, as the row and the detail view show it. */

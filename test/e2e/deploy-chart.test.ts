@@ -249,6 +249,13 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
     assert.ok(!(agentContainer(defaults).args ?? []).includes('--samples-api'));
   });
 
+  it('agent.counters: false passes --no-counters; the default reads the counters', async () => {
+    assert.ok(!(agentContainer((await render()).objects).args ?? []).includes('--no-counters'));
+    const off = agentContainer((await render({ set: ['agent.counters=false'] })).objects).args ?? [];
+    assert.ok(off.includes('--no-counters'), off.join(' '));
+    assert.match(await renderError({ set: ['agent.counters=maybe'] }), /counters/);
+  });
+
   it('values.schema.json rejects bad values', async () => {
     assert.match(await renderError({ set: ['agent.source=ebpf'] }), /source/);
     assert.match(await renderError({ set: ['agent.otlp.protocol=udp'] }), /protocol/);

@@ -73,6 +73,30 @@ test('a listener with backlog 1 that never accepts: ListenOverflows equals the k
   assert.equal(sumRecords(drops, (r) => r['netns'] === ns.inode), 0, `drops in the netns: ${drops.filter((l) => l.includes(String(ns.inode))).join('\n')}`);
 });
 
+test('watch --no-counters reads no counters (no records, no reader) while a watch beside it counts the overflows', { skip: probeSkipReason() ?? kernelTestSkipReason() ?? false }, async () => {
+  const ns = await netns();
+  await resident(ns, [process.execPath, flood, 'listen', '7779']);
+  const args = ['watch', '--json', '--interval', '1s', '--netns', String(ns.inode), '--all'];
+  const on = startCli(args);
+  const off = startCli([...args, '--no-counters']);
+  try {
+    await Promise.all([on.waitForLog('watching skb:kfree_skb', 60000), off.waitForLog('watching skb:kfree_skb', 60000)]);
+    await ns.exec([process.execPath, flood, 'flood', '7779', '30', '2500']);
+    const kernel = await nstat(ns, 'TcpExtListenOverflows');
+    const sum = (w: typeof on): number => sumRecords(counterRecords(w.stdoutLines), (r) => r['netns'] === ns.inode && r['counter'] === 'ListenOverflows');
+    assert.ok(await waitFor(() => sum(on) === kernel, 5000), `kdrop counted ${sum(on)} ListenOverflows, the kernel ${kernel}`);
+    assert.equal(await off.stop('SIGINT'), 0);
+    assert.equal(await on.stop('SIGINT'), 0);
+  } finally {
+    await off.stop('SIGKILL');
+    await on.stop('SIGKILL');
+  }
+  assert.deepEqual(counterRecords(off.stdoutLines), [], 'no counter records with --no-counters');
+  const reader = (w: typeof on): boolean => w.stderrLines.some((l) => l.includes('reading the kernel drop counters beside the drops'));
+  assert.equal(reader(on), true, 'the counter reader started without --no-counters');
+  assert.equal(reader(off), false, 'no counter reader with --no-counters');
+});
+
 test('tx drops on a veth whose peer is down: kdrop\'s tx_dropped equals the kernel\'s and the datagrams sent', { skip: probeSkipReason() ?? kernelTestSkipReason() ?? false }, async () => {
   const ns = await netns();
   for (const argv of [

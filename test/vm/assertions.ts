@@ -152,6 +152,29 @@ export function assertQdisc(r: VmRun, newest: boolean): void {
   assert.equal(joined(t['byReason']), t['sent'], `tracefs source: the qdisc's own reasons (${JSON.stringify(t['byReason'])})`);
 }
 
+/**
+ * The kernel drop counters beside kfree_skb: kdrop's ListenOverflows for the flooded netns equals that netns's
+ * own /proc/net/netstat delta (and ListenDrops likewise), with no kfree_skb drop there (the refused SYNs are freed
+ * with consume_skb); the veth's tx_dropped (datagrams larger than its peer's MTU) equals its sysfs statistics
+ * and the datagrams sent.
+ */
+export function assertCounters(r: VmRun): void {
+  const c = check(r, 'counters');
+  const what = `kernel ${r.kernel.release}`;
+  assert.equal(c['exitCode'], 0, `${what}: watch exits 0; stderr:\n${String(c['stderrTail'])}`);
+  const l = c['listen'] as Rec;
+  assert.notEqual(l['netns'], facts(r).initNetns, `${what}: a fresh netns`);
+  assert.equal(l['connected'], 2, `${what}: the two connections that fill the accept queue completed`);
+  assert.ok((l['kernel'] as number) >= (l['connects'] as number), `${what}: the netns counted ${String(l['kernel'])} overflows for ${String(l['connects'])} refused connects`);
+  assert.equal(l['counted'], l['kernel'], `${what}: kdrop's ListenOverflows == the netns's /proc/net/netstat delta`);
+  assert.equal(l['countedListenDrops'], l['kernelListenDrops'], `${what}: ListenDrops too`);
+  assert.equal(l['kfreeDrops'], 0, `${what}: kfree_skb saw no drop in the flooded netns`);
+  const t = c['tx'] as Rec;
+  assert.equal(t['kernel'], t['sent'], `${what}: veth dropped each datagram on transmit (larger than the peer's MTU)`);
+  assert.equal(t['counted'], t['kernel'], `${what}: kdrop's tx_dropped == the interface's statistics`);
+  assert.deepEqual([t['direction'], t['metric']], ['transmit', 'system.network.packet.dropped']);
+}
+
 export function assertCpus(r: VmRun): void {
   const c = check(r, 'cpus');
   assert.equal(facts(r).cpus, 8);

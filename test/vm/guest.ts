@@ -4,11 +4,14 @@
  * console (`@@KDROP-VM@@ {json}`) with what was sent, what kdrop counted and this kernel's facts. The host
  * (test/vm/matrix.test.ts) asserts on them. A check that throws reports its error; the script itself always
  * exits 0 unless it cannot report at all.
- *   node guest.js matrix   watch (UDP v4/v6, TCP SYN, nftables), trace, loader SIGKILL, doctor, explain, qdisc
+ *   node guest.js matrix   watch (UDP v4/v6, TCP SYN, nftables), trace, loader SIGKILL, doctor, explain, qdisc,
+ *                          the kernel drop counters (listen overflows, veth tx drops)
  *   node guest.js cpus     one UDP sender per CPU, each in its own netns, through several rotations
+ *   node guest.js counters only the kernel drop counters check (to try it on one kernel)
  */
 import { readFacts, type GuestFacts } from './guest-facts.js';
 import { dropsCheck, cpusCheck, qdiscCheck } from './guest-drops.js';
+import { countersCheck } from './guest-counters.js';
 import { doctorCheck, explainCheck } from './guest-cli.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -32,6 +35,8 @@ const facts: GuestFacts = readFacts(availableParallelism());
 report('facts', { ...facts });
 if (mode === 'cpus') {
   await run('cpus', () => cpusCheck(facts));
+} else if (mode === 'counters') {
+  await run('counters', () => countersCheck());
 } else {
   let drops: Promise<Awaited<ReturnType<typeof dropsCheck>>> | undefined;
   await run('watch', async () => (await (drops = dropsCheck())).watch);
@@ -44,4 +49,5 @@ if (mode === 'cpus') {
   await run('doctor', () => doctor);
   await run('explain', () => explained);
   if (facts.qdiscDrop) await run('qdisc', () => qdiscCheck());
+  await run('counters', () => countersCheck());
 }

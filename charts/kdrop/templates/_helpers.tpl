@@ -115,6 +115,9 @@ Agent arguments, following the CLI contract `kdrop agent [flags]`.
 - --auth-cache-ttl={{ .Values.auth.cacheTTL }}
 {{- end }}
 - --max-connections={{ .Values.agent.maxConnections }}
+{{- if not .Values.agent.counters }}
+- --no-counters
+{{- end }}
 {{- range .Values.agent.extraArgs }}
 - {{ . | quote }}
 {{- end }}

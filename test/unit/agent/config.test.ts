@@ -135,3 +135,15 @@ test('--samples-api: off by default; on, it samples in the kernel and trusts onl
   const err = await configError(agentConfig({ samplesApi: true, samplesApiTrustedProxies: '10.0.0.0/33' }, {}));
   assert.match(err.message, /--samples-api-trusted-proxies: expected a prefix length 0-32 in "10.0.0.0\/33"/);
 });
+
+test('--no-counters (commander: counters false), KDROP_COUNTERS and the file key counters: on by default, flag > env > file', async () => {
+  assert.equal((await agentConfig({}, {})).counters, true);
+  // Commander sets counters: true when --no-counters is not given: that is no flag value.
+  assert.equal((await agentConfig({ counters: true }, { KDROP_COUNTERS: 'false' })).counters, false);
+  assert.equal((await agentConfig({ counters: false }, { KDROP_COUNTERS: 'true' })).counters, false);
+  await withFile(JSON.stringify({ counters: false }), async (path) => {
+    assert.equal((await agentConfig({ config: path }, {})).counters, false);
+    assert.equal((await agentConfig({ config: path }, { KDROP_COUNTERS: 'true' })).counters, true);
+  });
+  assert.match((await configError(agentConfig({}, { KDROP_COUNTERS: 'off' }))).message, /KDROP_COUNTERS: expected true or false/);
+});

@@ -9,3 +9,14 @@ test('--class: repeatable and comma-separated, any case; a bad class is a CONFIG
   assert.throws(() => watchConfig({ class: ['errors'] }, {}), (err: unknown) =>
     isKdropError(err, ErrorCodes.CONFIG) && /--class/.test(err.message) && /policy, congestion, error, benign, unknown/.test(err.message));
 });
+
+test('--no-counters and KDROP_COUNTERS turn the counter reader off for watch and top; on by default', async () => {
+  const { topConfig } = await import('../../../src/config/top-config.js');
+  assert.equal(watchConfig({}, {}).counters, true);
+  assert.equal(watchConfig({ counters: true }, {}).counters, true, 'commander: true when --no-counters is not given');
+  assert.equal(watchConfig({ counters: false }, {}).counters, false);
+  assert.equal(watchConfig({ counters: true }, { KDROP_COUNTERS: 'false' }).counters, false);
+  assert.equal(topConfig({ counters: false }, {}).counters, false);
+  assert.equal(topConfig({}, {}).counters, true);
+  assert.throws(() => watchConfig({}, { KDROP_COUNTERS: 'no' }), (err: unknown) => isKdropError(err, ErrorCodes.CONFIG) && /KDROP_COUNTERS: expected true or false/.test(err.message));
+});
