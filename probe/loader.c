@@ -112,6 +112,7 @@ struct probe {
 	int resumed;
 	struct kdrop_key *keys; /* drain scratch */
 	struct kdrop_val *vals;
+	struct kdrop_slot *slots; /* drain scratch: every CPU's slot of one parity */
 	struct ring_buffer *rb; /* samples; NULL when off */
 	double sample_rate;     /* per key per second */
 	__u64 sample_burst;
@@ -195,8 +196,8 @@ _Static_assert(sizeof(*((struct kdrop_bpf *)0)->rodata) == sizeof(*((struct kdro
  * when pinning, bound to their pin paths (re-used when they exist). */
 static int open_load(struct probe *p, int attach)
 {
-	struct bpf_map *maps[9];
-	const char *names[] = { "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks" };
+	struct bpf_map *maps[10];
+	const char *names[] = { "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks", "last" };
 	char path[PATH_MAX];
 	int err;
 
@@ -219,6 +220,7 @@ static int open_load(struct probe *p, int attach)
 	maps[6] = p->skel->maps.samples;
 	maps[7] = p->skel->maps.sample_stats;
 	maps[8] = p->skel->maps.stacks;
+	maps[9] = p->skel->maps.last;
 	p->skel->rodata->samples_on = p->samples && p->sample_rate > 0;
 	p->skel->rodata->stacks_on = p->stacks;
 	p->skel->rodata->sample_rate_milli = (__u64)(p->sample_rate * 1000 + 0.5);
@@ -227,7 +229,7 @@ static int open_load(struct probe *p, int attach)
 	p->skel->rodata->global_burst = p->sample_max;
 	bpf_map__set_max_entries(maps[0], p->max_keys);
 	bpf_map__set_max_entries(maps[1], p->max_keys);
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < 10; i++) {
 		if (p->dir[0] == '\0')
 			continue;
 		if ((err = pin_path(p, names[i], path, sizeof(path))) || (err = bpf_map__set_pin_path(maps[i], path)))
@@ -581,11 +583,34 @@ static void consume_samples(struct probe *p)
 		fflush(stdout);
 }
 
-/* Prints and deletes every entry of counts[epoch & 1], then END (with ` id=ID` of the command when `id`
- * is not ""). The program no longer writes there. */
+/* Adds the counts of every CPU's slot that holds `key` (not taken yet) to *count and *bytes, and marks
+ * those slots taken. */
+static void take_slots(struct probe *p, const struct kdrop_key *key, __u64 *count, __u64 *bytes)
+{
+	for (int i = 0; i < p->ncpus; i++) {
+		struct kdrop_slot *s = &p->slots[i];
+		if (s->val.count == 0 || memcmp(&s->key, key, sizeof(*key)) != 0)
+			continue;
+		*count += s->val.count;
+		*bytes += s->val.bytes;
+		s->val.count = 0;
+	}
+}
+
+static void print_count(__u64 epoch, const struct kdrop_key *key, __u64 count, __u64 bytes)
+{
+	printf("D %llu %llx %u %u %u %llu %llu\n", (unsigned long long)epoch, (unsigned long long)key->location,
+	       key->reason, key->protocol, key->netns, (unsigned long long)count, (unsigned long long)bytes);
+}
+
+/* Prints and deletes every entry of counts[epoch & 1], each with the counts the CPUs' slots of that parity
+ * hold for it, then END (with ` id=ID` of the command when `id` is not ""). The program no longer writes
+ * there. */
 static int drain(struct probe *p, __u64 epoch, const char *id)
 {
 	int fd = bpf_map__fd((epoch & 1) ? p->skel->maps.counts1 : p->skel->maps.counts0);
+	int slots_fd = bpf_map__fd(p->skel->maps.last);
+	__u32 par = (__u32)(epoch & 1);
 	struct kdrop_key key, next;
 	struct kdrop_val *v = p->vals;
 	__u32 n = 0;
@@ -593,6 +618,8 @@ static int drain(struct probe *p, __u64 epoch, const char *id)
 	struct kdrop_sample_stats ss;
 	void *prev = NULL;
 
+	if (bpf_map_lookup_elem(slots_fd, &par, p->slots) != 0)
+		memset(p->slots, 0, (size_t)p->ncpus * sizeof(*p->slots));
 	while (n < p->max_keys && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		__u64 count = 0, bytes = 0;
 		key = next;
@@ -603,14 +630,25 @@ static int drain(struct probe *p, __u64 epoch, const char *id)
 			count += v[i].count;
 			bytes += v[i].bytes;
 		}
+		take_slots(p, &key, &count, &bytes);
 		p->keys[n++] = key;
-		printf("D %llu %llx %u %u %u %llu %llu\n", (unsigned long long)epoch, (unsigned long long)key.location,
-		       key.reason, key.protocol, key.netns, (unsigned long long)count, (unsigned long long)bytes);
+		print_count(epoch, &key, count, bytes);
+	}
+	/* A slot's key is in the hash (its first drop was counted there) unless that insert failed; print any
+	 * other all the same. */
+	for (int i = 0; i < p->ncpus; i++) {
+		__u64 count = 0, bytes = 0;
+		key = p->slots[i].key;
+		take_slots(p, &key, &count, &bytes);
+		if (count > 0)
+			print_count(epoch, &key, count, bytes);
 	}
 	/* Printed before deleted: a crash in between replays the rest, and kdrop drops what it has seen. */
 	fflush(stdout);
 	for (__u32 i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &p->keys[i]);
+	memset(p->slots, 0, (size_t)p->ncpus * sizeof(*p->slots));
+	bpf_map_update_elem(slots_fd, &par, p->slots, BPF_ANY);
 	prog_stats(p, &misses, &run_ns, &run_cnt);
 	sum_sample_stats(p, &ss);
 	printf("END %llu%s%s lost=%llu misses=%llu run_ns=%llu run_cnt=%llu samples=%llu suppressed=%llu rb_fail=%llu stack_fail=%llu\n",
@@ -900,7 +938,8 @@ int main(int argc, char **argv)
 	p.ncpus = libbpf_num_possible_cpus();
 	p.keys = calloc(p.max_keys, sizeof(*p.keys));
 	p.vals = calloc((size_t)p.ncpus, sizeof(*p.vals));
-	if (p.ncpus <= 0 || !p.keys || !p.vals) {
+	p.slots = calloc((size_t)p.ncpus, sizeof(*p.slots));
+	if (p.ncpus <= 0 || !p.keys || !p.vals || !p.slots) {
 		fprintf(stderr, "kdrop-probe: out of memory\n");
 		return 1;
 	}

@@ -106,7 +106,7 @@ describe('BpfSource (tp_btf): exact counts', { skip: skip ?? false, timeout: 240
     assert.equal(src!.programStats().attach, 'tp_btf');
     const dir = src!.pins;
     assert.ok(dir?.startsWith(`${PIN_ROOT}/${process.pid}-`), `pinned at ${dir}`);
-    assert.deepEqual(readdirSync(dir!).sort(), ['buckets', 'counts0', 'counts1', 'ctl', 'global_bucket', 'link', 'lost', 'sample_stats', 'samples', 'stacks']);
+    assert.deepEqual(readdirSync(dir!).sort(), ['buckets', 'counts0', 'counts1', 'ctl', 'global_bucket', 'last', 'link', 'lost', 'sample_stats', 'samples', 'stacks']);
   });
 
   test('IPv4 UDP to a closed port: exactly N with NO_SOCKET for the netns, bytes counted', async () => {
