@@ -5,7 +5,7 @@
  *
  *   kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]
  *               [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
- *               [--no-atomics]
+ *               [--no-atomics] [--floor]
  *
  * stdin commands, one per line, each with an optional id that its reply echoes:
  *   dump [ID]  flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
@@ -45,6 +45,8 @@
  * per-CPU and cumulative, printed on END.
  * --no-atomics loads the pre-5.12 object (no BPF atomics but add) even where the kernel takes them (tests);
  * otherwise it is loaded only where the kernel refuses compare-and-swap.
+ * --floor attaches a program that returns at once and counts nothing (`npm run bench`'s floor: what bpf_stats
+ * show for an empty program on this attach point and machine); it says so in a W line.
  * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
  * then the end of stdin does not stop it.
  */
@@ -119,6 +121,7 @@ struct probe {
 	__u64 sample_max;       /* all keys, per second */
 	int samples;
 	int stacks;
+	int floor_only;         /* --floor: an empty program (the bench's floor) */
 	int lock_fd;            /* the pin directory, flock()ed; -1 when unpinned */
 	/* Stack ids: the dump generation in which a sample last named each (0: not held), and those deleted
 	 * by the current collection (a sample naming one of them may be older than the deletion). */
@@ -223,6 +226,7 @@ static int open_load(struct probe *p, int attach)
 	maps[9] = p->skel->maps.last;
 	p->skel->rodata->samples_on = p->samples && p->sample_rate > 0;
 	p->skel->rodata->stacks_on = p->stacks;
+	p->skel->rodata->floor_only = p->floor_only;
 	p->skel->rodata->sample_rate_milli = (__u64)(p->sample_rate * 1000 + 0.5);
 	p->skel->rodata->sample_burst = p->sample_burst;
 	p->skel->rodata->global_interval_ns = 1000000000ULL / (p->sample_max ? p->sample_max : 1);
@@ -792,7 +796,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]\n"
 			"                   [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n"
-			"                   [--no-atomics]\n");
+			"                   [--no-atomics] [--floor]\n");
 }
 
 /* A whole number in [min, max] or exit 2 saying what was expected and found (strtoull takes "-1"). */
@@ -853,7 +857,7 @@ int main(int argc, char **argv)
 		{ "sample-rate", required_argument, NULL, 'r' }, { "sample-burst", required_argument, NULL, 'b' },
 		{ "sample-max-per-s", required_argument, NULL, 'm' }, { "stacks", no_argument, NULL, 's' },
 		{ "no-samples", no_argument, NULL, 'n' }, { "lock-fd", required_argument, NULL, 'l' },
-		{ "no-atomics", no_argument, NULL, 'A' },
+		{ "no-atomics", no_argument, NULL, 'A' }, { "floor", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
@@ -898,6 +902,7 @@ int main(int argc, char **argv)
 		case 's': p.stacks = 1; break;
 		case 'n': p.samples = 0; break;
 		case 'A': no_atomics = 1; break;
+		case 'F': p.floor_only = 1; break;
 		default: usage(); return 2;
 		}
 	}
@@ -983,6 +988,8 @@ int main(int argc, char **argv)
 		if (!p.rb)
 			printf("W no samples: cannot open the ring buffer: %s\n", strerror(errno));
 	}
+	if (p.floor_only)
+		printf("W --floor: the attached program returns at once and counts nothing\n");
 	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d atomics=%d\n",
 	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
 	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks, p.atomics);
