@@ -14,7 +14,7 @@
  * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
  * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
  * it. A drop that is not sampled costs, most of the time, a jiffies read, a compare and two adds on
- * this CPU's own counts value (see sample()).
+ * this CPU's own copy of the key's state (in its slot, else in its counts value; see sample()).
  * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
@@ -284,9 +284,9 @@ static __always_inline void emit(void *ctx, struct sk_buff *skb, struct kdrop_ke
 }
 
 /*
- * Fast path: this CPU's copy of the key's "no sample before" time, in the counts value it just updated,
- * says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared bucket decides (and
- * this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
+ * Fast path: this CPU's copy of the key's "no sample before" time, in the slot or counts value it just
+ * updated (`v`), says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared
+ * bucket decides (and this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
  * CPU also looks up the shared bucket, to add this CPU's count to the key's `suppressed`.
  */
 static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, struct kdrop_val *v)
@@ -300,8 +300,8 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 		return;
 	if (v && now < v->not_before) {
 		st->suppressed += 1;
-		/* This CPU's count dies with the counts entry at the next rotation: hand it to the shared
-		 * bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
+		/* This CPU's count dies with the counts entry (and the slot) at the next rotation: hand it to
+		 * the shared bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
 		if (++v->suppressed >= 64) {
 			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
 			if (b)
