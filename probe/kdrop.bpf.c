@@ -2,6 +2,8 @@
 /*
  * kdrop's kernel probe: counts skb:kfree_skb per (location, reason, protocol, netns) with count and byte
  * sums in one of two per-CPU hashes, chosen by the epoch the loader flips in the mmapped control array.
+ * A drop of the same key as the previous one on its CPU is counted in that CPU's slot (`last`) instead,
+ * without a hash lookup; the loader adds the slot to the key's total when it drains the epoch (count()).
  * Three entry points, cheapest first; the loader loads only the one that attaches:
  *   tp_btf/kfree_skb      typed arguments, skb fields read by direct BTF loads
  *   raw_tp/kfree_skb      untyped arguments, probe reads
@@ -13,7 +15,7 @@
  * whether this drop also goes out as an example into the `samples` ring buffer: the key, L3/L4 parsed
  * from the packet, the interface, the length and optionally a kernel stack id. Counts never depend on
  * it. A drop that is not sampled costs, most of the time, a jiffies read, a compare and two adds on
- * this CPU's own counts value (see sample()).
+ * this CPU's own copy of the key's state (in its slot, else in its counts value; see sample()).
  * The loader sets the rates in .rodata before loading (const volatile: off means the code is gone).
  */
 #include "vmlinux.h"
@@ -58,6 +60,9 @@ const volatile __u64 global_interval_ns = 1000000ULL;    /* all keys: 1000 sampl
 const volatile __u64 global_burst = 1000;
 const volatile __u8 samples_on = 1;
 const volatile __u8 stacks_on = 0;
+/* kdrop-probe --floor (the bench): every program returns at once, counting nothing, so that bpf_stats show
+ * what an empty program on this attach point costs on this machine (the clock reads of the stats included). */
+const volatile __u8 floor_only = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -92,31 +97,41 @@ struct {
 	__uint(value_size, KDROP_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* Counts the drop in `map`; returns this CPU's value of the key (NULL when the map is full). */
-static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u32 len)
+/* This CPU's last key per epoch parity (see struct kdrop_slot). The loader reads and clears the slot of
+ * the epoch it drains, once no program can still be writing it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct kdrop_slot);
+} last SEC(".maps");
+
+/* Adds n drops of `bytes` to the key in `map`; returns this CPU's value of the key (NULL when the map is
+ * full: then the n drops are counted in `lost`). */
+static __always_inline struct kdrop_val *add(void *map, struct kdrop_key *k, __u64 n, __u64 bytes)
 {
 	struct kdrop_val *v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		/* Per-CPU value, and the kernel never nests one program on a CPU: plain adds are exact. */
-		v->count += 1;
-		v->bytes += len;
+		v->count += n;
+		v->bytes += bytes;
 		return v;
 	}
-	struct kdrop_val init = { .count = 1, .bytes = len };
+	struct kdrop_val init = { .count = n, .bytes = bytes };
 	long err = bpf_map_update_elem(map, k, &init, BPF_NOEXIST);
 	if (err == 0)
 		return bpf_map_lookup_elem(map, k);
 	/* Another CPU inserted the key meanwhile: add to our CPU's slot. */
 	v = bpf_map_lookup_elem(map, k);
 	if (v) {
-		v->count += 1;
-		v->bytes += len;
+		v->count += n;
+		v->bytes += bytes;
 		return v;
 	}
 	__u32 zero = 0;
 	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
 	if (l)
-		*l += 1;
+		*l += n;
 	return NULL;
 }
 
@@ -270,9 +285,9 @@ static __always_inline void emit(void *ctx, struct sk_buff *skb, struct kdrop_ke
 }
 
 /*
- * Fast path: this CPU's copy of the key's "no sample before" time, in the counts value it just updated,
- * says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared bucket decides (and
- * this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
+ * Fast path: this CPU's copy of the key's "no sample before" time, in the slot or counts value it just
+ * updated (`v`), says no: one clock read (jiffies, a memory load) and two adds. Otherwise the shared
+ * bucket decides (and this CPU's copy is refreshed from it), then the global one. Every 64th suppressed drop of a key on a
  * CPU also looks up the shared bucket, to add this CPU's count to the key's `suppressed`.
  */
 static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_key *k, __u32 len, struct kdrop_val *v)
@@ -286,8 +301,8 @@ static __always_inline void sample(void *ctx, struct sk_buff *skb, struct kdrop_
 		return;
 	if (v && now < v->not_before) {
 		st->suppressed += 1;
-		/* This CPU's count dies with the counts entry at the next rotation: hand it to the shared
-		 * bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
+		/* This CPU's count dies with the counts entry (and the slot) at the next rotation: hand it to
+		 * the shared bucket every 64 drops (at most 63 per CPU and key go unreported per read interval). */
 		if (++v->suppressed >= 64) {
 			struct kdrop_bucket *b = bpf_map_lookup_elem(&buckets, k);
 			if (b)
@@ -384,6 +399,35 @@ static __always_inline __u32 qdisc_reason(struct sk_buff *skb, __u32 reason)
 	return reason;
 }
 
+static __always_inline int same_key(const struct kdrop_key *a, const struct kdrop_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2];
+}
+
+/* A drop of another key than this CPU's slot holds: the slot's counts so far go to the hash (only when
+ * the slot's key had more than one drop in a row: its first was counted in the hash directly), with its
+ * sample state, and this drop is counted in the hash. Returns this CPU's value of the new key. */
+static __always_inline struct kdrop_val *move(void *map, struct kdrop_slot *s, struct kdrop_key *k, __u32 len)
+{
+	if (s->val.count > 0) {
+		struct kdrop_val *v = add(map, &s->key, s->val.count, s->val.bytes);
+		if (v) {
+			v->not_before = s->val.not_before;
+			v->suppressed = s->val.suppressed;
+		}
+		s->val.count = 0;
+		s->val.bytes = 0;
+	}
+	return add(map, k, 1, len);
+}
+
+/*
+ * Counts the drop in counts<epoch & 1> through this CPU's slot of that parity: the same key as this CPU's
+ * previous drop costs two adds in the slot, no hash lookup (a flood repeats one key); another key moves
+ * the slot to it (see move(): a drop of keys that alternate drop by drop costs one hash lookup, as it
+ * would without the slot). Sampling then works on the slot's copy of the key's sample state.
+ */
 static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location, __u32 reason, __u16 protocol,
 				  __u32 netns, __u32 len)
 {
@@ -396,9 +440,28 @@ static __always_inline void count(void *ctx, struct sk_buff *skb, __u64 location
 	struct kdrop_key k = {
 		.location = location, .reason = reason, .netns = netns, .protocol = protocol, .pad1 = 0, .pad2 = 0,
 	};
-	struct kdrop_val *v = (c->epoch & 1) ? add(&counts1, &k, len) : add(&counts0, &k, len);
+	__u32 par = c->epoch & 1;
+	struct kdrop_slot *s = bpf_map_lookup_elem(&last, &par);
+	struct kdrop_val *v;
+	int moved = 0;
+
+	if (!s)
+		return;
+	if (same_key(&s->key, &k)) {
+		s->val.count += 1;
+		s->val.bytes += len;
+		v = &s->val;
+	} else {
+		moved = 1;
+		v = par ? move(&counts1, s, &k, len) : move(&counts0, s, &k, len);
+	}
 	if (samples_on)
 		sample(ctx, skb, &k, len, v);
+	if (moved && v) {
+		s->key = k;
+		s->val.not_before = v->not_before;
+		s->val.suppressed = v->suppressed;
+	}
 }
 
 /* The reason and rx_sk arguments exist only on newer kernels (5.17, 6.11): ask this kernel's BTF. */
@@ -412,6 +475,8 @@ int BPF_PROG(kdrop_tp_btf, struct sk_buff *skb, void *location)
 	__u32 netns = 0;
 	struct net_device *dev = skb->dev;
 
+	if (floor_only)
+		return 0;
 	if (HAS_REASON)
 		reason = (__u32)ctx[2];
 	if (dev) {
@@ -447,6 +512,8 @@ int kdrop_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 	__u32 reason = 0;
 	struct sock *rx_sk = NULL;
 
+	if (floor_only)
+		return 0;
 	if (HAS_REASON)
 		reason = (__u32)ctx->args[2];
 	if (HAS_RX_SK)
@@ -462,6 +529,8 @@ int kdrop_tracepoint(struct trace_event_raw_kfree_skb *ctx)
 	__u32 reason = 0;
 	struct sock *rx_sk = NULL;
 
+	if (floor_only)
+		return 0;
 	if (HAS_REASON)
 		reason = (__u32)BPF_CORE_READ(ctx, reason);
 	if (HAS_RX_SK)

@@ -20,6 +20,16 @@ struct kdrop_val {
 	__u64 suppressed;
 };
 
+/* This CPU's last key (one per epoch parity, in the per-CPU array `last`): a drop of the same key as the
+ * previous one on this CPU is counted here, without a hash lookup; the key's hash value gets these counts
+ * when the CPU next sees another key, or the loader adds them to the key's total when it drains the epoch. */
+struct kdrop_slot {
+	struct kdrop_key key;
+	/* count, bytes: not yet in the hash. not_before, suppressed: this CPU's sample state of the key, here
+	 * instead of in the hash value while the slot holds the key (written back when it changes). */
+	struct kdrop_val val;
+};
+
 /* One element of the mmapable control array. The program counts into counts[epoch & 1]. */
 struct kdrop_ctl {
 	__u64 epoch;

@@ -5,7 +5,7 @@
  *
  *   kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]
  *               [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]
- *               [--no-atomics]
+ *               [--no-atomics] [--floor]
  *
  * stdin commands, one per line, each with an optional id that its reply echoes:
  *   dump [ID]  flip the epoch, wait for in-flight programs (membarrier = synchronize_rcu), print the old
@@ -47,6 +47,8 @@
  * per-CPU and cumulative, printed on END.
  * --no-atomics loads the pre-5.12 object (no BPF atomics but add) even where the kernel takes them (tests);
  * otherwise it is loaded only where the kernel refuses compare-and-swap.
+ * --floor attaches a program that returns at once and counts nothing (`npm run bench`'s floor: what bpf_stats
+ * show for an empty program on this attach point and machine); it says so in a W line.
  * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
  * then the end of stdin does not stop it.
  */
@@ -115,12 +117,14 @@ struct probe {
 	int resumed;
 	struct kdrop_key *keys; /* drain scratch */
 	struct kdrop_val *vals;
+	struct kdrop_slot *slots; /* drain scratch: every CPU's slot of one parity */
 	struct ring_buffer *rb; /* samples; NULL when off */
 	double sample_rate;     /* per key per second */
 	__u64 sample_burst;
 	__u64 sample_max;       /* all keys, per second */
 	int samples;
 	int stacks;
+	int floor_only;         /* --floor: an empty program (the bench's floor) */
 	int lock_fd;            /* the pin directory, flock()ed; -1 when unpinned */
 	int qdisc;              /* qdisc:qdisc_drop is joined (kdrop.bpf.c): wanted, then attached or resumed */
 	struct bpf_link *qlink; /* its link, attached by us */
@@ -200,8 +204,8 @@ _Static_assert(sizeof(*((struct kdrop_bpf *)0)->rodata) == sizeof(*((struct kdro
  * when pinning, bound to their pin paths (re-used when they exist). */
 static int open_load(struct probe *p, int attach)
 {
-	struct bpf_map *maps[9];
-	const char *names[] = { "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks" };
+	struct bpf_map *maps[10];
+	const char *names[] = { "counts0", "counts1", "lost", "ctl", "buckets", "global_bucket", "samples", "sample_stats", "stacks", "last" };
 	char path[PATH_MAX];
 	int err;
 
@@ -224,15 +228,17 @@ static int open_load(struct probe *p, int attach)
 	maps[6] = p->skel->maps.samples;
 	maps[7] = p->skel->maps.sample_stats;
 	maps[8] = p->skel->maps.stacks;
+	maps[9] = p->skel->maps.last;
 	p->skel->rodata->samples_on = p->samples && p->sample_rate > 0;
 	p->skel->rodata->stacks_on = p->stacks;
+	p->skel->rodata->floor_only = p->floor_only;
 	p->skel->rodata->sample_rate_milli = (__u64)(p->sample_rate * 1000 + 0.5);
 	p->skel->rodata->sample_burst = p->sample_burst;
 	p->skel->rodata->global_interval_ns = 1000000000ULL / (p->sample_max ? p->sample_max : 1);
 	p->skel->rodata->global_burst = p->sample_max;
 	bpf_map__set_max_entries(maps[0], p->max_keys);
 	bpf_map__set_max_entries(maps[1], p->max_keys);
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < 10; i++) {
 		if (p->dir[0] == '\0')
 			continue;
 		if ((err = pin_path(p, names[i], path, sizeof(path))) || (err = bpf_map__set_pin_path(maps[i], path)))
@@ -617,11 +623,34 @@ static void consume_samples(struct probe *p)
 		fflush(stdout);
 }
 
-/* Prints and deletes every entry of counts[epoch & 1], then END (with ` id=ID` of the command when `id`
- * is not ""). The program no longer writes there. */
+/* Adds the counts of every CPU's slot that holds `key` (not taken yet) to *count and *bytes, and marks
+ * those slots taken. */
+static void take_slots(struct probe *p, const struct kdrop_key *key, __u64 *count, __u64 *bytes)
+{
+	for (int i = 0; i < p->ncpus; i++) {
+		struct kdrop_slot *s = &p->slots[i];
+		if (s->val.count == 0 || memcmp(&s->key, key, sizeof(*key)) != 0)
+			continue;
+		*count += s->val.count;
+		*bytes += s->val.bytes;
+		s->val.count = 0;
+	}
+}
+
+static void print_count(__u64 epoch, const struct kdrop_key *key, __u64 count, __u64 bytes)
+{
+	printf("D %llu %llx %u %u %u %llu %llu\n", (unsigned long long)epoch, (unsigned long long)key->location,
+	       key->reason, key->protocol, key->netns, (unsigned long long)count, (unsigned long long)bytes);
+}
+
+/* Prints and deletes every entry of counts[epoch & 1], each with the counts the CPUs' slots of that parity
+ * hold for it, then END (with ` id=ID` of the command when `id` is not ""). The program no longer writes
+ * there. */
 static int drain(struct probe *p, __u64 epoch, const char *id)
 {
 	int fd = bpf_map__fd((epoch & 1) ? p->skel->maps.counts1 : p->skel->maps.counts0);
+	int slots_fd = bpf_map__fd(p->skel->maps.last);
+	__u32 par = (__u32)(epoch & 1);
 	struct kdrop_key key, next;
 	struct kdrop_val *v = p->vals;
 	__u32 n = 0;
@@ -629,6 +658,8 @@ static int drain(struct probe *p, __u64 epoch, const char *id)
 	struct kdrop_sample_stats ss;
 	void *prev = NULL;
 
+	if (bpf_map_lookup_elem(slots_fd, &par, p->slots) != 0)
+		memset(p->slots, 0, (size_t)p->ncpus * sizeof(*p->slots));
 	while (n < p->max_keys && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		__u64 count = 0, bytes = 0;
 		key = next;
@@ -639,14 +670,25 @@ static int drain(struct probe *p, __u64 epoch, const char *id)
 			count += v[i].count;
 			bytes += v[i].bytes;
 		}
+		take_slots(p, &key, &count, &bytes);
 		p->keys[n++] = key;
-		printf("D %llu %llx %u %u %u %llu %llu\n", (unsigned long long)epoch, (unsigned long long)key.location,
-		       key.reason, key.protocol, key.netns, (unsigned long long)count, (unsigned long long)bytes);
+		print_count(epoch, &key, count, bytes);
+	}
+	/* A slot's key is in the hash (its first drop was counted there) unless that insert failed; print any
+	 * other all the same. */
+	for (int i = 0; i < p->ncpus; i++) {
+		__u64 count = 0, bytes = 0;
+		key = p->slots[i].key;
+		take_slots(p, &key, &count, &bytes);
+		if (count > 0)
+			print_count(epoch, &key, count, bytes);
 	}
 	/* Printed before deleted: a crash in between replays the rest, and kdrop drops what it has seen. */
 	fflush(stdout);
 	for (__u32 i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &p->keys[i]);
+	memset(p->slots, 0, (size_t)p->ncpus * sizeof(*p->slots));
+	bpf_map_update_elem(slots_fd, &par, p->slots, BPF_ANY);
 	prog_stats(p, &misses, &run_ns, &run_cnt);
 	sum_sample_stats(p, &ss);
 	printf("END %llu%s%s lost=%llu misses=%llu run_ns=%llu run_cnt=%llu samples=%llu suppressed=%llu rb_fail=%llu stack_fail=%llu\n",
@@ -803,7 +845,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]\n"
 			"                   [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n"
-			"                   [--no-atomics]\n");
+			"                   [--no-atomics] [--floor]\n");
 }
 
 /* A whole number in [min, max] or exit 2 saying what was expected and found (strtoull takes "-1"). */
@@ -864,7 +906,7 @@ int main(int argc, char **argv)
 		{ "sample-rate", required_argument, NULL, 'r' }, { "sample-burst", required_argument, NULL, 'b' },
 		{ "sample-max-per-s", required_argument, NULL, 'm' }, { "stacks", no_argument, NULL, 's' },
 		{ "no-samples", no_argument, NULL, 'n' }, { "lock-fd", required_argument, NULL, 'l' },
-		{ "no-atomics", no_argument, NULL, 'A' },
+		{ "no-atomics", no_argument, NULL, 'A' }, { "floor", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe p = { .link_fd = -1, .max_keys = KDROP_DEFAULT_MAX_KEYS, .sample_rate = 1.0, .sample_burst = 3,
@@ -909,6 +951,7 @@ int main(int argc, char **argv)
 		case 's': p.stacks = 1; break;
 		case 'n': p.samples = 0; break;
 		case 'A': no_atomics = 1; break;
+		case 'F': p.floor_only = 1; break;
 		default: usage(); return 2;
 		}
 	}
@@ -950,7 +993,8 @@ int main(int argc, char **argv)
 	p.ncpus = libbpf_num_possible_cpus();
 	p.keys = calloc(p.max_keys, sizeof(*p.keys));
 	p.vals = calloc((size_t)p.ncpus, sizeof(*p.vals));
-	if (p.ncpus <= 0 || !p.keys || !p.vals) {
+	p.slots = calloc((size_t)p.ncpus, sizeof(*p.slots));
+	if (p.ncpus <= 0 || !p.keys || !p.vals || !p.slots) {
 		fprintf(stderr, "kdrop-probe: out of memory\n");
 		return 1;
 	}
@@ -994,6 +1038,8 @@ int main(int argc, char **argv)
 		if (!p.rb)
 			printf("W no samples: cannot open the ring buffer: %s\n", strerror(errno));
 	}
+	if (p.floor_only)
+		printf("W --floor: the attached program returns at once and counts nothing\n");
 	printf("READY attach=%s pinned=%s resumed=%d epoch=%llu max_keys=%u samples=%d stacks=%d atomics=%d qdisc=%d\n",
 	       attach_names[p.attach < 4 && p.attach >= 0 ? p.attach : 0], p.dir[0] ? p.dir : "none", p.resumed,
 	       (unsigned long long)p.ctl->epoch, p.max_keys, p.rb != NULL, p.stacks, p.atomics, p.qdisc);

@@ -247,13 +247,17 @@ const perfMonitor: Monitor = {
 /**
  * The kernel probe's static loader alone (no Node): its own attach time, RSS and exactness; counting only
  * (--no-samples), or with the default sampling (1/s per key, burst 3) and its ring buffer read; `pre512`: the
- * object built for kernels before 5.12 (no BPF atomics but add), forced with --no-atomics.
+ * object built for kernels before 5.12 (no BPF atomics but add), forced with --no-atomics; `floor`: --floor, a
+ * program that returns at once on the same attach point (what bpf_stats give for an empty program on this
+ * machine, their own clock reads included: the floor of every kernel ns/event here; it counts nothing).
  */
-function probeAlone(samples: boolean, pre512 = false): Monitor {
-  const args = [...(samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples']), ...(pre512 ? ['--no-atomics'] : [])];
+function probeAlone(samples: boolean, pre512 = false, floor = false): Monitor {
+  const args = [...(samples ? ['--interval', '1000'] : ['--interval', '1000', '--no-samples']), ...(pre512 ? ['--no-atomics'] : []), ...(floor ? ['--floor'] : [])];
   return {
-    name: `${samples ? 'kdrop-probe samples' : 'kdrop-probe alone'}${pre512 ? ' pre-5.12' : ''}`,
-    note: `kdrop-probe ${args.join(' ')} (the static loader without Node), summing its D lines for the netns${samples ? '; S lines read and discarded' : ''}`,
+    name: floor ? 'empty program (floor)' : `${samples ? 'kdrop-probe samples' : 'kdrop-probe alone'}${pre512 ? ' pre-5.12' : ''}`,
+    note: floor
+      ? `kdrop-probe ${args.join(' ')}: the same attach point with a program that returns at once (counts nothing)`
+      : `kdrop-probe ${args.join(' ')} (the static loader without Node), summing its D lines for the netns${samples ? '; S lines read and discarded' : ''}`,
     bpf: true,
     skipReason: () => sourceSkip('bpf', {}),
     async start(ctx) {
@@ -289,7 +293,7 @@ function probeAlone(samples: boolean, pre512 = false): Monitor {
         async stop() {
           child.stdin!.write('stop\n');
           await waitExit(child, 20000);
-          return { counted, lost, postCpuS: 0 };
+          return { counted: floor ? Number.NaN : counted, lost, postCpuS: 0 };
         },
       };
     },
@@ -370,6 +374,7 @@ export function allMonitors(): Monitor[] {
     probeAlone(false),
     probeAlone(true),
     probeAlone(true, true),
+    probeAlone(false, false, true),
     kdropAgent('bpftrace'),
     kdropWatch('kdrop watch bpftrace', 'bpftrace'),
     kdropWatch('kdrop watch tracefs', 'tracefs'),

@@ -17,7 +17,8 @@ export interface TestNetns {
   /** Runs a command inside the namespace. */
   exec(argv: readonly string[]): Promise<{ stdout: string; stderr: string }>;
   /** Sends exactly `count` UDP datagrams of `size` bytes to a closed port; resolves when all were sent. */
-  sendUdp(count: number, opts?: { family?: 4 | 6; port?: number; size?: number }): Promise<void>;
+  /** `family: 'alt'`: `count` datagrams to each of IPv4 and IPv6, alternating one by one. */
+  sendUdp(count: number, opts?: { family?: 4 | 6 | 'alt'; port?: number; size?: number }): Promise<void>;
   /** Adds an nftables table in the namespace that drops UDP to `port` on input. */
   addNftDrop(port: number): Promise<void>;
   remove(): Promise<void>;

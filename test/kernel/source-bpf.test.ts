@@ -113,7 +113,7 @@ describe('BpfSource (tp_btf): exact counts', { skip: skip ?? false, timeout: 240
     assert.equal(src!.programStats().attach, 'tp_btf');
     const dir = src!.pins;
     assert.ok(dir?.startsWith(`${PIN_ROOT}/${process.pid}-`), `pinned at ${dir}`);
-    assert.deepEqual(readdirSync(dir!).sort(), ['buckets', 'counts0', 'counts1', 'ctl', 'global_bucket', 'link', 'lost', 'sample_stats', 'samples', 'stacks']);
+    assert.deepEqual(readdirSync(dir!).sort(), ['buckets', 'counts0', 'counts1', 'ctl', 'global_bucket', 'last', 'link', 'lost', 'sample_stats', 'samples', 'stacks']);
   });
 
   test('IPv4 UDP to a closed port: exactly N with NO_SOCKET for the netns, bytes counted', async () => {
@@ -129,6 +129,16 @@ describe('BpfSource (tp_btf): exact counts', { skip: skip ?? false, timeout: 240
     const ns = await newNs();
     await ns.sendUdp(23, { family: 6, port: 9 });
     assert.equal(await waitTotal(src!, ns.inode, NO_SOCKET, 0x86dd, 23), 23);
+  });
+
+  test("keys alternating drop by drop, then one key flooding across reads: exact per key (each CPU's last-key slot)", async () => {
+    const ns = await newNs();
+    // Every drop changes key: the slot moves each time, and its first drop goes to the hash directly.
+    await ns.sendUdp(300, { family: 'alt', port: 9 });
+    // One key for ~1 s while the source reads every 500 ms: the slot holds uncounted drops at each read.
+    await ns.sendUdp(20_000, { family: 6, port: 9 });
+    assert.equal(await waitTotal(src!, ns.inode, NO_SOCKET, 0x0800, 300), 300);
+    assert.equal(await waitTotal(src!, ns.inode, NO_SOCKET, 0x86dd, 20_300), 20_300);
   });
 
   test('nftables drop rule: exactly N with NETFILTER_DROP', async () => {
