@@ -10,7 +10,7 @@ import { loadSymbolizer } from './symbolize/load.js';
 import { DeferredSymbolizer } from './symbolize/deferred.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
-import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
+import { BpfSource, probePath, releaseEarly, type SampleOptions } from './source/bpf/index.js';
 import type { DescribeContext } from './enrich/describe.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { CounterCollector } from './enrich/counter-collector.js';
@@ -166,6 +166,8 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     return s;
   };
   if (choice === 'bpf') return tryBpf();
+  // A probe started at process start (early.ts) that no BpfSource will adopt goes now, not at exit.
+  if (choice !== 'auto') await releaseEarly();
   if (choice === 'bpftrace') return tryBpftrace();
   if (choice === 'tracefs') return tryTracefs();
   // auto: the cheapest exact source that loads.

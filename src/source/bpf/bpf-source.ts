@@ -26,6 +26,7 @@ import { EpochTotals } from './epoch-totals.js';
 import { SampleHub } from './sample-hub.js';
 import { openPinDir, pinRootFrom, pinDirFor, removePins, sameDir } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
+import { claimEarly, type EarlyProbe } from './early.js';
 
 const log = logger('source.bpf');
 
@@ -50,6 +51,8 @@ export class BpfSource implements DropSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
+  /** The loader of the early start (early.ts), taken over by the first spawn. */
+  private early: EarlyProbe | null = null;
 
   constructor(private readonly opts: BpfSourceOptions) {
     this.probe = opts.probe ?? probePath();
@@ -123,8 +126,14 @@ export class BpfSource implements DropSource {
         });
       }
       const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
+      // The loader started at process start, on its locked pin directory, if it runs what we would run.
+      this.early = this.opts.procRoot === undefined ? await claimEarly(root, (dir) => this.argv(dir), (why, stderr) => this.earlyFailed(why, stderr)) : null;
+      if (this.early !== null) {
+        this.pinDir = this.early.pinDir;
+        this.lockFile = this.early.lockFile;
+      }
       // Pins of kdrops that are gone are removed by the loader, which can test their locks.
-      if (root !== null) this.pinDir = await pinDirFor(root, this.opts.procRoot);
+      else if (root !== null) this.pinDir = await pinDirFor(root, this.opts.procRoot);
       const loader = await this.restarter.start();
       if (loader === null) return; // stopped while starting
       this.state = 'running';
@@ -147,9 +156,9 @@ export class BpfSource implements DropSource {
     }
   }
 
-  private argv(): string[] {
+  private argv(pinDir = this.pinDir): string[] {
     const a = [this.probe];
-    if (this.pinDir !== null) a.push('--pin-dir', this.pinDir);
+    if (pinDir !== null) a.push('--pin-dir', pinDir);
     if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
     if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
     const smp = this.opts.samples;
@@ -176,16 +185,38 @@ export class BpfSource implements DropSource {
     await f?.close().catch(() => undefined);
   }
 
+  private readonly onBadLine = (line: string, err: Error): void => {
+    this.badLines++;
+    log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
+  };
+
+  /** The early start's loader once attached, else null: it failed, and is gone with its pins and lock. */
+  private async adoptEarly(early: EarlyProbe): Promise<Loader | null> {
+    const loader = early.adopt((ev) => this.onEvent(ev), this.onBadLine);
+    log.debug({ loaderPid: loader.pid, dir: early.pinDir, sinceMs: Date.now() - loader.startedAt }, 'adopting the kdrop-probe started at process start');
+    try {
+      await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
+      return loader;
+    } catch (err) {
+      this.earlyFailed((err as Error).message, loader.stderr());
+      this.lockFile = null;
+      await early.discard();
+      const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
+      this.pinDir = root === null ? null : await pinDirFor(root, this.opts.procRoot);
+      return null;
+    }
+  }
+
+  private earlyFailed(why: string, stderr: string): void {
+    log.debug({ why, stderr: excerpt(stderr.trim(), 500) }, 'the kdrop-probe started at process start is not used; starting one the usual way');
+  }
+
   private async spawnLoader(): Promise<Loader> {
-    const loader = new Loader(
-      this.argv(),
-      (ev) => this.onEvent(ev),
-      (line, err) => {
-        this.badLines++;
-        log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
-      },
-      await this.lockFd(),
-    );
+    const early = this.early;
+    this.early = null;
+    const adopted = early === null ? null : await this.adoptEarly(early);
+    if (adopted !== null) return adopted;
+    const loader = new Loader(this.argv(), (ev) => this.onEvent(ev), this.onBadLine, await this.lockFd());
     await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
     // bpffs was mounted by this loader: the directory exists now, the next loader locks through our file.
     if (this.lockFile === null && loader.ready?.pinned) await this.lockFd();
