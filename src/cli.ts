@@ -11,7 +11,8 @@ import './runtime-flags.js';
 // this one loads the program, reads its configuration and the host's facts; the BpfSource adopts it.
 const early = process.argv.includes('watch') || process.argv.includes('agent') ? await import('./source/bpf/early.js') : null;
 const pinRoot = early?.earlyStartWanted(process.argv, process.env) ?? null;
-if (pinRoot !== null) early?.startEarly(pinRoot);
+// Awaited until spawned (a few ms of file system calls): the program's loading would otherwise delay it.
+if (pinRoot !== null) await early?.startEarly(pinRoot);
 
 const program = await import('./program.js');
 export const buildProgram = program.buildProgram;

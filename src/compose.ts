@@ -15,6 +15,8 @@ import type { DescribeContext } from './enrich/describe.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { CounterCollector } from './enrich/counter-collector.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
+import { readKernelReasons } from './kernel/btf-reasons.js';
+import { join } from 'node:path';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -45,11 +47,14 @@ export interface OpenedSources {
   readonly format: TracepointFormat;
   /** False when the kernel's tracepoint has no reason field. */
   readonly reasons: boolean;
-  /** The running kernel's reason names by code (null without a reason field). */
+  /**
+   * The running kernel's reason names by code (null without a reason field); when the facts did not have
+   * them (agent, watch without reason filters), filled once `symbols` resolves.
+   */
   readonly reasonNames: ReadonlyMap<number, string> | null;
   /** Symbolizer, reason names and resolver: what describeSample() needs. */
   readonly describe: DescribeContext;
-  /** Resolves when the symbols have loaded (after the source attached), rejects with why they cannot. */
+  /** Resolves when the symbols (and reason names) have loaded (after the source attached), rejects with why they cannot. */
   readonly symbols: Promise<void>;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
@@ -57,10 +62,11 @@ export interface OpenedSources {
 
 /**
  * Probes what `watch` and `agent` need: tracefs mounted if absent; bpftrace's version only for
- * `--source bpftrace` (`auto` asks for it only if the kernel probe does not start).
+ * `--source bpftrace` (`auto` asks for it only if the kernel probe does not start); the reason names only
+ * with `reasonNames` (filters to check against them), else openPipeline reads them once the source started.
  */
-export function probeForSource(paths: HostPaths, source: SourceChoice, bpftraceCommand?: readonly string[]): Promise<HostFacts> {
-  return probeHost(paths, { mountTracefs: true, tracer: source === 'bpftrace', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
+export function probeForSource(paths: HostPaths, source: SourceChoice, o: { readonly bpftraceCommand?: readonly string[] | undefined; readonly reasonNames?: boolean } = {}): Promise<HostFacts> {
+  return probeHost(paths, { mountTracefs: true, tracer: source === 'bpftrace', reasonNames: o.reasonNames ?? true, ...(o.bpftraceCommand ? { bpftraceCommand: o.bpftraceCommand } : {}) });
 }
 
 /** The tracepoint's format, or the error that says why kdrop cannot count on this host. */
@@ -75,12 +81,23 @@ function requireTracepoint(facts: HostFacts): TracepointFormat {
  * Nothing is left running when it rejects.
  */
 export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSources> {
-  const facts = o.facts ?? (await probeForSource(o.paths, o.source, o.bpftraceCommand));
+  const facts = o.facts ?? (await probeForSource(o.paths, o.source, { bpftraceCommand: o.bpftraceCommand, reasonNames: false }));
   const format = requireTracepoint(facts);
-  const reasons = facts.tracepoint.reasonNames;
-  const subsystems = facts.tracepoint.reasonSubsystems;
-  // The counters' baseline is read while the source attaches (drops and counters then start together);
-  // their files are closed again if anything below fails.
+  // Reason names not read with the facts are read once the source started (the probe counts meanwhile),
+  // into these maps; the first report waits for them with the symbols.
+  const deferred = facts.tracepoint.reasonsDeferred === true && facts.tracepoint.hasReason;
+  const reasons: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonNames;
+  const subsystems: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonSubsystems;
+  let readReasons = (): void => undefined;
+  const reasonsRead = deferred
+    ? new Promise<void>((resolve) => (readReasons = resolve)).then(async () => {
+        const kr = await readKernelReasons(format, join(o.paths.sys, 'kernel', 'btf'));
+        for (const [code, name] of kr?.names ?? []) (reasons as Map<number, string>).set(code, name);
+        for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
+      })
+    : Promise.resolve();
+  // The counters' baseline is read while the source starts (the first tick waits for it); their files
+  // are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };
   const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
@@ -88,7 +105,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
   // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
   // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
-  const symbolizer = new DeferredSymbolizer(loadSymbolizer({ map: o.map, paths: o.paths }));
+  const symbolizer = new DeferredSymbolizer(Promise.all([loadSymbolizer({ map: o.map, paths: o.paths }), reasonsRead]).then(([s]) => s));
   let source: DropSource;
   try {
     source = await startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot);
@@ -96,6 +113,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     dropCounters();
     throw err;
   }
+  readReasons();
   // Samples are described as they come (trace, --flows, top, agent --samples): they wait for the symbols.
   if (o.samples) {
     try {
@@ -118,7 +136,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   symbols.catch(() => undefined); // the callers that care await it; the first report fails with it anyway
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   owners.resolver = resolver;
-  await primed;
+  // The counters' first read (primed above) is not awaited: the first tick awaits it (CounterCollector).
   const pipeline = new Pipeline({ source, ...describe, ...(counters ? { counters } : {}) });
   let closed = false;
   return {

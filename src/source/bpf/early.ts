@@ -85,8 +85,11 @@ export function earlyStartWanted(argv: readonly string[], env: NodeJS.ProcessEnv
   return root.startsWith('/') ? root : null;
 }
 
-/** Spawns kdrop-probe on a locked pin directory under `pinRoot` now (not awaited); a BpfSource may claim it. */
-export function startEarly(pinRoot: string, probe = probePath()): void {
+/**
+ * Spawns kdrop-probe on a locked pin directory under `pinRoot`; resolves once it is spawned (not attached).
+ * A BpfSource may claim it. Never rejects: whatever fails here leaves the usual start to the BpfSource.
+ */
+export async function startEarly(pinRoot: string, probe = probePath()): Promise<void> {
   pending = (async (): Promise<EarlyProbe | null> => {
     if (!(await isExecutable(probe))) return null;
     const pinDir = await pinDirFor(pinRoot);
@@ -132,6 +135,7 @@ export function startEarly(pinRoot: string, probe = probePath()): void {
       },
     };
   })().catch(() => null);
+  await pending;
 }
 
 /**
