@@ -17,6 +17,7 @@ import { CounterCollector } from './enrich/counter-collector.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { readKernelReasons } from './kernel/btf-reasons.js';
 import { join } from 'node:path';
+import { optimizingCompilers } from './runtime-flags.js';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -174,6 +175,8 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     if (facts.tracefs.dir === null) throw facts.tracefs.error ?? new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs not found');
     // qdisc:qdisc_drop (newer than 6.18) carries the qdisc's own drop reason: recorded too where it exists.
     const qdiscDropFormat = facts.tracepoint.qdiscDrop;
+    // Every drop is parsed here: at full speed, even in the agent (runtime-flags.ts).
+    optimizingCompilers();
     const s = new TracefsSource({ tracefsDir: facts.tracefs.dir, format, ...(qdiscDropFormat === null ? {} : { qdiscDropFormat }) });
     await s.start();
     return s;

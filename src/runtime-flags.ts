@@ -14,17 +14,50 @@
  * optimization). Measured here on the bundled agent (bench load, VmRSS after 8 s): 98-101 -> 88 MB; it
  * works when set from here (unlike --jitless or --lite-mode, which only work on the node command line and
  * would save another ~8 MB: docs/performance.md).
+ *
+ * --no-opt --no-maglev (the agent): no optimizing compiler, only the interpreter and the baseline compiler.
+ * The agent's JavaScript runs once per interval over a few keys, and V8's optimizing compilers are the
+ * largest part of the Node binary's code: the pages of their code and their output stay resident once
+ * used. Measured here on the bundled agent (bpf source, 1 s interval, VmRSS after 8 s, docs/performance.md):
+ * 91-101 -> 82-85 MB, about what --jitless gives (which only works on the node command line, i.e. for every
+ * command of the image). Where the agent falls back to the tracefs source, which parses every drop in
+ * Node, the compilers are turned back on (optimizingCompilers(), from compose.ts) before it starts.
  */
 import { setFlagsFromString } from 'node:v8';
 
 const explicit = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
+const tiers = /--(no-)?(opt|turbofan|maglev|jitless)\b/;
+const given = (re: RegExp): boolean => re.test(process.env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => re.test(a));
 
 // Only for the long-running agent: `kdrop watch --source tracefs` parses every event in Node, and there
 // a small young generation measured up to ~20% more CPU at ~400k events/s (noisy: 1.6-1.95 vs 1.95
 // us/event); the agent showed no difference (bpftrace: 0.60 vs 0.62 s, tracefs: 2.85 vs 3.02 s of CPU).
 const isAgent = process.argv.slice(2).includes('agent');
 
-if (isAgent && !explicit.test(process.env.NODE_OPTIONS ?? '') && !process.execArgv.some((a) => explicit.test(a))) {
-  setFlagsFromString('--semi-space-growth-factor=1');
+const set: string[] = [];
+const apply = (flag: string): void => {
+  setFlagsFromString(flag);
+  set.push(flag);
+};
+if (isAgent && !given(explicit)) apply('--semi-space-growth-factor=1');
+if (isAgent && !given(/--(no-)?optimize[-_]for[-_]size\b/)) apply('--optimize-for-size');
+let compilersOff = false;
+if (isAgent && !given(tiers)) {
+  apply('--no-opt');
+  apply('--no-maglev');
+  compilersOff = true;
 }
-if (isAgent && !process.execArgv.some((a) => /--(no-)?optimize[-_]for[-_]size\b/.test(a))) setFlagsFromString('--optimize-for-size');
+
+/** The V8 flags set here (the agent logs them at start). */
+export function runtimeFlags(): readonly string[] {
+  return set;
+}
+
+/** Turns V8's optimizing compilers back on where they were turned off here (a source that parses every event). */
+export function optimizingCompilers(): void {
+  if (!compilersOff) return;
+  setFlagsFromString('--opt');
+  setFlagsFromString('--maglev');
+  compilersOff = false;
+  set.push('--opt', '--maglev');
+}

@@ -1,4 +1,5 @@
 import type { IntervalReport } from '../vocabulary/interval-report.js';
+import { runtimeFlags } from '../runtime-flags.js';
 import type { SourceStats } from '../source/types.js';
 import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
 import { SeriesStore } from '../aggregate/series.js';
@@ -87,6 +88,7 @@ export class Agent {
           health: healthAt ? `${healthAt.host}:${healthAt.port}` : 'off',
           otlp: this.cfg.otlp ? `${this.cfg.otlp.protocol} ${this.cfg.otlp.url ?? '(from OTEL_EXPORTER_OTLP_* / default)'} every ${this.cfg.otlp.intervalMs}ms` : 'off',
           labels: this.policy.labels,
+          v8: runtimeFlags(),
         },
         'kdrop agent started',
       );
