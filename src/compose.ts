@@ -84,14 +84,19 @@ function requireTracepoint(facts: HostFacts): TracepointFormat {
 export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSources> {
   const facts = o.facts ?? (await probeForSource(o.paths, o.source, { bpftraceCommand: o.bpftraceCommand, reasonNames: false }));
   const format = requireTracepoint(facts);
-  // Reason names not read with the facts are read once the source started (the probe counts meanwhile),
-  // into these maps; the first report waits for them with the symbols.
+  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
+  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
+  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
+  const symbolsLoading = loadSymbolizer({ map: o.map, paths: o.paths });
+  // Reason names not read with the facts are read once the source started and the symbols are loaded (the
+  // two reads' buffers, ~5 MB each, one after the other: a lower peak RSS), into these maps; the first
+  // report waits for them with the symbols.
   const deferred = facts.tracepoint.reasonsDeferred === true && facts.tracepoint.hasReason;
   const reasons: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonNames;
   const subsystems: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonSubsystems;
   let readReasons = (): void => undefined;
   const reasonsRead = deferred
-    ? new Promise<void>((resolve) => (readReasons = resolve)).then(async () => {
+    ? Promise.all([new Promise<void>((resolve) => (readReasons = resolve)), symbolsLoading.catch(() => undefined)]).then(async () => {
         const kr = await readKernelReasons(format, join(o.paths.sys, 'kernel', 'btf'));
         for (const [code, name] of kr?.names ?? []) (reasons as Map<number, string>).set(code, name);
         for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
@@ -103,10 +108,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
-  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
-  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
-  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
-  const symbolizer = new DeferredSymbolizer(Promise.all([loadSymbolizer({ map: o.map, paths: o.paths }), reasonsRead]).then(([s]) => s));
+  const symbolizer = new DeferredSymbolizer(Promise.all([symbolsLoading, reasonsRead]).then(([s]) => s));
   let source: DropSource;
   try {
     source = await startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot);
