@@ -15,18 +15,19 @@
  * works when set from here (unlike --jitless or --lite-mode, which only work on the node command line and
  * would save another ~8 MB: docs/performance.md).
  *
- * --no-opt --no-maglev (the agent): no optimizing compiler, only the interpreter and the baseline compiler.
- * The agent's JavaScript runs once per interval over a few keys, and V8's optimizing compilers are the
- * largest part of the Node binary's code: the pages of their code and their output stay resident once
- * used. Measured here on the bundled agent (bpf source, 1 s interval, VmRSS after 8 s, docs/performance.md):
- * 91-101 -> 82-85 MB, about what --jitless gives (which only works on the node command line, i.e. for every
- * command of the image). Where the agent falls back to the tracefs source, which parses every drop in
- * Node, the compilers are turned back on (optimizingCompilers(), from compose.ts) before it starts.
+ * --no-opt (the agent): no TurboFan, V8's top-tier optimizing compiler; the interpreter, Sparkplug and
+ * Maglev remain. The agent's JavaScript runs once per interval over a few keys, and TurboFan is a large part
+ * of the Node binary's code: its pages stay resident once it ran. Measured here on the bundled agent (bpf
+ * source, 1 s interval, VmRSS after 8 s, three runs each): 90-96 -> 84-87 MB (the binary's resident pages
+ * 51.8 -> 46.4 MB), start-up unchanged. Without Maglev too (--no-maglev) it saves ~3 MB more, but the
+ * symbol table's parse at start then runs in the baseline tiers: first report 0.8 -> 1.2-1.4 s. Where the
+ * agent falls back to the tracefs source, which parses every drop in Node, TurboFan is turned back on
+ * (optimizingCompilers(), from compose.ts) before it starts.
  */
 import { setFlagsFromString } from 'node:v8';
 
 const explicit = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
-const tiers = /--(no-)?(opt|turbofan|maglev|jitless)\b/;
+const tiers = /--(no-)?(opt|turbofan|jitless)\b/;
 const given = (re: RegExp): boolean => re.test(process.env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => re.test(a));
 
 // Only for the long-running agent: `kdrop watch --source tracefs` parses every event in Node, and there
@@ -44,7 +45,6 @@ if (isAgent && !given(/--(no-)?optimize[-_]for[-_]size\b/)) apply('--optimize-fo
 let compilersOff = false;
 if (isAgent && !given(tiers)) {
   apply('--no-opt');
-  apply('--no-maglev');
   compilersOff = true;
 }
 
@@ -53,11 +53,10 @@ export function runtimeFlags(): readonly string[] {
   return set;
 }
 
-/** Turns V8's optimizing compilers back on where they were turned off here (a source that parses every event). */
+/** Turns TurboFan back on where it was turned off here (a source that parses every event). */
 export function optimizingCompilers(): void {
   if (!compilersOff) return;
   setFlagsFromString('--opt');
-  setFlagsFromString('--maglev');
   compilersOff = false;
-  set.push('--opt', '--maglev');
+  set.push('--opt');
 }

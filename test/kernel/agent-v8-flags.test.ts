@@ -1,6 +1,6 @@
 /**
- * The agent's V8 settings (src/runtime-flags.ts) as the CLI applies them: the optimizing compilers are off
- * with the kernel probe, and back on with the tracefs source, which parses every drop in Node.
+ * The agent's V8 settings (src/runtime-flags.ts) as the CLI applies them: TurboFan is off with
+ * the kernel probe, and back on with the tracefs source, which parses every drop in Node.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +18,8 @@ async function freePort(): Promise<number> {
 }
 
 for (const [source, skip, want] of [
-  ['bpf', probeSkipReason(), ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt', '--no-maglev']],
-  ['tracefs', kernelTestSkipReason(), ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt', '--no-maglev', '--opt', '--maglev']],
+  ['bpf', probeSkipReason(), ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt']],
+  ['tracefs', kernelTestSkipReason(), ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt', '--opt']],
 ] as const) {
   test(`agent --source ${source}: V8 flags ${want.join(' ')}`, { skip: skip ?? false, timeout: 60_000 }, async () => {
     const port = await freePort();
