@@ -45,6 +45,8 @@ export interface OpenedSources {
   readonly pipeline: Pipeline;
   readonly source: DropSource;
   readonly sourceName: SourceName;
+  /** When the source began counting (ms since the epoch): the first interval's start. */
+  readonly attachedAt: number;
   readonly format: TracepointFormat;
   /** False when the kernel's tracepoint has no reason field. */
   readonly reasons: boolean;
@@ -140,12 +142,15 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   owners.resolver = resolver;
   // The counters' first read (primed above) is not awaited: the first tick awaits it (CounterCollector).
-  const pipeline = new Pipeline({ source, ...describe, ...(counters ? { counters } : {}) });
+  // The first interval starts when the source began counting (the probe started at process start: earlier).
+  const attachedAt = Math.min(source.attachedAt ?? Date.now(), Date.now());
+  const pipeline = new Pipeline({ source, ...describe, start: new Date(attachedAt), ...(counters ? { counters } : {}) });
   let closed = false;
   return {
     pipeline,
     source,
     sourceName: source.name,
+    attachedAt,
     format,
     reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,

@@ -166,7 +166,7 @@ export class Agent {
    * with the exit code: 0 after a clean stop, 1 when the tracer failed or the stop ran out of time.
    */
   async run(): Promise<number> {
-    let next = firstDeadline(Date.now(), this.cfg.intervalMs);
+    let next = firstDeadline(this.opened?.attachedAt ?? Date.now(), this.cfg.intervalMs);
     while (!this.stopRequested) {
       if (await sleepUntil(next, this.stopping.signal)) break;
       await this.read(() => this.opened!.pipeline.tick());

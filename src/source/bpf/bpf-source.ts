@@ -51,6 +51,8 @@ export class BpfSource implements DropSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
+  /** When the first loader said READY (ms since the epoch). */
+  private readyAt: number | undefined;
   /** The loader of the early start (early.ts), taken over by the first spawn. */
   private early: EarlyProbe | null = null;
 
@@ -81,6 +83,11 @@ export class BpfSource implements DropSource {
   get pid(): number | undefined {
     const l = this.restarter.current;
     return l && !l.exited ? l.pid : undefined;
+  }
+
+  /** When the first loader attached: with the early start, before start() resolved. */
+  get attachedAt(): number | undefined {
+    return this.readyAt;
   }
 
   /** The pin directory in use, or null when unpinned. */
@@ -137,6 +144,7 @@ export class BpfSource implements DropSource {
       const loader = await this.restarter.start();
       if (loader === null) return; // stopped while starting
       this.state = 'running';
+      this.readyAt = loader.readyAt ?? undefined;
       const ready = loader.ready;
       if (ready && ready.pinned === null && this.pinDir !== null) {
         log.warn({ dir: this.pinDir }, 'bpffs not usable: maps are not pinned, a loader restart loses what it had not handed over');

@@ -21,6 +21,8 @@ export class Loader {
   readonly startedAt = Date.now();
   exited = false;
   ready: Extract<ProbeEvent, { kind: 'ready' }> | null = null;
+  /** When its READY line was read (ms since the epoch). */
+  readyAt: number | null = null;
   private stderrTail = '';
   /** Replies awaited, by command id. */
   private readonly waiters = new Map<number, () => void>();
@@ -76,6 +78,7 @@ export class Loader {
           if (ev === null) continue;
           if (ev.kind === 'ready') {
             this.ready = ev;
+            this.readyAt = Date.now();
             attachedResolve();
           }
           if (ev.kind === 'bye') this.saidBye = true;
