@@ -86,24 +86,24 @@ function requireTracepoint(facts: HostFacts): TracepointFormat {
 export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSources> {
   const facts = o.facts ?? (await probeForSource(o.paths, o.source, { bpftraceCommand: o.bpftraceCommand, reasonNames: false }));
   const format = requireTracepoint(facts);
-  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
-  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
-  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
-  const symbolsLoading = loadSymbolizer({ map: o.map, paths: o.paths });
-  // Reason names not read with the facts are read once the source started and the symbols are loaded (the
-  // two reads' buffers, ~5 MB each, one after the other: a lower peak RSS), into these maps; the first
-  // report waits for them with the symbols.
+  // Reason names not read with the facts are read once the source started (the probe counts meanwhile),
+  // into these maps; the first report waits for them with the symbols.
   const deferred = facts.tracepoint.reasonsDeferred === true && facts.tracepoint.hasReason;
   const reasons: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonNames;
   const subsystems: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonSubsystems;
-  let readReasons = (): void => undefined;
+  let sourceStarted = (): void => undefined;
   const reasonsRead = deferred
-    ? Promise.all([new Promise<void>((resolve) => (readReasons = resolve)), symbolsLoading.catch(() => undefined)]).then(async () => {
+    ? new Promise<void>((resolve) => (sourceStarted = resolve)).then(async () => {
         const kr = await readKernelReasons(format, join(o.paths.sys, 'kernel', 'btf'));
         for (const [code, name] of kr?.names ?? []) (reasons as Map<number, string>).set(code, name);
         for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
       })
     : Promise.resolve();
+  // Symbols load while the source attaches (after the deferred reason names: one ~5 MB read after the
+  // other) and are awaited only by the first report (Pipeline awaits the symbolizer's prepare()): the
+  // source counts from the moment it is attached. If the symbols cannot be loaded, the first interval
+  // fails with their error and the caller stops (watch/agent close the source).
+  const symbolsLoading = reasonsRead.catch(() => undefined).then(() => loadSymbolizer({ map: o.map, paths: o.paths }));
   // The counters' baseline is read while the source starts (the first tick waits for it); their files
   // are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };
@@ -118,7 +118,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     dropCounters();
     throw err;
   }
-  readReasons();
+  sourceStarted();
   // Samples are described as they come (trace, --flows, top, agent --samples): they wait for the symbols.
   if (o.samples) {
     try {
