@@ -18,8 +18,8 @@
  * --no-opt (the agent): no TurboFan, V8's top-tier optimizing compiler; the interpreter, Sparkplug and
  * Maglev remain. The agent's JavaScript runs once per interval over a few keys, and TurboFan is a large part
  * of the Node binary's code: its pages stay resident once it ran. Measured here on the bundled agent (bpf
- * source, 1 s interval, VmRSS after 8 s, three runs each): 90-96 -> 84-87 MB (the binary's resident pages
- * 51.8 -> 46.4 MB), start-up unchanged. Without Maglev too (--no-maglev) it saves ~3 MB more, but the
+ * source, 1 s interval, VmRSS after 8 s, three runs each): 90-96 -> 84-87 MiB (the binary's resident pages
+ * 51.8 -> 46.4 MiB), start-up unchanged. Without Maglev too (--no-maglev) it saves ~3 MiB more, but the
  * symbol table's parse at start then runs in the baseline tiers: first report 0.8 -> 1.2-1.4 s. Where the
  * agent falls back to the tracefs source, which parses every drop in Node, TurboFan is turned back on
  * (optimizingCompilers(), from compose.ts) before it starts.
