@@ -20,13 +20,13 @@ import type { DropSample, DropSource, SampleStats, SourceFeatures, SourceStats }
 import type { FlowSample } from '../../vocabulary/flow-sample.js';
 import { Restarter, type RestartPolicy } from '../restarter.js';
 import type { ProbeEvent } from './protocol.js';
-import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
+import { probeArgv, type BpfSourceOptions, type ProbeProgramStats } from './options.js';
 import { Loader } from './loader-process.js';
 import { EpochTotals } from './epoch-totals.js';
 import { SampleHub } from './sample-hub.js';
 import { openPinDir, pinRootFrom, pinDirFor, removePins, sameDir } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
-import { claimEarly, type EarlyProbe } from './early.js';
+import { adoptEarly, claimEarly, type EarlyProbe } from './early.js';
 
 const log = logger('source.bpf');
 
@@ -51,8 +51,8 @@ export class BpfSource implements DropSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
-  /** When the first loader said READY (ms since the epoch). */
-  private readyAt: number | undefined;
+  /** When the first loader said READY (ms since the epoch): with the early start, before start() resolved. */
+  attachedAt: number | undefined;
   /** The loader of the early start (early.ts), taken over by the first spawn. */
   private early: EarlyProbe | null = null;
 
@@ -83,11 +83,6 @@ export class BpfSource implements DropSource {
   get pid(): number | undefined {
     const l = this.restarter.current;
     return l && !l.exited ? l.pid : undefined;
-  }
-
-  /** When the first loader attached: with the early start, before start() resolved. */
-  get attachedAt(): number | undefined {
-    return this.readyAt;
   }
 
   /** The pin directory in use, or null when unpinned. */
@@ -134,17 +129,14 @@ export class BpfSource implements DropSource {
       }
       const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
       // The loader started at process start, on its locked pin directory, if it runs what we would run.
-      this.early = this.opts.procRoot === undefined ? await claimEarly(root, (dir) => this.argv(dir), (why, stderr) => this.earlyFailed(why, stderr)) : null;
-      if (this.early !== null) {
-        this.pinDir = this.early.pinDir;
-        this.lockFile = this.early.lockFile;
-      }
+      this.early = this.opts.procRoot === undefined ? await claimEarly(root, (dir) => this.argv(dir), this.debug) : null;
+      this.lockFile = this.early?.lockFile ?? null;
       // Pins of kdrops that are gone are removed by the loader, which can test their locks.
-      else if (root !== null) this.pinDir = await pinDirFor(root, this.opts.procRoot);
+      this.pinDir = this.early?.pinDir ?? (await this.newPinDir(root));
       const loader = await this.restarter.start();
       if (loader === null) return; // stopped while starting
       this.state = 'running';
-      this.readyAt = loader.readyAt ?? undefined;
+      this.attachedAt = loader.readyAt ?? undefined;
       const ready = loader.ready;
       if (ready && ready.pinned === null && this.pinDir !== null) {
         log.warn({ dir: this.pinDir }, 'bpffs not usable: maps are not pinned, a loader restart loses what it had not handed over');
@@ -165,17 +157,7 @@ export class BpfSource implements DropSource {
   }
 
   private argv(pinDir = this.pinDir): string[] {
-    const a = [this.probe];
-    if (pinDir !== null) a.push('--pin-dir', pinDir);
-    if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
-    if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
-    const smp = this.opts.samples;
-    if (smp === undefined) a.push('--no-samples');
-    else {
-      a.push('--sample-rate', String(smp.rate), '--sample-burst', String(smp.burst), '--sample-max-per-s', String(smp.maxPerS));
-      if (smp.stacks) a.push('--stacks');
-    }
-    return a;
+    return probeArgv(this.probe, this.opts, pinDir);
   }
 
   /** The pin directory, open for the lock: made when missing (or gone: a loader stopped on a signal). */
@@ -198,32 +180,20 @@ export class BpfSource implements DropSource {
     log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
   };
 
-  /** The early start's loader once attached, else null: it failed, and is gone with its pins and lock. */
-  private async adoptEarly(early: EarlyProbe): Promise<Loader | null> {
-    const loader = early.adopt((ev) => this.onEvent(ev), this.onBadLine);
-    log.debug({ loaderPid: loader.pid, dir: early.pinDir, sinceMs: Date.now() - loader.startedAt }, 'adopting the kdrop-probe started at process start');
-    try {
-      await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
-      return loader;
-    } catch (err) {
-      this.earlyFailed((err as Error).message, loader.stderr());
-      this.lockFile = null;
-      await early.discard();
-      const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
-      this.pinDir = root === null ? null : await pinDirFor(root, this.opts.procRoot);
-      return null;
-    }
-  }
+  private readonly debug = (fields: Record<string, unknown>, msg: string): void => log.debug(fields, msg);
 
-  private earlyFailed(why: string, stderr: string): void {
-    log.debug({ why, stderr: excerpt(stderr.trim(), 500) }, 'the kdrop-probe started at process start is not used; starting one the usual way');
+  /** A new pin directory of this process under the pin root (null: unpinned). */
+  private async newPinDir(root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot): Promise<string | null> {
+    return root === null ? null : await pinDirFor(root, this.opts.procRoot);
   }
 
   private async spawnLoader(): Promise<Loader> {
     const early = this.early;
     this.early = null;
-    const adopted = early === null ? null : await this.adoptEarly(early);
-    if (adopted !== null) return adopted;
+    const adopted = early && (await adoptEarly(early, (ev) => this.onEvent(ev), this.onBadLine, this.opts.startTimeoutMs ?? 30_000, this.debug));
+    if (adopted) return adopted;
+    // The early loader failed, and is gone with its pins and lock: the usual start, on a fresh directory.
+    if (early) [this.lockFile, this.pinDir] = [null, await this.newPinDir()];
     const loader = new Loader(this.argv(), (ev) => this.onEvent(ev), this.onBadLine, await this.lockFd());
     await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
     // bpffs was mounted by this loader: the directory exists now, the next loader locks through our file.

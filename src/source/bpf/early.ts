@@ -19,6 +19,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { rmdir } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
+import { excerpt } from '../../errors.js';
 import { Loader } from './loader-process.js';
 import { openPinDir, pinDirFor, pinRootFrom, removePins } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
@@ -143,19 +144,45 @@ export async function startEarly(pinRoot: string, probe = probePath()): Promise<
  * (`argvFor(dir)`) is the one the loader runs; otherwise it is discarded (`onDiscard` says why) and null
  * returned. The caller adopts it (EarlyProbe.adopt) or discards it.
  */
-export async function claimEarly(
-  pinRoot: string | null,
-  argvFor: (pinDir: string) => readonly string[],
-  onDiscard: (why: string, stderr: string) => void,
-): Promise<EarlyProbe | null> {
+export async function claimEarly(pinRoot: string | null, argvFor: (pinDir: string) => readonly string[], debug: DebugLog): Promise<EarlyProbe | null> {
   const e = pending === null ? null : await pending;
   pending = null;
   if (e === null) return null;
   const why = e.loader.exited ? 'it exited' : pinRoot !== e.pinRoot || argvFor(e.pinDir).join('\0') !== e.argv.join('\0') ? 'this source runs it otherwise' : null;
   if (why === null) return e;
   await e.discard();
-  onDiscard(why, e.loader.stderr());
+  notUsed(debug, why, e.loader.stderr());
   return null;
+}
+
+/** A debug logger (the caller's: this module loads before the program, and its logger). */
+type DebugLog = (fields: Record<string, unknown>, msg: string) => void;
+
+const notUsed = (debug: DebugLog, why: string, stderr: string): void =>
+  debug({ why, stderr: excerpt(stderr.trim(), 500) }, 'the kdrop-probe started at process start is not used; starting one the usual way');
+
+/**
+ * Adopts a claimed early loader (its events go to the listeners from now on) and resolves with it once
+ * attached; when it exits or does not attach within timeoutMs, it is discarded (loader, pins, lock), the
+ * debug log says why, and null is returned.
+ */
+export async function adoptEarly(
+  e: EarlyProbe,
+  onEvent: (ev: ProbeEvent) => void,
+  onBadLine: (line: string, err: Error) => void,
+  timeoutMs: number,
+  debug: DebugLog,
+): Promise<Loader | null> {
+  const loader = e.adopt(onEvent, onBadLine);
+  debug({ loaderPid: loader.pid, dir: e.pinDir, sinceMs: Date.now() - loader.startedAt }, 'adopting the kdrop-probe started at process start');
+  try {
+    await loader.waitAttached(timeoutMs);
+    return loader;
+  } catch (err) {
+    notUsed(debug, (err as Error).message, loader.stderr());
+    await e.discard();
+    return null;
+  }
 }
 
 /** When no BpfSource claimed it (a command that ended first, another source): the early loader goes. */
