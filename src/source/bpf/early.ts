@@ -141,7 +141,7 @@ export async function startEarly(pinRoot: string, probe = probePath()): Promise<
 
 /**
  * The early loader, once, for a BpfSource pinning under `pinRoot` whose command line on that directory
- * (`argvFor(dir)`) is the one the loader runs; otherwise it is discarded (`onDiscard` says why) and null
+ * (`argvFor(dir)`) is the one the loader runs; otherwise it is discarded (the debug log says why) and null
  * returned. The caller adopts it (EarlyProbe.adopt) or discards it.
  */
 export async function claimEarly(pinRoot: string | null, argvFor: (pinDir: string) => readonly string[], debug: DebugLog): Promise<EarlyProbe | null> {
