@@ -10,11 +10,14 @@ import { loadSymbolizer } from './symbolize/load.js';
 import { DeferredSymbolizer } from './symbolize/deferred.js';
 import { BpftraceSource } from './source/bpftrace/index.js';
 import { TracefsSource } from './source/tracefs/index.js';
-import { BpfSource, probePath, type SampleOptions } from './source/bpf/index.js';
+import { BpfSource, probePath, releaseEarly, type SampleOptions } from './source/bpf/index.js';
 import type { DescribeContext } from './enrich/describe.js';
 import { HostNetnsResolver } from './enrich/host-resolver.js';
 import { CounterCollector } from './enrich/counter-collector.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
+import { readKernelReasons } from './kernel/btf-reasons.js';
+import { join } from 'node:path';
+import { optimizingCompilers } from './runtime-flags.js';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -42,14 +45,19 @@ export interface OpenedSources {
   readonly pipeline: Pipeline;
   readonly source: DropSource;
   readonly sourceName: SourceName;
+  /** When the source began counting (ms since the epoch): the first interval's start. */
+  readonly attachedAt: number;
   readonly format: TracepointFormat;
   /** False when the kernel's tracepoint has no reason field. */
   readonly reasons: boolean;
-  /** The running kernel's reason names by code (null without a reason field). */
+  /**
+   * The running kernel's reason names by code (null without a reason field); when the facts did not have
+   * them (agent, watch without reason filters), filled once `symbols` resolves.
+   */
   readonly reasonNames: ReadonlyMap<number, string> | null;
   /** Symbolizer, reason names and resolver: what describeSample() needs. */
   readonly describe: DescribeContext;
-  /** Resolves when the symbols have loaded (after the source attached), rejects with why they cannot. */
+  /** Resolves when the symbols (and reason names) have loaded (after the source attached), rejects with why they cannot. */
   readonly symbols: Promise<void>;
   /** Stops the source if still running and releases the resolver. Idempotent. */
   close(): Promise<void>;
@@ -57,10 +65,11 @@ export interface OpenedSources {
 
 /**
  * Probes what `watch` and `agent` need: tracefs mounted if absent; bpftrace's version only for
- * `--source bpftrace` (`auto` asks for it only if the kernel probe does not start).
+ * `--source bpftrace` (`auto` asks for it only if the kernel probe does not start); the reason names only
+ * with `reasonNames` (filters to check against them), else openPipeline reads them once the source started.
  */
-export function probeForSource(paths: HostPaths, source: SourceChoice, bpftraceCommand?: readonly string[]): Promise<HostFacts> {
-  return probeHost(paths, { mountTracefs: true, tracer: source === 'bpftrace', ...(bpftraceCommand ? { bpftraceCommand } : {}) });
+export function probeForSource(paths: HostPaths, source: SourceChoice, o: { readonly bpftraceCommand?: readonly string[] | undefined; readonly reasonNames?: boolean } = {}): Promise<HostFacts> {
+  return probeHost(paths, { mountTracefs: true, tracer: source === 'bpftrace', reasonNames: o.reasonNames ?? true, ...(o.bpftraceCommand ? { bpftraceCommand: o.bpftraceCommand } : {}) });
 }
 
 /** The tracepoint's format, or the error that says why kdrop cannot count on this host. */
@@ -75,20 +84,33 @@ function requireTracepoint(facts: HostFacts): TracepointFormat {
  * Nothing is left running when it rejects.
  */
 export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSources> {
-  const facts = o.facts ?? (await probeForSource(o.paths, o.source, o.bpftraceCommand));
+  const facts = o.facts ?? (await probeForSource(o.paths, o.source, { bpftraceCommand: o.bpftraceCommand, reasonNames: false }));
   const format = requireTracepoint(facts);
-  const reasons = facts.tracepoint.reasonNames;
-  const subsystems = facts.tracepoint.reasonSubsystems;
-  // The counters' baseline is read while the source attaches (drops and counters then start together);
-  // their files are closed again if anything below fails.
+  // Reason names not read with the facts are read once the source started (the probe counts meanwhile),
+  // into these maps; the first report waits for them with the symbols.
+  const deferred = facts.tracepoint.reasonsDeferred === true && facts.tracepoint.hasReason;
+  const reasons: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonNames;
+  const subsystems: ReadonlyMap<number, string> | null = deferred ? new Map<number, string>() : facts.tracepoint.reasonSubsystems;
+  let sourceStarted = (): void => undefined;
+  const reasonsRead = deferred
+    ? new Promise<void>((resolve) => (sourceStarted = resolve)).then(async () => {
+        const kr = await readKernelReasons(format, join(o.paths.sys, 'kernel', 'btf'));
+        for (const [code, name] of kr?.names ?? []) (reasons as Map<number, string>).set(code, name);
+        for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
+      })
+    : Promise.resolve();
+  // Symbols load while the source attaches (after the deferred reason names: one ~5 MB read after the
+  // other) and are awaited only by the first report (Pipeline awaits the symbolizer's prepare()): the
+  // source counts from the moment it is attached. If the symbols cannot be loaded, the first interval
+  // fails with their error and the caller stops (watch/agent close the source).
+  const symbolsLoading = reasonsRead.catch(() => undefined).then(() => loadSymbolizer({ map: o.map, paths: o.paths }));
+  // The counters' baseline is read while the source starts (the first tick waits for it); their files
+  // are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };
   const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
-  // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
-  // symbolizer's prepare()): the source counts from the moment it is attached. If the symbols cannot be
-  // loaded, the first interval fails with their error and the caller stops (watch/agent close the source).
-  const symbolizer = new DeferredSymbolizer(loadSymbolizer({ map: o.map, paths: o.paths }));
+  const symbolizer = new DeferredSymbolizer(Promise.all([symbolsLoading, reasonsRead]).then(([s]) => s));
   let source: DropSource;
   try {
     source = await startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot);
@@ -96,6 +118,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
     dropCounters();
     throw err;
   }
+  sourceStarted();
   // Samples are described as they come (trace, --flows, top, agent --samples): they wait for the symbols.
   if (o.samples) {
     try {
@@ -118,13 +141,16 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   symbols.catch(() => undefined); // the callers that care await it; the first report fails with it anyway
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   owners.resolver = resolver;
-  await primed;
-  const pipeline = new Pipeline({ source, ...describe, ...(counters ? { counters } : {}) });
+  // The counters' first read (primed above) is not awaited: the first tick awaits it (CounterCollector).
+  // The first interval starts when the source began counting (the probe started at process start: earlier).
+  const attachedAt = Math.min(source.attachedAt ?? Date.now(), Date.now());
+  const pipeline = new Pipeline({ source, ...describe, start: new Date(attachedAt), ...(counters ? { counters } : {}) });
   let closed = false;
   return {
     pipeline,
     source,
     sourceName: source.name,
+    attachedAt,
     format,
     reasons: facts.tracepoint.hasReason,
     reasonNames: reasons,
@@ -156,6 +182,8 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     if (facts.tracefs.dir === null) throw facts.tracefs.error ?? new KdropError(ErrorCodes.TRACEFS_MISSING, 'tracefs not found');
     // qdisc:qdisc_drop (newer than 6.18) carries the qdisc's own drop reason: recorded too where it exists.
     const qdiscDropFormat = facts.tracepoint.qdiscDrop;
+    // Every drop is parsed here: at full speed, even in the agent (runtime-flags.ts).
+    optimizingCompilers();
     const s = new TracefsSource({ tracefsDir: facts.tracefs.dir, format, ...(qdiscDropFormat === null ? {} : { qdiscDropFormat }) });
     await s.start();
     return s;
@@ -166,6 +194,8 @@ export async function startSource(facts: HostFacts, choice: SourceChoice, probe?
     return s;
   };
   if (choice === 'bpf') return tryBpf();
+  // A probe started at process start (early.ts) that no BpfSource will adopt goes now, not at exit.
+  if (choice !== 'auto') await releaseEarly();
   if (choice === 'bpftrace') return tryBpftrace();
   if (choice === 'tracefs') return tryTracefs();
   // auto: the cheapest exact source that loads.

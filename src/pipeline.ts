@@ -8,6 +8,8 @@ import type { CounterEntry } from './enrich/counter-collector.js';
 export interface PipelineOptions extends DescribeContext {
   readonly source: DropSource;
   readonly now?: () => Date;
+  /** Start of the first interval (default: now): when the source began counting. */
+  readonly start?: Date;
   /** Kernel drop counters read beside the drops each tick (src/enrich/counter-collector.ts). */
   readonly counters?: { tick(): Promise<CounterEntry[]> };
 }
@@ -24,7 +26,7 @@ export class Pipeline {
 
   constructor(private readonly opts: PipelineOptions) {
     this.now = opts.now ?? (() => new Date());
-    this.last = this.now();
+    this.last = opts.start ?? this.now();
   }
 
   /** Reads the source and returns what happened since the previous tick. */

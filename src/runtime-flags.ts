@@ -14,17 +14,49 @@
  * optimization). Measured here on the bundled agent (bench load, VmRSS after 8 s): 98-101 -> 88 MB; it
  * works when set from here (unlike --jitless or --lite-mode, which only work on the node command line and
  * would save another ~8 MB: docs/performance.md).
+ *
+ * --no-opt (the agent): no TurboFan, V8's top-tier optimizing compiler; the interpreter, Sparkplug and
+ * Maglev remain. The agent's JavaScript runs once per interval over a few keys, and TurboFan is a large part
+ * of the Node binary's code: its pages stay resident once it ran. Measured here on the bundled agent (bpf
+ * source, 1 s interval, VmRSS after 8 s, three runs each): 90-96 -> 84-87 MiB (the binary's resident pages
+ * 51.8 -> 46.4 MiB), start-up unchanged. Without Maglev too (--no-maglev) it saves ~3 MiB more, but the
+ * symbol table's parse at start then runs in the baseline tiers: first report 0.8 -> 1.2-1.4 s. Where the
+ * agent falls back to the tracefs source, which parses every drop in Node, TurboFan is turned back on
+ * (optimizingCompilers(), from compose.ts) before it starts.
  */
 import { setFlagsFromString } from 'node:v8';
 
 const explicit = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
+const tiers = /--(no-)?(opt|turbofan|jitless)\b/;
+const given = (re: RegExp): boolean => re.test(process.env.NODE_OPTIONS ?? '') || process.execArgv.some((a) => re.test(a));
 
 // Only for the long-running agent: `kdrop watch --source tracefs` parses every event in Node, and there
 // a small young generation measured up to ~20% more CPU at ~400k events/s (noisy: 1.6-1.95 vs 1.95
 // us/event); the agent showed no difference (bpftrace: 0.60 vs 0.62 s, tracefs: 2.85 vs 3.02 s of CPU).
 const isAgent = process.argv.slice(2).includes('agent');
 
-if (isAgent && !explicit.test(process.env.NODE_OPTIONS ?? '') && !process.execArgv.some((a) => explicit.test(a))) {
-  setFlagsFromString('--semi-space-growth-factor=1');
+const set: string[] = [];
+const apply = (flag: string): void => {
+  setFlagsFromString(flag);
+  set.push(flag);
+};
+if (isAgent && !given(explicit)) apply('--semi-space-growth-factor=1');
+if (isAgent && !given(/--(no-)?optimize[-_]for[-_]size\b/)) apply('--optimize-for-size');
+let compilersOff = false;
+if (isAgent && !given(tiers)) {
+  apply('--no-opt');
+  compilersOff = true;
 }
-if (isAgent && !process.execArgv.some((a) => /--(no-)?optimize[-_]for[-_]size\b/.test(a))) setFlagsFromString('--optimize-for-size');
+
+/** The V8 flags set here (the agent logs them at start). */
+export function runtimeFlags(): readonly string[] {
+  return set;
+}
+
+/** Turns TurboFan back on where it was turned off here (a source that parses every event). */
+export function optimizingCompilers(): void {
+  if (!compilersOff) return;
+  setFlagsFromString('--opt');
+  compilersOff = false;
+  set.push('--opt');
+}

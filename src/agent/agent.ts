@@ -1,4 +1,5 @@
 import type { IntervalReport } from '../vocabulary/interval-report.js';
+import { runtimeFlags } from '../runtime-flags.js';
 import type { SourceStats } from '../source/types.js';
 import { labelPolicy, type LabelPolicy } from '../aggregate/label-policy.js';
 import { SeriesStore } from '../aggregate/series.js';
@@ -89,6 +90,7 @@ export class Agent {
           health: healthAt ? `${healthAt.host}:${healthAt.port}` : 'off',
           otlp: this.cfg.otlp ? `${this.cfg.otlp.protocol} ${this.cfg.otlp.url ?? '(from OTEL_EXPORTER_OTLP_* / default)'} every ${this.cfg.otlp.intervalMs}ms` : 'off',
           labels: this.policy.labels,
+          v8: runtimeFlags(),
         },
         'kdrop agent started',
       );
@@ -167,7 +169,7 @@ export class Agent {
    * with the exit code: 0 after a clean stop, 1 when the tracer failed or the stop ran out of time.
    */
   async run(): Promise<number> {
-    let next = firstDeadline(Date.now(), this.cfg.intervalMs);
+    let next = firstDeadline(this.opened?.attachedAt ?? Date.now(), this.cfg.intervalMs);
     while (!this.stopRequested) {
       if (await sleepUntil(next, this.stopping.signal)) break;
       await this.read(() => this.opened!.pipeline.tick());

@@ -19,6 +19,8 @@ export interface AgentPipeline {
   readonly describe?: DescribeContext;
   /** Resolves when the symbols have loaded; rejects when they cannot (the agent then stops). */
   readonly symbols?: Promise<void>;
+  /** When the source began counting (ms since the epoch): the first interval ends half an interval later. */
+  readonly attachedAt?: number;
   close(): Promise<void>;
 }
 

@@ -15,8 +15,8 @@ import type { FlowSample } from '../vocabulary/flow-sample.js';
  * spent, tracefs gone).
  */
 export async function watchCommand(cfg: WatchConfig, paths: HostPaths, signal: AbortSignal): Promise<number> {
-  const facts = await probeForSource(paths, cfg.source);
-  // A typo in --reason would otherwise hide every drop without a word.
+  // A typo in --reason would otherwise hide every drop without a word: the names are read up front only then.
+  const facts = await probeForSource(paths, cfg.source, { reasonNames: cfg.reasons.length + cfg.excludeReasons.length > 0 });
   const names = facts.tracepoint.reasonNames;
   const unknown = names === null ? [] : unknownReasons(cfg, names);
   if (unknown.length > 0) {

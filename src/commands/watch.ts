@@ -29,6 +29,8 @@ export interface WatchOptions {
 export interface OpenedPipeline {
   readonly pipeline: Pipeline;
   readonly sourceName: SourceName;
+  /** When the source began counting (ms since the epoch): the first interval ends half an interval later. */
+  readonly attachedAt?: number;
   /** False when the kernel's tracepoint has no reason field. */
   readonly reasons: boolean;
   /** Sampled drops, where the source samples (bpf with samples on). */
@@ -82,7 +84,7 @@ export async function runWatch(opened: OpenedPipeline, opts: WatchOptions, io: W
   log.info({ source: opened.sourceName, intervalMs: opts.intervalMs }, 'watching skb:kfree_skb');
 
   let intervals = 0;
-  let next = firstDeadline(Date.now(), opts.intervalMs);
+  let next = firstDeadline(opened.attachedAt ?? Date.now(), opts.intervalMs);
   try {
     while (!io.signal.aborted && (opts.count === undefined || intervals < opts.count)) {
       const stopped = await sleepUntil(next, io.signal);

@@ -42,6 +42,8 @@ export interface TracepointFacts {
   readonly reasonSubsystems: ReadonlyMap<number, string> | null;
   /** qdisc:qdisc_drop's format where the kernel has it (newer than 6.18): qdisc drops carry their own reason. */
   readonly qdiscDrop: TracepointFormat | null;
+  /** The reason names were not read (probeHost's `reasonNames: false`): null above does not mean "none". */
+  readonly reasonsDeferred?: boolean;
 }
 
 export interface TracerFacts {
@@ -96,6 +98,12 @@ export interface ProbeOptions {
   readonly probe?: string;
   /** Run `kdrop-probe --check` (which attach types load): doctor does; watch and agent learn it by starting. */
   readonly checkProbe?: boolean;
+  /**
+   * Read the reason names from BTF (default true). False: tracepoint.reasonNames and reasonSubsystems stay
+   * null with `reasonsDeferred` set, and openPipeline reads them after the source started (~40-90 ms of
+   * parsing on this thread, off the start; the first report waits for them, as for the symbols).
+   */
+  readonly reasonNames?: boolean;
   /** Read the head of /proc/kallsyms (doctor's check); watch and agent load the whole table anyway. */
   readonly kallsymsHead?: boolean;
   readonly env?: NodeJS.ProcessEnv;
@@ -148,7 +156,7 @@ async function probeTracefs(paths: HostPaths, mount: boolean): Promise<TracefsFa
   return { dir, error: null, writable };
 }
 
-async function probeTracepoint(tracefs: TracefsFacts, sys: string): Promise<TracepointFacts> {
+async function probeTracepoint(tracefs: TracefsFacts, sys: string, reasonNames: boolean): Promise<TracepointFacts> {
   const none = { hasReason: false, reasonNames: null, reasonSubsystems: null, qdiscDrop: null };
   if (tracefs.dir === null) return { format: null, error: tracefs.error, ...none };
   let format: TracepointFormat;
@@ -159,9 +167,10 @@ async function probeTracepoint(tracefs: TracefsFacts, sys: string): Promise<Trac
   }
   // Names come from the running kernel: the format's table, or BTF's enum skb_drop_reason when a kernel
   // prints codes without a table; subsystem reasons (high 16 bits, since 6.4) from BTF enums.
-  const kernelReasons = await readKernelReasons(format, join(sys, 'kernel', 'btf'));
+  const kernelReasons = reasonNames ? await readKernelReasons(format, join(sys, 'kernel', 'btf')) : null;
   const qdiscDrop = await readTracepointFormat(tracefs.dir, 'qdisc', 'qdisc_drop').catch(() => null);
   return {
+    ...(reasonNames ? {} : { reasonsDeferred: true }),
     format,
     error: null,
     hasReason: hasField(format, 'reason'),
@@ -228,7 +237,7 @@ export async function probeHost(paths: HostPaths, o: ProbeOptions = {}): Promise
     probeKernelProbe(o.probe ?? probePath(), o.checkProbe ?? false),
     probeBpffs(bpffsPath),
   ]);
-  const tracepoint = await probeTracepoint(tracefs, paths.sys);
+  const tracepoint = await probeTracepoint(tracefs, paths.sys, o.reasonNames ?? true);
   return {
     paths,
     euid: process.geteuid?.() ?? null,

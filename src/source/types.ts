@@ -35,6 +35,11 @@ export interface DropSource {
   /** Attaches to the tracepoint. Resolves once counting has begun; rejects with a KdropError. */
   start(): Promise<void>;
   /**
+   * When counting began (ms since the epoch), where that was before start() resolved (the kernel probe
+   * started at process start, src/source/bpf/early.ts); absent: when start() resolved.
+   */
+  readonly attachedAt?: number | undefined;
+  /**
    * Cumulative counts since start(), one entry per key. Per key, count and bytes never decrease
    * between calls, not even across a tracer restart. Works after stop() too: then it returns the
    * final totals read while stopping. A source may omit a key that did not grow for a while (to bound

@@ -185,6 +185,9 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
       await waitFor(async () => exported((body = (await get('/metrics')).body), 'NO_SOCKET') >= 91, 30_000, 500);
       assert.equal(exported(body, 'NO_SOCKET'), 91, body.split('\n').filter((l) => l.includes(String(ns.inode))).join('\n'));
       assert.ok(body.includes(`kdrop_function="${dropFunction('udp4')}"`), `kdrop_function="${dropFunction('udp4')}" exported`);
+      // The V8 settings for memory (src/runtime-flags.ts) apply to the image's agent (tini -> node -> bundle).
+      const started = a.stderrLines.map((l) => (l.startsWith('{') ? (JSON.parse(l) as Record<string, unknown>) : {})).find((r) => r['msg'] === 'kdrop agent started');
+      assert.deepEqual(started?.['v8'], ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt']);
       assert.equal(await a.stop('SIGTERM'), 0, a.stderrLines.slice(-10).join('\n'));
     } finally {
       await a.stop('SIGKILL');

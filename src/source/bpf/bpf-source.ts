@@ -20,12 +20,13 @@ import type { DropSample, DropSource, SampleStats, SourceFeatures, SourceStats }
 import type { FlowSample } from '../../vocabulary/flow-sample.js';
 import { Restarter, type RestartPolicy } from '../restarter.js';
 import type { ProbeEvent } from './protocol.js';
-import type { BpfSourceOptions, ProbeProgramStats } from './options.js';
+import { probeArgv, type BpfSourceOptions, type ProbeProgramStats } from './options.js';
 import { Loader } from './loader-process.js';
 import { EpochTotals } from './epoch-totals.js';
 import { SampleHub } from './sample-hub.js';
 import { openPinDir, pinRootFrom, pinDirFor, removePins, sameDir } from './pins.js';
 import { isExecutable, probePath } from './locate.js';
+import { adoptEarly, claimEarly, type EarlyProbe } from './early.js';
 
 const log = logger('source.bpf');
 
@@ -50,6 +51,10 @@ export class BpfSource implements DropSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private stopPromise: Promise<void> | undefined;
   private readonly fatalListeners: Array<(err: Error) => void> = [];
+  /** When the first loader said READY (ms since the epoch): with the early start, before start() resolved. */
+  attachedAt: number | undefined;
+  /** The loader of the early start (early.ts), taken over by the first spawn. */
+  private early: EarlyProbe | null = null;
 
   constructor(private readonly opts: BpfSourceOptions) {
     this.probe = opts.probe ?? probePath();
@@ -123,11 +128,15 @@ export class BpfSource implements DropSource {
         });
       }
       const root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot;
+      // The loader started at process start, on its locked pin directory, if it runs what we would run.
+      this.early = this.opts.procRoot === undefined ? await claimEarly(root, (dir) => this.argv(dir), this.debug) : null;
+      this.lockFile = this.early?.lockFile ?? null;
       // Pins of kdrops that are gone are removed by the loader, which can test their locks.
-      if (root !== null) this.pinDir = await pinDirFor(root, this.opts.procRoot);
+      this.pinDir = this.early?.pinDir ?? (await this.newPinDir(root));
       const loader = await this.restarter.start();
       if (loader === null) return; // stopped while starting
       this.state = 'running';
+      this.attachedAt = loader.readyAt ?? undefined;
       const ready = loader.ready;
       if (ready && ready.pinned === null && this.pinDir !== null) {
         log.warn({ dir: this.pinDir }, 'bpffs not usable: maps are not pinned, a loader restart loses what it had not handed over');
@@ -147,18 +156,8 @@ export class BpfSource implements DropSource {
     }
   }
 
-  private argv(): string[] {
-    const a = [this.probe];
-    if (this.pinDir !== null) a.push('--pin-dir', this.pinDir);
-    if (this.opts.maxKeys !== undefined) a.push('--max-keys', String(this.opts.maxKeys));
-    if (this.opts.attach !== undefined) a.push('--attach', this.opts.attach);
-    const smp = this.opts.samples;
-    if (smp === undefined) a.push('--no-samples');
-    else {
-      a.push('--sample-rate', String(smp.rate), '--sample-burst', String(smp.burst), '--sample-max-per-s', String(smp.maxPerS));
-      if (smp.stacks) a.push('--stacks');
-    }
-    return a;
+  private argv(pinDir = this.pinDir): string[] {
+    return probeArgv(this.probe, this.opts, pinDir);
   }
 
   /** The pin directory, open for the lock: made when missing (or gone: a loader stopped on a signal). */
@@ -176,16 +175,26 @@ export class BpfSource implements DropSource {
     await f?.close().catch(() => undefined);
   }
 
+  private readonly onBadLine = (line: string, err: Error): void => {
+    this.badLines++;
+    log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
+  };
+
+  private readonly debug = (fields: Record<string, unknown>, msg: string): void => log.debug(fields, msg);
+
+  /** A new pin directory of this process under the pin root (null: unpinned). */
+  private async newPinDir(root = this.opts.pinRoot === undefined ? pinRootFrom() : this.opts.pinRoot): Promise<string | null> {
+    return root === null ? null : await pinDirFor(root, this.opts.procRoot);
+  }
+
   private async spawnLoader(): Promise<Loader> {
-    const loader = new Loader(
-      this.argv(),
-      (ev) => this.onEvent(ev),
-      (line, err) => {
-        this.badLines++;
-        log.debug({ line: excerpt(line, 200), err: err.message }, 'bad kdrop-probe line');
-      },
-      await this.lockFd(),
-    );
+    const early = this.early;
+    this.early = null;
+    const adopted = early && (await adoptEarly(early, (ev) => this.onEvent(ev), this.onBadLine, this.opts.startTimeoutMs ?? 30_000, this.debug));
+    if (adopted) return adopted;
+    // The early loader failed, and is gone with its pins and lock: the usual start, on a fresh directory.
+    if (early) [this.lockFile, this.pinDir] = [null, await this.newPinDir()];
+    const loader = new Loader(this.argv(), (ev) => this.onEvent(ev), this.onBadLine, await this.lockFd());
     await loader.waitAttached(this.opts.startTimeoutMs ?? 30_000);
     // bpffs was mounted by this loader: the directory exists now, the next loader locks through our file.
     if (this.lockFile === null && loader.ready?.pinned) await this.lockFd();

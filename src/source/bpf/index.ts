@@ -5,3 +5,4 @@ export { probePath, isExecutable } from './locate.js';
 export { checkProbe, type ProbeCheck } from './check.js';
 export type { SampleOptions } from './options.js';
 export { PROBE_LIMITS } from './limits.js';
+export { releaseEarly } from './early.js';

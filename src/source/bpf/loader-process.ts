@@ -4,18 +4,25 @@
  * `END ... id=7`, `stop 8` -> `BYE 8`), so a reply answers its own command only, however many are queued.
  * With `lockFd`, the pin directory's open fd goes to the loader as fd 3 (`--lock-fd 3`): the loader
  * flock()s it, and since the lock belongs to the open file this process keeps, it outlives the loader.
- * Supervision (restarts) is BpfSource's.
+ * Supervision (restarts) is BpfSource's. Spawned with node:child_process, not execa: this module is on
+ * the early start's path (early.ts), before the program loads, and execa alone takes ~0.1 s to import.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { ErrorCodes, KdropError, excerpt } from '../../errors.js';
 import { LineSplitter, parseProbeLine, type ProbeEvent } from './protocol.js';
+
+/** Loaders still running: SIGTERMed when this process exits (the loader then unpins and exits). */
+const live = new Set<Loader>();
+let exitHook = false;
 
 /** One kdrop-probe process. */
 export class Loader {
   readonly startedAt = Date.now();
   exited = false;
   ready: Extract<ProbeEvent, { kind: 'ready' }> | null = null;
+  /** When its READY line was read (ms since the epoch). */
+  readyAt: number | null = null;
   private stderrTail = '';
   /** Replies awaited, by command id. */
   private readonly waiters = new Map<number, () => void>();
@@ -26,14 +33,28 @@ export class Loader {
   readonly done: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
   readonly pid: number | undefined;
   private readonly stdin: Writable | null;
+  private onEvent: (ev: ProbeEvent) => void;
+  private onBadLine: (line: string, err: Error) => void;
 
   constructor(argv: readonly string[], onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void, lockFd?: number) {
+    this.onEvent = onEvent;
+    this.onBadLine = onBadLine;
     const [file, ...args] = argv;
-    const opts = { buffer: false, reject: false, cleanup: true } as const;
-    // execa's types list a few small fd numbers for extra stdio entries; any open fd works at run time.
-    const stdio = lockFd === undefined ? (['pipe', 'pipe', 'pipe'] as const) : (['pipe', 'pipe', 'pipe', lockFd as 3] as const);
-    const sub = execa(file as string, lockFd === undefined ? args : [...args, '--lock-fd', '3'], { ...opts, stdio: [...stdio] });
+    const stdio = lockFd === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', lockFd];
+    const sub = spawn(file as string, lockFd === undefined ? args : [...args, '--lock-fd', '3'], { stdio: stdio as ('pipe' | number)[] });
+    // Spawn errors (ENOENT, EACCES) and the exit, whichever comes first.
+    const exited = new Promise<{ exitCode: number | undefined; signal: string | undefined }>((resolve) => {
+      sub.once('error', (e) => resolve({ exitCode: undefined, signal: String(e) }));
+      sub.once('exit', (code, sig) => resolve({ exitCode: code ?? undefined, signal: sig ?? undefined }));
+    });
     this.pid = sub.pid;
+    if (this.pid !== undefined) live.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const l of live) l.signal('SIGTERM');
+      });
+    }
     this.stdin = sub.stdin;
     let attachedResolve!: () => void;
     this.attached = new Promise((r) => {
@@ -51,22 +72,23 @@ export class Loader {
           try {
             ev = parseProbeLine(line);
           } catch (err) {
-            onBadLine(line, err as Error);
+            this.onBadLine(line, err as Error);
             continue;
           }
           if (ev === null) continue;
           if (ev.kind === 'ready') {
             this.ready = ev;
+            this.readyAt = Date.now();
             attachedResolve();
           }
           if (ev.kind === 'bye') this.saidBye = true;
-          onEvent(ev);
+          this.onEvent(ev);
           if ((ev.kind === 'end' || ev.kind === 'bye') && ev.id !== null) this.reply(ev.id);
         }
       });
       out.on('close', () => {
         const rest = splitter.end();
-        if (rest !== '') onBadLine(rest, new Error('incomplete last line'));
+        if (rest !== '') this.onBadLine(rest, new Error('incomplete last line'));
         resolve();
       });
     });
@@ -80,15 +102,19 @@ export class Loader {
       err.on('close', () => resolve());
     });
     this.done = (async () => {
-      const r = await sub.then(
-        (x) => ({ exitCode: x.exitCode, signal: x.signal }),
-        (e: unknown) => ({ exitCode: undefined, signal: String(e) }),
-      );
+      const r = await exited;
+      live.delete(this);
       await Promise.all([outDone, errDone]);
       this.exited = true;
       for (const w of this.waiters.values()) w();
       return r;
     })();
+  }
+
+  /** Hands its events to new listeners from now on (the early start's loader adopted by its BpfSource). */
+  rebind(onEvent: (ev: ProbeEvent) => void, onBadLine: (line: string, err: Error) => void): void {
+    this.onEvent = onEvent;
+    this.onBadLine = onBadLine;
   }
 
   stderr(): string {

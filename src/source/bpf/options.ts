@@ -1,4 +1,4 @@
-/** BpfSource's options and the program statistics it reports. */
+/** BpfSource's options, the program statistics it reports, and the kdrop-probe command line they make. */
 import type { RestartPolicy } from '../restarter.js';
 import type { AttachType } from './protocol.js';
 
@@ -41,4 +41,19 @@ export interface SampleOptions {
   readonly maxPerS: number;
   /** Kernel stacks with each sample. */
   readonly stacks: boolean;
+}
+
+/** kdrop-probe's command line for these options, pinning in `pinDir` (null: unpinned). */
+export function probeArgv(probe: string, o: BpfSourceOptions, pinDir: string | null): string[] {
+  const a = [probe];
+  if (pinDir !== null) a.push('--pin-dir', pinDir);
+  if (o.maxKeys !== undefined) a.push('--max-keys', String(o.maxKeys));
+  if (o.attach !== undefined) a.push('--attach', o.attach);
+  const smp = o.samples;
+  if (smp === undefined) a.push('--no-samples');
+  else {
+    a.push('--sample-rate', String(smp.rate), '--sample-burst', String(smp.burst), '--sample-max-per-s', String(smp.maxPerS));
+    if (smp.stacks) a.push('--stacks');
+  }
+  return a;
 }
