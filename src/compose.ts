@@ -141,7 +141,9 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   symbols.catch(() => undefined); // the callers that care await it; the first report fails with it anyway
   const describe: DescribeContext = { symbolizer, reasons, resolver, ...(subsystems ? { reasonSubsystems: subsystems } : {}) };
   owners.resolver = resolver;
-  // The counters' first read (primed above) is not awaited: the first tick awaits it (CounterCollector).
+  // The counters' baseline (primed above, read while the source started) is awaited here: whatever the
+  // counters count after kdrop says it is watching is in the first report (not in the baseline).
+  await primed;
   // The first interval starts when the source began counting (the probe started at process start: earlier).
   const attachedAt = Math.min(source.attachedAt ?? Date.now(), Date.now());
   const pipeline = new Pipeline({ source, ...describe, start: new Date(attachedAt), ...(counters ? { counters } : {}) });

@@ -297,4 +297,3 @@ export class Agent {
     return this.stopping.signal.aborted;
   }
 }
-

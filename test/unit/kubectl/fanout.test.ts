@@ -18,7 +18,7 @@ import { isKdropError, ErrorCodes } from '../../../src/errors.js';
 const N = 200;
 const CONCURRENCY = 16;
 // Generous: answering agents must not time out on a loaded machine; the slow ones take 30 s.
-const TIMEOUT_MS = 1500;
+const TIMEOUT_MS = 5000;
 /** Which agents misbehave: deterministic by index. */
 const kindOf = (i: number): 'hang' | 'slow' | 'dead' | 'agent-403' | 'ok' => (i % 50 === 7 ? 'agent-403' : i % 20 === 3 ? 'hang' : i % 20 === 11 ? 'slow' : i % 25 === 5 ? 'dead' : 'ok');
 
