@@ -63,7 +63,8 @@ test('API refusing connections: the agent is ready after its first interval and 
       return got === N;
     }, 30_000, 250);
     assert.equal(got, N);
-    assert.equal(await agent.stop('SIGTERM'), 0);
+    const code = await agent.stop('SIGTERM');
+    assert.equal(code, 0, `the agent exited ${code} on SIGTERM; its last lines:\n${agent.child.lines.slice(-15).join('\n')}`);
   } finally {
     await agent?.stop('SIGKILL');
     await ns?.remove();
