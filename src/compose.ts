@@ -82,7 +82,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   // The counters' baseline is read while the source attaches (drops and counters then start together);
   // their files are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };
-  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
+  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, qstatsProbe: o.probe ?? probePath(), resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
   // Symbols load while the source attaches and are awaited only by the first report (Pipeline awaits the
