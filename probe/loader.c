@@ -51,6 +51,7 @@
  * show for an empty program on this attach point and machine); it says so in a W line.
  * --interval MS also dumps every MS on its own (standalone use: `kdrop-probe --interval 1000 </dev/null`);
  * then the end of stdin does not stop it.
+ * --qstats (alone) prints the netdev queue stats of this netns's devices once and exits (qstats.c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -80,6 +81,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kdrop.h"
+#include "qstats.h"
 #include "kdrop.skel.h"
 #include "kdrop-pre512.skel.h"
 
@@ -845,7 +847,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: kdrop-probe [--pin-dir DIR [--lock-fd FD]] [--max-keys N] [--attach tp_btf|raw_tp|tracepoint] [--interval MS]\n"
 			"                   [--check] [-v] [--sample-rate PER_S] [--sample-burst N] [--sample-max-per-s N] [--stacks] [--no-samples]\n"
-			"                   [--no-atomics] [--floor]\n");
+			"                   [--no-atomics] [--floor]\n"
+			"       kdrop-probe --qstats\n");
 }
 
 /* A whole number in [min, max] or exit 2 saying what was expected and found (strtoull takes "-1"). */
@@ -919,6 +922,9 @@ int main(int argc, char **argv)
 	struct cmd_in in = { .len = 0 };
 	struct sigaction sa;
 
+	/* A one-shot read of the netdev queue stats (qstats.c): no BPF at all. */
+	if (argc == 2 && strcmp(argv[1], "--qstats") == 0)
+		return qstats_print();
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': snprintf(p.dir, sizeof(p.dir), "%s", optarg); break;

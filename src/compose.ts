@@ -107,7 +107,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   // The counters' baseline is read while the source starts (the first tick waits for it); their files
   // are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };
-  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
+  const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, qstatsProbe: o.probe ?? probePath(), resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
   const symbolizer = new DeferredSymbolizer(Promise.all([symbolsLoading, reasonsRead]).then(([s]) => s));

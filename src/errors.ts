@@ -43,8 +43,10 @@ export const ErrorCodes = {
   UNKNOWN_REASON: 'KDROP_E_UNKNOWN_REASON',
   /** `kdrop top --agent`: the agent's drops API could not be reached or answered something else. */
   AGENT_API: 'KDROP_E_AGENT_API',
-  /** A kernel counter file (/proc/PID/net/netstat, net/dev, net/stat/nf_conntrack, sysfs statistics) could not be parsed. */
+  /** A kernel counter file (/proc/PID/net/netstat, net/dev, net/stat/nf_conntrack, sysfs statistics) or `kdrop-probe --qstats`'s output could not be parsed. */
   COUNTERS_PARSE: 'KDROP_E_COUNTERS_PARSE',
+  /** `kdrop-probe --qstats` (the netdev queue stats) could not be run, failed or did not answer in time. */
+  QSTATS_READ: 'KDROP_E_QSTATS_READ',
   /** `kubectl kdrop`: the Kubernetes API (kubeconfig, context, server) could not be used. */
   KUBE_API: 'KDROP_E_KUBE_API',
   /** `kubectl kdrop`: the API server refused a request (RBAC); the message names the missing permission. */

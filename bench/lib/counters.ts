@@ -18,6 +18,14 @@ export interface CounterBenchRow {
   tickCpuMs: number;
   tickCpuMsMax: number;
   tickWallMs: number;
+  /** CPU of the children a tick waited for (kdrop-probe --qstats), mean per tick. */
+  tickChildCpuMs: number;
+  /** The queue stats read alone: its state (read, unavailable, error, not read), devices dumped, and per read this process's CPU, the loader's CPU and wall ms (null when not read). */
+  qstats: string;
+  qstatsDevices: number;
+  qstatsCpuMs: number | null;
+  qstatsChildCpuMs: number | null;
+  qstatsWallMs: number | null;
   scanCpuMs: number;
   /** % of one core at the interval: a tick per interval plus a /proc scan every 30 s. */
   corePct: number;
@@ -51,7 +59,7 @@ export async function counterBench(node: string, child: string, sizes: readonly 
     try {
       const { stdout } = await run(node, ['--expose-gc', child, String(ticks)], { maxBuffer: 1 << 20 });
       const r = JSON.parse(stdout) as Omit<CounterBenchRow, 'made' | 'corePct'>;
-      rows.push({ made, ...r, corePct: ((r.tickCpuMs + (r.scanCpuMs * intervalS) / 30) / (intervalS * 1000)) * 100 });
+      rows.push({ made, ...r, corePct: ((r.tickCpuMs + r.tickChildCpuMs + (r.scanCpuMs * intervalS) / 30) / (intervalS * 1000)) * 100 });
     } finally {
       for (const p of ps) p.kill('SIGKILL');
     }
@@ -64,5 +72,9 @@ export function renderCounterMarkdown(meta: Record<string, unknown>, rows: reado
   const body = rows
     .map((r) => `| ${r.made} | ${r.netns} | ${r.processes} | ${r.tickCpuMs.toFixed(1)} (${r.tickCpuMsMax.toFixed(1)}) | ${r.tickWallMs.toFixed(1)} | ${r.scanCpuMs.toFixed(1)} | ${r.corePct.toFixed(3)} | ${(r.heapBytes / 1024).toFixed(0)} | ${(r.rssBytes / 2 ** 20).toFixed(1)} | ${(r.rssTotalBytes / 2 ** 20).toFixed(1)} |`)
     .join('\n');
-  return `## kdrop kernel drop counters\n\n${meta['date']} on ${meta['host']}: kernel ${meta['kernel']}, ${meta['cpus']}; ${meta['ticks']} ticks per size.\n\n${head}${body}\n\nA tick reads net/netstat, net/dev and net/stat/nf_conntrack of every netns (one pid each) plus the NICs' sysfs statistics; the /proc scan that finds the pids runs every 30 s (amortized in the % column). Target: 200 netns at a 5 s interval at most 2 % of one core.\n`;
+  const q = rows.find((r) => r.qstatsWallMs !== null);
+  const qline =
+    q === undefined ? `The NICs' queue stats were not read (${rows[0]?.qstats ?? 'no run'}).`
+    : `The NICs' queue stats (kdrop-probe --qstats, once per tick, ${q.qstatsDevices} device(s) dumped): per read ${q.qstatsCpuMs?.toFixed(2)} ms CPU in kdrop (spawn, parse), ${q.qstatsChildCpuMs?.toFixed(2)} ms CPU in the loader (cutime+cstime, 10 ms resolution, mean), ${q.qstatsWallMs?.toFixed(1)} ms wall (median): ${(((q.qstatsCpuMs ?? 0) + (q.qstatsChildCpuMs ?? 0)) / (intervalS * 10)).toFixed(3)} % of one core at ${intervalS} s, included in the ticks above (the loader's CPU in the % column).`;
+  return `## kdrop kernel drop counters\n\n${meta['date']} on ${meta['host']}: kernel ${meta['kernel']}, ${meta['cpus']}; ${meta['ticks']} ticks per size.\n\n${head}${body}\n\nA tick reads net/netstat, net/dev and net/stat/nf_conntrack of every netns (one pid each) plus the NICs' sysfs statistics and queue stats; the /proc scan that finds the pids runs every 30 s (amortized in the % column). Target: 200 netns at a 5 s interval at most 2 % of one core.\n\n${qline}\n`;
 }

@@ -31,7 +31,7 @@ export const dropsApiSeries = z.object({
 export const dropsApiCounter = z.object({
   /** The metric it is exported as (OpenTelemetry name). */
   metric: z.string(),
-  /** Where the kernel keeps it: netstat | dev | conntrack | nic. */
+  /** Where the kernel keeps it: netstat | dev | conntrack | nic | qstats (the NICs' netdev queue stats). */
   source: z.string(),
   /** The kernel's own name: ListenOverflows, rx_dropped, tx_dropped, insert_failed, rx_missed_errors, ... */
   counter: z.string(),

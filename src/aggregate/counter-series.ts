@@ -4,21 +4,25 @@
  * pod uid and netns inode), plus the interface and direction where the counter has them.
  */
 import type { CounterEntry } from '../enrich/counter-collector.js';
+import { QSTATS_COUNTERS } from '../source/counters/index.js';
 import { Attr, CounterAttr, type DropAttributeName } from '../vocabulary/attributes.js';
 import type { SeriesAttributes } from './label-policy.js';
 import { SeriesStore, type SeriesPoint, type SeriesStats, type SeriesStoreOptions } from './series.js';
 
 /**
  * Which metric a counter goes to: net/dev rx/tx drops share one (by direction), the NICs' counters share
- * one (by kdrop.counter), the TCP and conntrack counters have one each. The export stage names them.
+ * one (by kdrop.counter; sysfs statistics and the queue stats' hardware drops alike), the TCP and
+ * conntrack counters have one each. The export stage names them.
  */
 export function counterMetricKey(e: Pick<CounterEntry, 'file' | 'counter'>): string {
-  return e.file === 'dev' || e.file === 'nic' ? e.file : `${e.file}.${e.counter}`;
+  return e.file === 'qstats' ? 'nic' : e.file === 'dev' || e.file === 'nic' ? e.file : `${e.file}.${e.counter}`;
 }
+
+const QSTATS = new Set<string>(QSTATS_COUNTERS);
 
 /**
  * The kernel's counter behind one series of a counter metric: from the metric key (netstat.X,
- * conntrack.X), the direction (dev: rx_dropped / tx_dropped) or kdrop.counter (nic). The overflow series
+ * conntrack.X), the direction (dev: rx_dropped / tx_dropped) or kdrop.counter (nic; qstats for the queue stats' fields). The overflow series
  * (otel.metric.overflow, no attributes of its own) of dev and nic is `dropped`.
  */
 export function counterOfSeries(metricKey: string, attributes: Readonly<Record<string, string>>): { source: string; counter: string } {
@@ -28,7 +32,8 @@ export function counterOfSeries(metricKey: string, attributes: Readonly<Record<s
     const d = attributes[CounterAttr.direction];
     return { source: 'dev', counter: d === 'receive' ? 'rx_dropped' : d === 'transmit' ? 'tx_dropped' : 'dropped' };
   }
-  return { source: metricKey, counter: attributes[CounterAttr.counter] ?? 'dropped' };
+  const counter = attributes[CounterAttr.counter] ?? 'dropped';
+  return { source: metricKey === 'nic' && QSTATS.has(counter) ? 'qstats' : metricKey, counter };
 }
 
 const OWNER_LABELS: readonly DropAttributeName[] = [Attr.scope, Attr.namespace, Attr.pod, Attr.podUid, Attr.netnsInode];
@@ -70,7 +75,7 @@ export class CounterSeries {
     }
     if (e.iface !== null) out[CounterAttr.interfaceName] = e.iface;
     if (e.direction !== null) out[CounterAttr.direction] = e.direction;
-    if (e.file === 'nic') out[CounterAttr.counter] = e.counter;
+    if (e.file === 'nic' || e.file === 'qstats') out[CounterAttr.counter] = e.counter;
     return out;
   }
 

@@ -253,7 +253,7 @@ export function doctorReport(facts: HostFacts): DoctorReport {
 export async function runDoctor(opts: { paths: HostPaths; out: NodeJS.WritableStream; json: boolean; bpftrace?: readonly string[]; probe?: string }): Promise<number> {
   const facts = await probeHost(opts.paths, { bpftraceCommand: opts.bpftrace ?? bpftraceCommand(), checkProbe: true, kallsymsHead: true, ...(opts.probe === undefined ? {} : { probe: opts.probe }) });
   const base = doctorReport(facts);
-  const report = { ...base, checks: [...base.checks, checkCounters(await probeCounters(opts.paths))] };
+  const report = { ...base, checks: [...base.checks, checkCounters(await probeCounters(opts.paths, opts.probe))] };
   opts.out.write(opts.json ? `${JSON.stringify(report)}\n` : renderHuman(report));
   return report.ready ? 0 : 1;
 }

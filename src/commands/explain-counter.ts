@@ -10,6 +10,7 @@ const SOURCE: Record<CounterInfo['file'], string> = {
   dev: '/proc/PID/net/dev (the drop columns), per network namespace and interface',
   conntrack: '/proc/PID/net/stat/nf_conntrack (summed over CPUs), per network namespace',
   nic: '/sys/class/net/DEV/statistics, physical NICs of the node',
+  qstats: 'the netdev netlink family\'s queue stats (qstats-get, device totals; kdrop-probe --qstats), physical NICs of the node, where the kernel (6.10+) and the driver report it',
 };
 
 /** Writes the explanation and returns true when the query names a counter; false otherwise. */

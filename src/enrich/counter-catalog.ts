@@ -23,6 +23,8 @@ const LISTEN_CHECK = [
   'nstat -az TcpExtListenOverflows TcpExtListenDrops (inside the pod: nsenter -t PID -n)',
 ];
 const NF = ['conntrack -S (per CPU: drop, insert_failed, early_drop)', 'sysctl net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_count', 'conntrack -L | wc -l; the timeouts keeping entries (sysctl net.netfilter.nf_conntrack_*_timeout*)'];
+const QSTATS_CHECK = ['ethtool -S DEV (the driver\'s own names for the same drops)', 'kdrop-probe --qstats (all the queue stats the driver reports), or ynl --family netdev --dump qstats-get', 'ethtool -g DEV; ethtool -l DEV (ring sizes, queues)'];
+const QSTATS_IN = (field: string): string => `the NIC driver's netdev_stat_ops (netdev netlink qstats-get, device totals: ${field}; 6.10+, only where the driver reports it)`;
 
 const TABLE: readonly CounterInfo[] = [
   {
@@ -87,6 +89,48 @@ const TABLE: readonly CounterInfo[] = [
     meaning: 'Frames the NIC\'s driver dropped on transmit (ring full, link down, ...), from the 64-bit stats in sysfs.',
     countedIn: 'the driver\'s ndo_get_stats64 and the core\'s tx_dropped (sysfs statistics/tx_dropped)',
     check: ['ethtool -S DEV', 'ip -s -s link show DEV', 'tc -s qdisc show dev DEV'],
+  },
+  {
+    file: 'qstats', counter: 'rx-hw-drops',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'} hardware on receive (rx-hw-drops)`,
+    meaning: 'Frames the NIC received and dropped in hardware, for any reason (overruns and rate limits included): there is no skb, so kfree_skb cannot see them. Never add it to rx-hw-drop-overruns or rx-hw-drop-ratelimits, which it contains.',
+    countedIn: QSTATS_IN('rx-hw-drops'),
+    check: QSTATS_CHECK,
+  },
+  {
+    file: 'qstats', counter: 'rx-hw-drop-overruns',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'}: no receive buffer (rx-hw-drop-overruns)`,
+    meaning: 'Frames the NIC dropped for a transient lack of resources (no free receive buffer or host descriptor: the ring was full), the queue stats\' form of a miss. No skb, so kfree_skb cannot see them.',
+    countedIn: QSTATS_IN('rx-hw-drop-overruns'),
+    check: ['ethtool -g DEV (ring sizes; raise rx)', 'interrupt/NAPI load: /proc/interrupts, /proc/net/softnet_stat, RSS queues (ethtool -l)', ...QSTATS_CHECK.slice(0, 1)],
+  },
+  {
+    file: 'qstats', counter: 'rx-hw-drop-ratelimits',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'}: receive rate limit (rx-hw-drop-ratelimits)`,
+    meaning: 'Frames the device dropped on receive because a rate or bandwidth limit was exceeded (a cloud vNIC\'s or a virtio device\'s policer). No skb, so kfree_skb cannot see them.',
+    countedIn: QSTATS_IN('rx-hw-drop-ratelimits'),
+    check: ['the instance type\'s or device\'s network limits (bandwidth, packets per second, connection tracking allowance)', ...QSTATS_CHECK.slice(0, 2)],
+  },
+  {
+    file: 'qstats', counter: 'tx-hw-drops',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'} hardware on transmit (tx-hw-drops)`,
+    meaning: 'Frames the NIC dropped on transmit after the driver handed them over (errors and rate limits included): the driver frees the skb as sent, so kfree_skb does not see the drop. Never add it to tx-hw-drop-errors or tx-hw-drop-ratelimits, which it contains.',
+    countedIn: QSTATS_IN('tx-hw-drops'),
+    check: QSTATS_CHECK,
+  },
+  {
+    file: 'qstats', counter: 'tx-hw-drop-errors',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'}: transmit error (tx-hw-drop-errors)`,
+    meaning: 'Frames the NIC dropped on transmit because they were invalid or malformed (the spec\'s definition).',
+    countedIn: QSTATS_IN('tx-hw-drop-errors'),
+    check: ['dmesg for the driver\'s errors', ...QSTATS_CHECK],
+  },
+  {
+    file: 'qstats', counter: 'tx-hw-drop-ratelimits',
+    line: (n, i) => `${plural(n, 'packet', 'packets')} dropped by NIC ${i ?? '?'}: transmit rate limit (tx-hw-drop-ratelimits)`,
+    meaning: 'Frames the device dropped on transmit because a rate or bandwidth limit was exceeded (a cloud vNIC\'s or a virtio device\'s policer).',
+    countedIn: QSTATS_IN('tx-hw-drop-ratelimits'),
+    check: ['the instance type\'s or device\'s network limits (bandwidth, packets per second)', ...QSTATS_CHECK.slice(0, 2)],
   },
   {
     file: 'conntrack', counter: 'drop',

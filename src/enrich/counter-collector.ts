@@ -7,7 +7,7 @@
  */
 import type { HostPaths } from '../host-paths.js';
 import { logger } from '../log.js';
-import { CounterDeltas, CounterReader, type CounterFile, type CounterName, type NetnsTarget } from '../source/counters/index.js';
+import { CounterDeltas, CounterReader, type CounterFile, type CounterName, type NetnsTarget, type QstatsStatus } from '../source/counters/index.js';
 import { scanProc, type ProcScan } from './proc-scan.js';
 import { HOST_OWNER } from './owners.js';
 import type { NetnsOwner, NetnsResolver } from './types.js';
@@ -38,6 +38,8 @@ export interface CounterCollectorOptions {
   readonly scan?: (procDir: string) => Promise<ProcScan>;
   /** Files read at once (default 16). */
   readonly concurrency?: number;
+  /** kdrop-probe, for the NICs' netdev queue stats (`--qstats`); absent: not read. */
+  readonly qstatsProbe?: string;
 }
 
 export class CounterCollector {
@@ -52,7 +54,12 @@ export class CounterCollector {
   private primed: Promise<unknown> | null = null;
 
   constructor(private readonly opts: CounterCollectorOptions) {
-    this.reader = new CounterReader({ proc: opts.paths.proc, sys: opts.paths.sys, ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }) });
+    this.reader = new CounterReader({
+      proc: opts.paths.proc,
+      sys: opts.paths.sys,
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(opts.qstatsProbe === undefined ? {} : { qstatsProbe: opts.qstatsProbe }),
+    });
     this.scan = opts.scan ?? scanProc;
     this.now = opts.now ?? Date.now;
   }
@@ -103,7 +110,7 @@ export class CounterCollector {
     const out: CounterEntry[] = [];
     for (const d of this.deltas.next(read.values)) {
       const owner = d.netns === null ? HOST_OWNER : this.opts.resolver.resolve(d.netns, 0);
-      const direction = d.counter.startsWith('rx_') ? 'receive' : d.counter.startsWith('tx_') ? 'transmit' : null;
+      const direction = /^rx[_-]/.test(d.counter) ? 'receive' : /^tx[_-]/.test(d.counter) ? 'transmit' : null;
       out.push({ file: d.file, counter: d.counter, iface: d.iface, direction, netns: d.netns, owner, count: d.delta });
     }
     return out.sort((a, b) => b.count - a.count || a.counter.localeCompare(b.counter));
@@ -128,6 +135,11 @@ export class CounterCollector {
   /** Namespaces read at the last tick. */
   netnsCount(): number {
     return this.targets.length;
+  }
+
+  /** What the last read of the NICs' queue stats found. */
+  qstatsStatus(): QstatsStatus {
+    return this.reader.qstatsStatus();
   }
 
   /** Which counter files answered at the last tick. */

@@ -34,7 +34,7 @@ export interface CounterRecordJson {
   interval_s: number;
   /** The kernel's counter name: ListenOverflows, rx_dropped, insert_failed, ... */
   counter: string;
-  /** Where it was read: netstat | dev | conntrack | nic. */
+  /** Where it was read: netstat | dev | conntrack | nic | qstats. */
   source: string;
   /** The metric the agent exports it as. */
   metric: string | null;

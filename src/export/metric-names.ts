@@ -68,7 +68,7 @@ export const CounterMetric = {
   nic: {
     name: 'kdrop.nic.drops',
     unit: '{packet}',
-    description: 'Drops a physical NIC counts (sysfs statistics: rx_missed_errors, rx_fifo_errors, rx_dropped, tx_dropped), by kdrop.counter; misses and FIFO overruns have no skb at all.',
+    description: 'Drops a physical NIC counts (sysfs statistics: rx_missed_errors, rx_fifo_errors, rx_dropped, tx_dropped; netdev queue stats, where the kernel and driver report them: rx-hw-drops, rx-hw-drop-overruns, rx-hw-drop-ratelimits, tx-hw-drops, tx-hw-drop-errors, tx-hw-drop-ratelimits), by kdrop.counter; hardware drops, misses and FIFO overruns have no skb at all.',
     prometheus: 'kdrop_nic_drops_total',
   },
   'conntrack.drop': {

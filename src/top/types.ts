@@ -70,7 +70,7 @@ export interface TopInterval {
 
 /** One kernel drop counter's growth in one interval, with its owner (beside the drops, never in them). */
 export interface TopCounterSample {
-  /** netstat | dev | conntrack | nic. */
+  /** netstat | dev | conntrack | nic | qstats. */
   readonly source: string;
   /** ListenOverflows, tx_dropped, insert_failed, ... */
   readonly counter: string;

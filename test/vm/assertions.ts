@@ -173,6 +173,11 @@ export function assertCounters(r: VmRun): void {
   assert.equal(t['kernel'], t['sent'], `${what}: veth dropped each datagram on transmit (larger than the peer's MTU)`);
   assert.equal(t['counted'], t['kernel'], `${what}: kdrop's tx_dropped == the interface's statistics`);
   assert.deepEqual([t['direction'], t['metric']], ['transmit', 'system.network.packet.dropped']);
+  // kdrop-probe --qstats answers as this kernel's kallsyms says it can: no family, no qstats-get, or a read.
+  const q = c['qstats'] as Rec;
+  const expected = !q['family'] ? 'no netdev family' : !q['qstatsGet'] ? 'no qstats-get in the netdev family' : undefined;
+  assert.equal(q['why'], expected, `${what}: kdrop-probe --qstats (${JSON.stringify(q)})`);
+  if (expected === undefined) assert.equal(typeof q['devices'], 'number', `${what}: a qstats read`);
 }
 
 export function assertCpus(r: VmRun): void {

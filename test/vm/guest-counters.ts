@@ -6,13 +6,18 @@
  *   (its own /proc/net/netstat, before and after) and what kdrop counted, and the kfree_skb drops there;
  * - datagrams sent out of a veth larger than its peer's MTU: the interface's tx_dropped (its sysfs statistics
  *   in the netns) and what kdrop counted. Both ends are up: with the peer down the veth has no carrier and
- *   5.10 drops in the qdisc (noop) instead, which tx_dropped does not count (the first matrix run showed 0).
+ *   5.10 drops in the qdisc (noop) instead, which tx_dropped does not count (the first matrix run showed 0);
+ * - the NICs' queue stats: what `kdrop-probe --qstats` answers, beside whether this kernel's kallsyms has the
+ *   netdev family (netdev_nl_dev_get_doit) and its qstats-get (netdev_nl_qstats_get_dumpit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createNetns, waitFor, type TestNetns } from '../helpers/netns.js';
 import { startCli } from '../helpers/cli.js';
+import { inKallsyms } from './guest-facts.js';
+import { probePath } from '../../src/source/bpf/index.js';
+import { runQstats } from '../../src/source/counters/index.js';
 
 const flood = fileURLToPath(new URL('../helpers/listen-flood.js', import.meta.url));
 type Rec = Record<string, unknown>;
@@ -35,7 +40,13 @@ async function tcpExt(ns: TestNetns): Promise<Record<string, number>> {
   return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]));
 }
 
+async function qstatsCheck(): Promise<Rec> {
+  const read = await runQstats(probePath(), 10_000);
+  return { family: inKallsyms('netdev_nl_dev_get_doit'), qstatsGet: inKallsyms('netdev_nl_qstats_get_dumpit'), ...(read.available ? { devices: read.devices.length } : { why: read.why }) };
+}
+
 export async function countersCheck(): Promise<Rec> {
+  const qstats = await qstatsCheck();
   const [listen, veth] = [await createNetns('kdropvmctr'), await createNetns('kdropvmtx')];
   const procs: ChildProcess[] = [];
   try {
@@ -81,6 +92,7 @@ export async function countersCheck(): Promise<Rec> {
           kfreeDrops: dropsIn(listen.inode),
         },
         tx: { netns: veth.inode, sent, kernel: txAfter - txBefore, counted: tx(), direction: txRec?.['direction'] ?? null, metric: txRec?.['metric'] ?? null },
+        qstats,
       };
     } finally {
       await w.stop('SIGKILL');

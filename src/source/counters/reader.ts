@@ -1,6 +1,7 @@
 /**
  * Reads the kernel drop counters of each network namespace through one of its processes
- * (/proc/PID/net/{netstat,dev,stat/nf_conntrack}), and the node's physical NICs' statistics from sysfs.
+ * (/proc/PID/net/{netstat,dev,stat/nf_conntrack}), and the node's physical NICs' statistics from sysfs
+ * and (with a kdrop-probe) their netdev queue stats' hardware drops from netlink.
  * One read per file per namespace per call, asynchronous, with bounded concurrency. The pid is checked
  * after the reads (its ns/net link still names the inode), so a pid reused in another namespace is never
  * read as this one's.
@@ -14,6 +15,8 @@ import { netstatCounters } from './parse-netstat.js';
 import { netDevCounters } from './parse-net-dev.js';
 import { conntrackCounters } from './parse-conntrack.js';
 import { parseStatisticsValue } from './parse-nic.js';
+import { qstatsCounters } from './parse-qstats.js';
+import { QstatsReader, type QstatsStatus } from './qstats.js';
 import { NIC_COUNTERS, type CounterFile, type CounterValue, type NetnsTarget } from './types.js';
 import type { CounterRead } from './deltas.js';
 
@@ -26,6 +29,8 @@ export interface CounterReaderOptions {
   readonly concurrency?: number;
   /** Read the physical NICs (default true). */
   readonly nics?: boolean;
+  /** kdrop-probe, to read the NICs' netdev queue stats (`--qstats`) with them; absent: not read. */
+  readonly qstatsProbe?: string;
 }
 
 export interface CounterReadResult {
@@ -61,9 +66,18 @@ export class CounterReader {
   private readonly open = new Map<number, OpenNetns>();
   private readonly buffers: Buffer[] = [];
   private reads = 0;
+  private readonly qstats: QstatsReader | null;
+  /** The last queue-stats values read: kept through a failed read, so that the next one counts only growth. */
+  private lastQstats: CounterValue[] = [];
 
   constructor(private readonly opts: CounterReaderOptions) {
     this.concurrency = Math.max(1, opts.concurrency ?? 16);
+    this.qstats = opts.qstatsProbe === undefined ? null : new QstatsReader(opts.qstatsProbe);
+  }
+
+  /** What the last read of the netdev queue stats found. */
+  qstatsStatus(): QstatsStatus {
+    return this.qstats?.status() ?? { state: 'not read' };
   }
 
   /**
@@ -114,11 +128,24 @@ export class CounterReader {
         this.closeNetns(t.inode, o);
       } else values.set(t.inode, got);
     });
-    if (this.opts.nics !== false && !partial) jobs.push(async () => {
-      const nic = await this.readNics();
-      if (nic.length > 0) readable.add('nic');
-      values.set(null, nic);
-    });
+    if (this.opts.nics !== false && !partial) {
+      // The loader runs while the files are read.
+      const qstats = this.qstats?.read() ?? Promise.resolve(null);
+      jobs.push(async () => {
+        const { values: nic, names } = await this.readNics();
+        if (nic.length > 0) readable.add('nic');
+        const q = await qstats;
+        const st = this.qstatsStatus();
+        if (q !== null) {
+          readable.add('qstats');
+          this.lastQstats = qstatsCounters(q, names);
+        } else if (st.state === 'error') {
+          malformed++;
+          this.logBad('kdrop-probe --qstats', st.error);
+        }
+        values.set(null, [...nic, ...(st.state === 'unavailable' ? [] : this.lastQstats)]);
+      });
+    }
     const workers = Math.max(1, Math.floor(this.concurrency / 3));
     while (this.buffers.length < Math.min(workers, jobs.length)) this.buffers.push(Buffer.allocUnsafe(BUF_SIZE));
     await runBounded(jobs, this.buffers);
@@ -136,12 +163,14 @@ export class CounterReader {
   }
 
   /** Interfaces with a `device` link (backed by hardware or a paravirtual device: not veth, bridge, lo). */
-  private async readNics(): Promise<CounterValue[]> {
+  private async readNics(): Promise<{ values: CounterValue[]; names: Set<string> }> {
     const base = join(this.opts.sys, 'class', 'net');
-    const names = await readdir(base).catch(() => [] as string[]);
+    const all = await readdir(base).catch(() => [] as string[]);
     const out: CounterValue[] = [];
-    for (const iface of names) {
+    const names = new Set<string>();
+    for (const iface of all) {
       if ((await readlink(join(base, iface, 'device')).catch(() => null)) === null) continue;
+      names.add(iface);
       const vals = await Promise.all(NIC_COUNTERS.map((c) => readText(join(base, iface, 'statistics', c))));
       NIC_COUNTERS.forEach((counter, i) => {
         const text = vals[i];
@@ -153,7 +182,7 @@ export class CounterReader {
         }
       });
     }
-    return out;
+    return { values: out, names };
   }
 
   private logBad(file: string, err: unknown): void {

@@ -107,3 +107,45 @@ test('the reader reads a file larger than its 64 KiB buffer whole (net/dev with 
   assert.equal(dev.length, 5000);
   assert.equal(dev.find((v) => v.iface === 'veth002499' && v.counter === 'tx_dropped')?.value, 4998n);
 });
+
+test('NIC queue stats through the loader: physical NICs only, directions, a failed read counts no false growth, a device back counts from zero', async (t) => {
+  const fx = tree();
+  t.after(() => rmSync(fx.root, { recursive: true, force: true }));
+  fx.setNs(1, HOST, 0, 0);
+  fx.setNic(0);
+  // A stand-in for kdrop-probe --qstats (the kernel part is tested in test/kernel/counters-qstats.test.ts):
+  // prints what the test last wrote, or fails like a loader that cannot read.
+  const out = join(fx.root, 'qstats.out');
+  const probe = join(fx.root, 'kdrop-probe');
+  writeFileSync(probe, `#!/bin/sh\n[ "$1" = --qstats ] || exit 2\n[ -s ${out} ] || { echo "kdrop-probe: --qstats: netlink socket: Permission denied" >&2; exit 1; }\ncat ${out}\n`, { mode: 0o755 });
+  const setQ = (text: string): void => writeFileSync(out, text);
+  // ens3 is a NIC (device link); veth0 is not and is left out; eth9 has no sysfs entry here.
+  const q = (drops: number, overruns: number, tx: number): string => `Q 2 ens3 rx-packets=9 rx-hw-drops=${drops} rx-hw-drop-overruns=${overruns} tx-hw-drop-errors=${tx}\nQ 3 veth0 rx-hw-drops=50\nQ 4 eth9 rx-hw-drops=60\nQEND devices=3\n`;
+  setQ(q(100, 40, 7));
+  const c = new CounterCollector({ paths: { proc: fx.proc, sys: fx.sys, tracefs: null }, resolver: new HostNetnsResolver(HOST), scan: async () => ({ pods: new Map(), hostInode: HOST, processes: 1, malformed: 0, conflicts: 0, netnsPids: new Map([[HOST, 1]]) }), qstatsProbe: probe });
+  await c.prime();
+  assert.equal(c.qstatsStatus().state, 'read');
+  setQ(q(130, 45, 7));
+  const rows = (es: Awaited<ReturnType<typeof c.tick>>) => es.map((e) => [e.file, e.counter, e.iface, e.direction, e.owner.scope, e.count]);
+  assert.deepEqual(rows(await c.tick()), [['qstats', 'rx-hw-drops', 'ens3', 'receive', 'host', 30], ['qstats', 'rx-hw-drop-overruns', 'ens3', 'receive', 'host', 5]]);
+  assert.ok(c.readable().has('qstats'));
+  // The loader fails for one interval: nothing counted, and the next read counts only the growth since.
+  setQ('');
+  assert.deepEqual(await c.tick(), []);
+  const st = c.qstatsStatus();
+  assert.ok(st.state === 'error' && st.error.code === 'KDROP_E_QSTATS_READ' && /Permission denied/.test(st.error.message));
+  setQ(q(131, 45, 9));
+  assert.deepEqual(rows(await c.tick()), [['qstats', 'tx-hw-drop-errors', 'ens3', 'transmit', 'host', 2], ['qstats', 'rx-hw-drops', 'ens3', 'receive', 'host', 1]]);
+  // The device is gone from a read, then back (re-probed): its whole value is growth since it came back.
+  setQ('QEND devices=0\n');
+  assert.deepEqual(await c.tick(), []);
+  setQ('Q 5 ens3 rx-hw-drops=3\nQEND devices=1\n');
+  assert.deepEqual(rows(await c.tick()), [['qstats', 'rx-hw-drops', 'ens3', 'receive', 'host', 3]]);
+  // A kernel without the family: not available, asked once, no value and no error.
+  setQ('QNONE no netdev family\n');
+  assert.deepEqual(await c.tick(), []);
+  setQ(q(999, 999, 999));
+  assert.deepEqual(await c.tick(), []);
+  assert.deepEqual(c.qstatsStatus(), { state: 'unavailable', why: 'no netdev family' });
+  c.close();
+});

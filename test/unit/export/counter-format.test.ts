@@ -52,3 +52,16 @@ test('counter series: owner attributes as --labels selects, interface and direct
   const names = res.resourceMetrics.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name).sort();
   assert.deepEqual(names, ['kdrop.nic.drops', 'kdrop.tcp.listen.overflows', 'system.network.packet.dropped']);
 });
+
+test('queue stats hardware drops: a watch line, the NIC metric with kdrop.counter, and back to their source in the agent API', async () => {
+  const { counterOfSeries } = await import('../../../src/aggregate/counter-series.js');
+  const hw = e({ file: 'qstats', counter: 'rx-hw-drop-overruns', iface: 'ens5', direction: 'receive', netns: null, owner: host, count: 3 });
+  assert.equal(formatCounterLine(hw), '3 packets dropped by NIC ens5: no receive buffer (rx-hw-drop-overruns) [host]');
+  assert.equal(toCounterRecord(report, hw).metric, 'kdrop.nic.drops');
+  assert.equal(toCounterRecord(report, hw).source, 'qstats');
+  const s = new CounterSeries({}, DEFAULT_LABELS);
+  s.add([hw, e({ file: 'nic', counter: 'rx_missed_errors', iface: 'ens5', direction: 'receive', netns: null, owner: host, count: 1 })]);
+  const points = s.snapshot().get('nic') ?? [];
+  assert.deepEqual(points.map((p) => [p.attributes['kdrop.counter'], p.drops]), [['rx-hw-drop-overruns', 3], ['rx_missed_errors', 1]]);
+  assert.deepEqual(points.map((p) => counterOfSeries('nic', p.attributes)), [{ source: 'qstats', counter: 'rx-hw-drop-overruns' }, { source: 'nic', counter: 'rx_missed_errors' }]);
+});
