@@ -7,6 +7,12 @@ export interface HostPaths {
   readonly proc: string;
   /** sysfs root, e.g. /sys. */
   readonly sys: string;
+  /**
+   * sysfs root to read the node's physical NICs from (class/net and devices); default `sys`. A pod outside
+   * the host's network namespace sees only its own devices in its /sys: the chart mounts the host's
+   * /sys/class/net and /sys/devices under /host/sys and names it here (KDROP_NIC_SYS_PATH).
+   */
+  readonly nicSys?: string | undefined;
   /** tracefs mount point; when null, discovered from `${proc}/mounts` or the usual places. */
   readonly tracefs: string | null;
   /**

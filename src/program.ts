@@ -17,6 +17,7 @@ interface GlobalFlags {
   logFormat?: string;
   proc?: string;
   sys?: string;
+  nicSys?: string;
   tracefs?: string;
   pinRoot?: string;
 }
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     .option('--log-format <format>', 'text|json (env KDROP_LOG_FORMAT; default: text on a terminal, JSON otherwise and for the agent)')
     .option('--proc <dir>', 'procfs root to read (env KDROP_PROC_PATH, default /proc)')
     .option('--sys <dir>', 'sysfs root to read (env KDROP_SYS_PATH, default /sys)')
+    .option('--nic-sys <dir>', "sysfs root for the node's NICs (env KDROP_NIC_SYS_PATH, default: --sys)")
     .option('--tracefs <dir>', 'tracefs mount (env KDROP_TRACEFS_PATH, default: discovered)')
     .option('--pin-root <dir>', "bpffs directory where the kernel probe pins its maps (env KDROP_PIN_ROOT, default /sys/fs/bpf/kdrop)")
     .hook('preAction', (_this, action) => {

@@ -25,7 +25,7 @@ export async function probeCounters(paths: HostPaths, probe: string = probePath(
   if (inode === null) return { readable: new Set(), nics: [], qstats: { state: 'not read' }, error: `cannot read ${paths.proc}/1/ns/net nor ${paths.proc}/self/ns/net` };
   // The host's netns through pid 1, or (where pid 1 cannot be read) through kdrop itself, as readHostNetnsInode does.
   const pid = (await readNetnsInode(paths.proc, 1).catch(() => null)) === inode ? 1 : process.pid;
-  const reader = new CounterReader({ proc: paths.proc, sys: paths.sys, qstatsProbe: probe });
+  const reader = new CounterReader({ proc: paths.proc, sys: paths.nicSys ?? paths.sys, qstatsProbe: probe });
   const r = await reader.read([{ inode, pid }]);
   reader.close();
   const nics = [...new Set((r.values.get(null) ?? []).filter((v) => v.file === 'nic').map((v) => v.iface ?? ''))].filter((n) => n !== '');

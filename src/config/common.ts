@@ -30,6 +30,7 @@ const dirPath = z.string().min(1, { message: 'expected a non-empty directory pat
 export const hostPathsSchema = z.object({
   proc: dirPath,
   sys: dirPath,
+  nicSys: dirPath.optional(),
   tracefs: dirPath.nullable(),
   pinRoot: z.string().regex(/^\//, { message: 'expected an absolute directory path on bpffs' }).optional(),
 });
@@ -56,10 +57,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, what: s
 }
 
 export function hostPathsFrom(
-  flags: { proc?: string | undefined; sys?: string | undefined; tracefs?: string | undefined; pinRoot?: string | undefined },
+  flags: { proc?: string | undefined; sys?: string | undefined; nicSys?: string | undefined; tracefs?: string | undefined; pinRoot?: string | undefined },
   env: NodeJS.ProcessEnv,
 ): HostPaths {
   const pinRoot = pick(flags.pinRoot, env['KDROP_PIN_ROOT']);
+  const nicSys = pick(flags.nicSys, env['KDROP_NIC_SYS_PATH']);
   return validate(
     hostPathsSchema,
     {
@@ -67,8 +69,9 @@ export function hostPathsFrom(
       sys: pick(flags.sys, env['KDROP_SYS_PATH'], '/sys'),
       tracefs: pick(flags.tracefs, env['KDROP_TRACEFS_PATH'], null),
       ...(pinRoot === undefined || pinRoot === '' ? {} : { pinRoot }),
+      ...(nicSys === undefined || nicSys === '' ? {} : { nicSys }),
     },
     'host paths',
-    { proc: '--proc / KDROP_PROC_PATH', sys: '--sys / KDROP_SYS_PATH', tracefs: '--tracefs / KDROP_TRACEFS_PATH', pinRoot: '--pin-root / KDROP_PIN_ROOT' },
+    { proc: '--proc / KDROP_PROC_PATH', sys: '--sys / KDROP_SYS_PATH', nicSys: '--nic-sys / KDROP_NIC_SYS_PATH', tracefs: '--tracefs / KDROP_TRACEFS_PATH', pinRoot: '--pin-root / KDROP_PIN_ROOT' },
   );
 }

@@ -56,7 +56,7 @@ export class CounterCollector {
   constructor(private readonly opts: CounterCollectorOptions) {
     this.reader = new CounterReader({
       proc: opts.paths.proc,
-      sys: opts.paths.sys,
+      sys: opts.paths.nicSys ?? opts.paths.sys,
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.qstatsProbe === undefined ? {} : { qstatsProbe: opts.qstatsProbe }),
     });

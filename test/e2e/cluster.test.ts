@@ -259,6 +259,22 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     assert.ok(listDir(`${PIN_ROOT}/${ours[0]}`).includes('link'), 'the link is pinned');
   });
 
+  it("the agent reads the node's NICs from its pod (not the pod's own devices): `kdrop doctor` in its container names them", async () => {
+    assert.ok(agentContainerId, 'installed');
+    // This node's physical NICs: the interfaces of the host's netns with a device link.
+    const nics = listDir('/sys/class/net').filter((n) => existsSync(`/sys/class/net/${n}/device`));
+    assert.ok(nics.length > 0, 'this node has a NIC with a device link');
+    // In the pod's own network namespace there is none (its /sys shows only its veth and lo).
+    const pid = containerProcesses(agentContainerId)[0]!.pid;
+    assert.deepEqual(listDir(`/proc/${pid}/root/sys/class/net`).filter((n) => nics.includes(n) && existsSync(`/proc/${pid}/root/sys/class/net/${n}/device`)), []);
+    // doctor with the container's own environment (ctr exec keeps the container's process spec but the command).
+    const out = await ctr(['tasks', 'exec', '--exec-id', `kdrop-doctor-${process.pid}`, agentContainerId, 'node', '/app/dist/kdrop.mjs', 'doctor']).catch((err: Error) => err.message);
+    // "NIC rx_missed_errors, rx_fifo_errors, rx_dropped, tx_dropped on eth0" (without: "... (no physical NIC with statistics in sysfs)").
+    const read = /\bNIC (?:[a-z_]+, )*[a-z_]+ on ([^;\n]+)/.exec(out)?.[1]?.split(', ');
+    assert.ok(read, `doctor names the NICs whose statistics it reads:\n${out}`);
+    assert.deepEqual(read.sort(), [...nics].sort(), `doctor in the agent's container reads the node's NICs:\n${out}`);
+  });
+
   it(`a workload pod's ${N} UDP datagrams to a closed port: exactly ${N} NO_SOCKET drops under its namespace and name`, async () => {
     assert.ok(agentPod, 'installed');
     const images = await clusterImages();

@@ -94,10 +94,25 @@ describe('Helm chart charts/kdrop', { skip, timeout: 20 * 60_000 }, () => {
       assert.equal(spec['hostNetwork'], false);
     });
 
-    it("mounts tracefs, only kdrop's own bpffs directory and an in-memory /tmp, and no other host path", () => {
+    it("mounts tracefs, only kdrop's own bpffs directory, the host's net devices read-only, an in-memory /tmp, and no other host path", async () => {
       const spec = path(one(objects, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
       const hostPaths = spec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path'));
-      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf/kdrop'], 'not the whole bpffs');
+      assert.deepEqual(hostPaths, ['/sys/kernel/tracing', '/sys/fs/bpf/kdrop', '/sys/class/net', '/sys/devices'], 'not the whole bpffs, not all of /sys');
+      // The node's NICs: the pod's own /sys shows only its netns; the host's class/net (and the device tree
+      // its links point into) read-only under the directory KDROP_NIC_SYS_PATH names.
+      const nicSys = (agentContainer(objects).env ?? []).find((e) => e.name === 'KDROP_NIC_SYS_PATH')?.value;
+      assert.equal(nicSys, '/host/sys');
+      for (const [host, inPod] of [['/sys/class/net', '/host/sys/class/net'], ['/sys/devices', '/host/sys/devices']] as const) {
+        const vol = spec.volumes.find((v) => path(v, 'hostPath.path') === host);
+        const m = (agentContainer(objects).volumeMounts ?? []).find((x) => x.name === vol?.['name']);
+        assert.equal(m?.mountPath, inPod, host);
+        assert.equal(m?.readOnly, true, `${host} read-only`);
+      }
+      // With hostNetwork the pod's own /sys is the host's netns view: nothing more is mounted.
+      const { objects: hostNet } = await render({ set: ['hostNetwork=true'] });
+      const hnSpec = path(one(hostNet, 'DaemonSet'), 'spec.template.spec') as { volumes: Record<string, unknown>[] };
+      assert.deepEqual(hnSpec.volumes.filter((v) => v['hostPath'] !== undefined).map((v) => path(v, 'hostPath.path')), ['/sys/kernel/tracing', '/sys/fs/bpf/kdrop']);
+      assert.equal((agentContainer(hostNet).env ?? []).some((e) => e.name === 'KDROP_NIC_SYS_PATH'), false);
       const bpffs = spec.volumes.find((v) => path(v, 'hostPath.path') === '/sys/fs/bpf/kdrop');
       assert.equal(path(bpffs, 'hostPath.type'), 'DirectoryOrCreate', 'the kubelet makes kdrop/ on a fresh node');
       const pinMount = (agentContainer(objects).volumeMounts ?? []).find((m) => m.name === bpffs?.['name']);

@@ -67,7 +67,7 @@ export function earlyStartWanted(argv: readonly string[], env: NodeJS.ProcessEnv
       continue;
     }
     // The values of the other global options (before the command) are not the command.
-    if (command === undefined && /^--(log-level|log-format|proc|sys|tracefs)$/.test(a)) {
+    if (command === undefined && /^--(log-level|log-format|proc|sys|nic-sys|tracefs)$/.test(a)) {
       i++;
       continue;
     }

@@ -11,6 +11,7 @@ test('watch and agent with the source auto or bpf start early, on the pin root t
   assert.equal(earlyStartWanted(argv('watch', '--source', 'bpf', '--json'), {}), '/sys/fs/bpf/kdrop');
   assert.equal(earlyStartWanted(argv('watch', '-s', 'auto'), { KDROP_SOURCE: 'bpf' }), '/sys/fs/bpf/kdrop');
   assert.equal(earlyStartWanted(argv('--log-level', 'debug', 'agent'), {}), '/sys/fs/bpf/kdrop');
+  assert.equal(earlyStartWanted(argv('--nic-sys', '/host/sys', 'agent'), {}), '/sys/fs/bpf/kdrop');
   assert.equal(earlyStartWanted(argv('watch'), { KDROP_PIN_ROOT: '/sys/fs/bpf/mine' }), '/sys/fs/bpf/mine');
   // The flag wins over the environment, as in the program (config/common.ts).
   assert.equal(earlyStartWanted(argv('--pin-root', '/sys/fs/bpf/a', 'watch'), { KDROP_PIN_ROOT: '/sys/fs/bpf/b' }), '/sys/fs/bpf/a');
