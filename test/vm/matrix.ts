@@ -1,8 +1,8 @@
 /**
  * The VM matrix on the host: the pinned kernels and QEMU from the tools cache (fetched by
  * scripts/tools/vm-kernels.sh, vm-qemu.sh and, for arm64 kernels, vm-arm64.sh when missing: a cold cache fetches
- * them here, bounded by a timeout), an initramfs per architecture, and the boots, at most KDROP_VM_PARALLEL (default 2) at a time: each TCG VM takes about one
- * host core.
+ * them here, bounded by a timeout), an initramfs per architecture, and the boots, at most KDROP_VM_PARALLEL
+ * (default 2) at a time: each TCG VM takes about one host core.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -52,12 +52,19 @@ async function archTools(arch: Arch): Promise<{ qemu: string; busybox: string; u
   return { qemu: join(dir, 'bin', 'qemu-system-aarch64'), busybox: join(dir, 'guest', 'bin', 'busybox'), userland: join(dir, 'guest') };
 }
 
+/** A cached kernel's architecture (its arch file; amd64 when absent: cached before arm64 was added). */
+function archOf(dir: string): Arch {
+  const a = existsSync(join(dir, 'arch')) ? readFileSync(join(dir, 'arch'), 'utf8').trim() : 'amd64';
+  if (a !== 'amd64' && a !== 'arm64') throw new Error(`${join(dir, 'arch')}: expected amd64 or arm64, found '${a}' (scripts/tools/vm-kernels.sh)`);
+  return a;
+}
+
 /** The matrix's kernels (those `pick` takes; all by default) and, for each of their architectures, what boots them. */
 export async function prepareMatrix(pick: (k: VmKernel) => boolean = () => true): Promise<Matrix> {
   const t0 = Date.now();
   const kernels = (await tool('vm-kernels.sh'))
     .map((dir): VmKernel => ({
-      arch: existsSync(join(dir, 'arch')) ? (readFileSync(join(dir, 'arch'), 'utf8').trim() as Arch) : 'amd64',
+      arch: archOf(dir),
       release: readFileSync(join(dir, 'release'), 'utf8').trim(),
       pin: readFileSync(join(dir, 'pin'), 'utf8').trim(),
       vmlinuz: join(dir, 'vmlinuz'),
