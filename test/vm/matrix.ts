@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildInitramfs, REPO } from './initramfs.js';
+import { arm64Probe, buildInitramfs, REPO } from './initramfs.js';
 import { bootVm, type Arch, type VmKernel, type VmRun } from './qemu.js';
 
 const run = promisify(execFile);
@@ -45,10 +45,12 @@ async function archTools(arch: Arch): Promise<{ qemu: string; busybox: string; u
     return { qemu: join(dir, 'bin', 'qemu-system-x86_64'), busybox: join(dir, 'bin', 'busybox') };
   }
   const dir = (await tool('vm-arm64.sh')).at(-1)!;
-  // The arm64 probe, cross-built (make: only when probe/ changed; the arm64 libraries come from the tools cache).
-  await run('bash', [join(REPO, 'scripts/build-probe.sh')], { env: { ...process.env, KDROP_PROBE_ARCH: 'arm64' }, timeout: 600_000 }).catch((err: Error & { stderr?: string }) => {
+  // The arm64 probe, cross-built (make: only when probe/ changed; the arm64 libraries come from the tools cache),
+  // unless KDROP_VM_ARM64_PROBE names another one to check.
+  if (!process.env['KDROP_VM_ARM64_PROBE']) await run('bash', [join(REPO, 'scripts/build-probe.sh')], { env: { ...process.env, KDROP_PROBE_ARCH: 'arm64' }, timeout: 600_000 }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh failed: ${err.message}\n${err.stderr ?? ''}`);
   });
+  if (!existsSync(arm64Probe())) throw new Error(`no arm64 probe at ${arm64Probe()} (KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh, or KDROP_VM_ARM64_PROBE)`);
   return { qemu: join(dir, 'bin', 'qemu-system-aarch64'), busybox: join(dir, 'guest', 'bin', 'busybox'), userland: join(dir, 'guest') };
 }
 
