@@ -32,27 +32,40 @@ RUN node scripts/bundle.mjs /src/dist/bundle && test -s /src/dist/bundle/kdrop.m
 # Only the static binary leaves this stage: the runtime image needs neither LLVM nor libbpf. vmlinux.h is
 # generated from the kernel BTF the build container sees (the build host's /sys/kernel/btf/vmlinux; the
 # build arg VMLINUX_BTF names another path inside the build container); CO-RE relocates the program to
-# the BTF of whatever kernel it runs on.
-FROM ${NODE_IMAGE} AS probe
+# the BTF of whatever kernel it runs on, whatever its architecture.
+# The stage runs on the build platform and builds for the target's (TARGETARCH) with scripts/build-probe.sh,
+# the way the tests build it: natively where they are the same; for arm64 on an amd64 builder, cross-compiled
+# (KDROP_PROBE_ARCH=arm64: gcc-aarch64-linux-gnu against the arm64 libbpf/libelf/zlib/zstd .debs pinned in
+# scripts/tools/versions.env, KDROP_ARM64_SYSROOT, fetched by scripts/tools/arm64-sysroot.sh), which is what
+# the arm64 VM of test/vm runs. No emulation: the arm64 build does not run arm64 code.
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS probe
+ARG TARGETARCH
 ARG VMLINUX_BTF=/sys/kernel/btf/vmlinux
-RUN apt-get update \
- && apt-get install -y --no-install-recommends clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool make gcc libc6-dev \
+RUN cross=""; \
+    if [ -n "${TARGETARCH}" ] && [ "${TARGETARCH}" != "$(dpkg --print-architecture)" ]; then cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross debian-archive-keyring"; fi; \
+    apt-get update \
+ && apt-get install -y --no-install-recommends clang llvm libbpf-dev libelf-dev zlib1g-dev libzstd-dev bpftool make gcc libc6-dev file ${cross} \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 WORKDIR /src
 COPY probe ./probe
 COPY scripts/build-probe.sh ./scripts/build-probe.sh
-RUN VMLINUX_BTF="${VMLINUX_BTF}" KDROP_PROBE_OUT=/src/build/probe bash scripts/build-probe.sh \
- && ! ldd /src/build/probe/kdrop-probe >/dev/null 2>&1
+COPY scripts/tools/arm64-sysroot.sh scripts/tools/versions.env ./scripts/tools/
+COPY scripts/tools/lib ./scripts/tools/lib
+RUN VMLINUX_BTF="${VMLINUX_BTF}" KDROP_PROBE_ARCH="${TARGETARCH:-native}" KDROP_TOOLS_CACHE=/tmp/kdrop-tools \
+      KDROP_PROBE_OUT=/src/build/probe bash scripts/build-probe.sh \
+ && file /src/build/probe/kdrop-probe \
+ && file /src/build/probe/kdrop-probe | grep -q 'statically linked' \
+ && rm -rf /tmp/kdrop-tools
 
 # ---- rootfs: the runtime's OS, made from Debian packages --------------------------------------------
 # The files dpkg lists for libc6, libstdc++6 and libgcc-s1 (what the Node binary links against) and tini,
 # less their docs, locales and iconv modules (Node has ICU built in); the CA bundle ca-certificates makes;
 # the base image's Node binary, stripped of its symbol tables (-18 MB; JavaScript stack traces are
 # unaffected, native crash backtraces show addresses only); the loader cache for exactly these libraries.
-# The probe stage already has binutils (strip) from gcc.
-FROM probe AS rootfs
+# (The target platform's packages: this stage runs on it, emulated where it is not the build platform.)
+FROM ${NODE_IMAGE} AS rootfs
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates \
+ && apt-get install -y --no-install-recommends tini ca-certificates binutils \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 RUN set -eu; \
     mkdir -p /rootfs; \

@@ -7,7 +7,8 @@
 #                             a Go toolchain, and the Go-built tools (OpenTelemetry Collector, Helm, the test
 #                             cluster's Kubernetes components, containerd, runc, CNI plugins, actionlint; pins
 #                             in scripts/tools/versions.env) cached outside the clone, and the VM matrix's
-#                             Debian kernels, QEMU 10 and busybox (scripts/tools/vm-*.sh, docs/kernels.md)
+#                             Debian kernels, QEMU 10 and busybox (scripts/tools/vm-*.sh, docs/kernels.md), and the
+#                             arm64 probe and VM (cross compiler, arm64 libraries, kernel, userland, Node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -28,6 +29,8 @@ if [ "$want_test" = 1 ]; then
   # vm-qemu.sh: private apt state, modules unpacked from .ko.xz/.ko.zst).
   pkgs+=(prometheus buildah debootstrap etcd-server ca-certificates curl unzip gcc libc6-dev libseccomp-dev pkg-config openssl conntrack tmux)
   pkgs+=(debian-archive-keyring xz-utils zstd)
+  # The arm64 kernel probe, cross-built for the arm64 VM (scripts/build-probe.sh with KDROP_PROBE_ARCH=arm64).
+  pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
@@ -84,6 +87,8 @@ if [ "$want_test" = 1 ]; then
     say "tool: $tool"
     bash "$tool" >&2
   done
+  say "building the arm64 kernel probe (scripts/build-probe.sh, KDROP_PROBE_ARCH=arm64) for the arm64 VM"
+  KDROP_PROBE_ARCH=arm64 bash scripts/build-probe.sh >/dev/null || say "could not build the arm64 probe (the VM matrix's arm64 kernel will fail naming why)"
   # bpftrace 0.23 (Debian 13, what the image ships) for the kernel tests of the rawtracepoint dialect,
   # in a chroot: this host's apt sources stay as they are.
   say "tool: scripts/trixie-chroot.sh"

@@ -4,6 +4,8 @@
 # (lib/apt.bash; this machine's apt sources stay as they are). Only vmlinuz (its vmlinux BTF inside) and the
 # kernel config are kept, in ${KDROP_TOOLS_CACHE}/vm-kernels/PACKAGE_VERSION/ {vmlinuz,config,release},
 # with the few modules the tests load (modules/: nftables, veth).
+# A pin of an arm64 package (linux-image-*-cloud-arm64) is fetched with an arm64 apt state; each cached kernel
+# names its architecture in arch (amd64 when absent: kernels cached before arm64 was added).
 # Idempotent: a kernel already cached is not fetched again. Stdout: one cached kernel directory a line.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.bash"
@@ -58,13 +60,20 @@ for spec in "${pins[@]}"; do
   [[ -s "$CACHE/$(key "$spec")/vmlinuz" && -s "$CACHE/$(key "$spec")/release" && "$(cat "$CACHE/$(key "$spec")/modules/.list" 2>/dev/null)" == "${VM_MODULES[*]}" ]] || missing+=("$spec")
 done
 
-if [[ "${#missing[@]}" -gt 0 ]]; then
+# A kernel's architecture is its package's (linux-image-...-cloud-arm64: arm64), fetched with an apt state of that
+# architecture.
+arch_of() { case "${1%%=*}" in *-arm64) echo arm64 ;; *) echo amd64 ;; esac; }
+for arch in amd64 arm64; do
+  todo=()
+  for spec in "${missing[@]}"; do [[ "$(arch_of "$spec")" == "$arch" ]] && todo+=("$spec"); done
+  [[ "${#todo[@]}" -gt 0 ]] || continue
   suites=()
-  for spec in "${missing[@]}"; do suites+=("${spec%%:*}"); done
+  for spec in "${todo[@]}"; do suites+=("${spec%%:*}"); done
   mapfile -t suites < <(printf '%s\n' "${suites[@]}" | sort -u)
-  echo "vm-kernels.sh: fetching ${#missing[@]} kernel(s) from ${suites[*]}" >&2
-  kdrop_apt_init "$CACHE/.apt" "${suites[@]}"
-  for spec in "${missing[@]}"; do
+  echo "vm-kernels.sh: fetching ${#todo[@]} $arch kernel(s) from ${suites[*]}" >&2
+  rm -rf "$CACHE/.apt"
+  KDROP_APT_ARCH="$arch" kdrop_apt_init "$CACHE/.apt" "${suites[@]}"
+  for spec in "${todo[@]}"; do
     out="$CACHE/$(key "$spec")"
     tmp="$(mktemp -d "$CACHE/.fetch.XXXXXX")"
     deb="$(kdrop_apt_download "$spec" "$tmp")"
@@ -90,11 +99,12 @@ if [[ "${#missing[@]}" -gt 0 ]]; then
     modules "$tmp/x" "$tmp/k/modules"
     echo "$release" > "$tmp/k/release"
     echo "${spec}" > "$tmp/k/pin"
+    echo "$arch" > "$tmp/k/arch"
     rm -rf "$out"
     mv "$tmp/k" "$out"
     rm -rf "$tmp"
     echo "vm-kernels.sh: $release ($(du -h "$out/vmlinuz" | cut -f1)) -> $out" >&2
   done
   rm -rf "$CACHE/.apt"
-fi
+done
 for spec in "${pins[@]}"; do echo "$CACHE/$(key "$spec")"; done

@@ -142,10 +142,28 @@ describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20
     const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
     const arg = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
     assert.match(arg, /^node:24-trixie-slim@sha256:[0-9a-f]{64}$/);
-    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)];
+    const froms = [...dockerfile.matchAll(/^FROM (?:--platform=\S+ )?(\S+)(?: AS (\S+))?/gm)];
     const stages = froms.map((m) => m[2]).filter((x) => x !== undefined);
     const bad = froms.map((m) => m[1]!).filter((f) => f !== '${NODE_IMAGE}' && f !== 'scratch' && !stages.includes(f) && !/@sha256:[0-9a-f]{64}$/.test(f));
     assert.deepEqual(bad, [], 'every FROM is ${NODE_IMAGE}, an earlier stage or an image by digest');
     assert.match(readFileSync(`${repoRoot}scripts/image/build.sh`, 'utf8'), /--build-arg "NODE_IMAGE=/);
+  });
+
+  it('the probe of each platform is built the way the tests build it: on the build platform, arm64 cross-built by scripts/build-probe.sh from the pinned arm64 libraries', () => {
+    const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
+    const stage = /^FROM (.*) AS probe$([\s\S]*?)^FROM /m.exec(dockerfile);
+    assert.ok(stage, 'a probe stage');
+    assert.equal(stage[1], '--platform=$BUILDPLATFORM ${NODE_IMAGE}', 'runs on the build platform: the arm64 probe is cross-built, not emulated');
+    const body = stage[2]!;
+    assert.match(body, /^ARG TARGETARCH$/m);
+    assert.match(body, /KDROP_PROBE_ARCH="\$\{TARGETARCH:-native\}"[^\n]*\\\n[^\n]*bash scripts\/build-probe\.sh/, 'the script and switch the VM matrix builds the arm64 probe with');
+    assert.match(body, /gcc-aarch64-linux-gnu libc6-dev-arm64-cross/);
+    assert.match(body, /^COPY scripts\/tools\/arm64-sysroot\.sh scripts\/tools\/versions\.env \.\/scripts\/tools\/$/m, 'the arm64 library pins of the tests (KDROP_ARM64_SYSROOT)');
+    assert.match(readFileSync(`${repoRoot}scripts/tools/versions.env`, 'utf8'), /^KDROP_ARM64_SYSROOT=\S+$/m);
+    const ignore = readFileSync(`${repoRoot}.dockerignore`, 'utf8').split('\n');
+    for (const f of ['!scripts/build-probe.sh', '!scripts/tools/arm64-sysroot.sh', '!scripts/tools/versions.env', '!scripts/tools/lib']) assert.ok(ignore.includes(f), `.dockerignore lets ${f.slice(1)} into the context`);
+    // The runtime stages run on the target platform (QEMU in the workflow for arm64), taking the probe stage's binary.
+    assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\} AS rootfs$/m);
+    assert.match(dockerfile, /^COPY --from=probe \/src\/build\/probe\/kdrop-probe \/app\/build\/probe\/kdrop-probe$/m);
   });
 });

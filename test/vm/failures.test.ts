@@ -23,7 +23,7 @@ let m: Matrix;
 let kernel: VmKernel;
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(async () => {
-  m = await prepareMatrix();
+  m = await prepareMatrix((k) => k.arch === 'amd64');
   kernel = m.kernels[0]!;
 }, { timeout: 1_800_000 });
 
@@ -31,13 +31,13 @@ async function tinyInitramfs(name: string, init: string): Promise<string> {
   const file = join(dir, `${name}.cpio`);
   await writeCpio(file, [
     { kind: 'dir', path: 'bin' },
-    { kind: 'file', path: 'bin/busybox', from: join(m.qemuDir, 'bin', 'busybox') },
+    { kind: 'file', path: 'bin/busybox', from: m.arches.get('amd64')!.busybox },
     { kind: 'data', path: 'init', data: `#!/bin/busybox sh\n${init}\n`, mode: 0o755 },
   ]);
   return file;
 }
 
-const boot = (initramfs: string, timeoutMs: number) => bootVm(kernel, { qemuDir: m.qemuDir, initramfs, cpus: 1, memoryMb: 256, mode: 'matrix', timeoutMs });
+const boot = (initramfs: string, timeoutMs: number) => bootVm(kernel, { qemu: m.arches.get('amd64')!.qemu, initramfs, cpus: 1, memoryMb: 256, mode: 'matrix', timeoutMs });
 
 test('a guest that hangs: QEMU killed at the timeout, the error names the kernel and shows the console tail', { skip, timeout: 300_000 }, async () => {
   const img = await tinyInitramfs('hang', 'echo kdrop-test-hanging-now; /bin/busybox sleep 100000');

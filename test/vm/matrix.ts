@@ -1,15 +1,15 @@
 /**
  * The VM matrix on the host: the pinned kernels and QEMU from the tools cache (fetched by
- * scripts/tools/vm-kernels.sh and vm-qemu.sh when missing: a cold cache fetches them here, bounded by a timeout),
- * the initramfs, and the boots, at most KDROP_VM_PARALLEL (default 2) at a time: each TCG VM takes about one
- * host core.
+ * scripts/tools/vm-kernels.sh, vm-qemu.sh and, for arm64 kernels, vm-arm64.sh when missing: a cold cache fetches
+ * them here, bounded by a timeout), an initramfs per architecture, and the boots, at most KDROP_VM_PARALLEL
+ * (default 2) at a time: each TCG VM takes about one host core.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildInitramfs, REPO } from './initramfs.js';
-import { bootVm, type VmKernel, type VmRun } from './qemu.js';
+import { arm64Probe, buildInitramfs, REPO } from './initramfs.js';
+import { bootVm, type Arch, type VmKernel, type VmRun } from './qemu.js';
 
 const run = promisify(execFile);
 
@@ -23,29 +23,66 @@ async function tool(script: string): Promise<string[]> {
   }
 }
 
-export interface Matrix {
-  readonly kernels: VmKernel[];
-  readonly qemuDir: string;
+/** What boots the kernels of one architecture: its QEMU, busybox and initramfs. */
+export interface ArchSetup {
+  readonly qemu: string;
+  readonly busybox: string;
   readonly initramfs: string;
   readonly initramfsBuilt: boolean;
   readonly initramfsBytes: number;
+}
+
+export interface Matrix {
+  readonly kernels: VmKernel[];
+  readonly arches: ReadonlyMap<Arch, ArchSetup>;
   readonly prepareSeconds: number;
 }
 
-export async function prepareMatrix(): Promise<Matrix> {
+/** The QEMU, busybox and (arm64) userland of an architecture, fetched into the tools cache when missing. */
+async function archTools(arch: Arch): Promise<{ qemu: string; busybox: string; userland?: string | undefined }> {
+  if (arch === 'amd64') {
+    const dir = (await tool('vm-qemu.sh')).at(-1)!;
+    return { qemu: join(dir, 'bin', 'qemu-system-x86_64'), busybox: join(dir, 'bin', 'busybox') };
+  }
+  const dir = (await tool('vm-arm64.sh')).at(-1)!;
+  // The arm64 probe, cross-built (make: only when probe/ changed; the arm64 libraries come from the tools cache),
+  // unless KDROP_VM_ARM64_PROBE names another one to check.
+  if (!process.env['KDROP_VM_ARM64_PROBE']) await run('bash', [join(REPO, 'scripts/build-probe.sh')], { env: { ...process.env, KDROP_PROBE_ARCH: 'arm64' }, timeout: 600_000 }).catch((err: Error & { stderr?: string }) => {
+    throw new Error(`KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh failed: ${err.message}\n${err.stderr ?? ''}`);
+  });
+  if (!existsSync(arm64Probe())) throw new Error(`no arm64 probe at ${arm64Probe()} (KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh, or KDROP_VM_ARM64_PROBE)`);
+  return { qemu: join(dir, 'bin', 'qemu-system-aarch64'), busybox: join(dir, 'guest', 'bin', 'busybox'), userland: join(dir, 'guest') };
+}
+
+/** A cached kernel's architecture (its arch file; amd64 when absent: cached before arm64 was added). */
+function archOf(dir: string): Arch {
+  const a = existsSync(join(dir, 'arch')) ? readFileSync(join(dir, 'arch'), 'utf8').trim() : 'amd64';
+  if (a !== 'amd64' && a !== 'arm64') throw new Error(`${join(dir, 'arch')}: expected amd64 or arm64, found '${a}' (scripts/tools/vm-kernels.sh)`);
+  return a;
+}
+
+/** The matrix's kernels (those `pick` takes; all by default) and, for each of their architectures, what boots them. */
+export async function prepareMatrix(pick: (k: VmKernel) => boolean = () => true): Promise<Matrix> {
   const t0 = Date.now();
-  const kernels = (await tool('vm-kernels.sh')).map((dir): VmKernel => ({
-    release: readFileSync(join(dir, 'release'), 'utf8').trim(),
-    pin: readFileSync(join(dir, 'pin'), 'utf8').trim(),
-    vmlinuz: join(dir, 'vmlinuz'),
-    config: join(dir, 'config'),
-    modules: join(dir, 'modules'),
-  }));
-  const qemuDir = (await tool('vm-qemu.sh')).at(-1)!;
-  const busybox = join(qemuDir, 'bin', 'busybox');
-  if (!existsSync(busybox)) throw new Error(`no busybox at ${busybox} (scripts/tools/vm-qemu.sh)`);
-  const img = await buildInitramfs({ busybox, configs: new Map(kernels.map((k) => [k.release, k.config])), modules: new Map(kernels.map((k) => [k.release, k.modules])) });
-  return { kernels, qemuDir, initramfs: img.path, initramfsBuilt: img.built, initramfsBytes: img.bytes, prepareSeconds: (Date.now() - t0) / 1000 };
+  const kernels = (await tool('vm-kernels.sh'))
+    .map((dir): VmKernel => ({
+      arch: archOf(dir),
+      release: readFileSync(join(dir, 'release'), 'utf8').trim(),
+      pin: readFileSync(join(dir, 'pin'), 'utf8').trim(),
+      vmlinuz: join(dir, 'vmlinuz'),
+      config: join(dir, 'config'),
+      modules: join(dir, 'modules'),
+    }))
+    .filter(pick);
+  const arches = new Map<Arch, ArchSetup>();
+  for (const arch of [...new Set(kernels.map((k) => k.arch))].sort()) {
+    const t = await archTools(arch);
+    if (!existsSync(t.busybox)) throw new Error(`no busybox at ${t.busybox} (scripts/tools/vm-qemu.sh, vm-arm64.sh)`);
+    const mine = kernels.filter((k) => k.arch === arch);
+    const img = await buildInitramfs({ arch, busybox: t.busybox, userland: t.userland, configs: new Map(mine.map((k) => [k.release, k.config])), modules: new Map(mine.map((k) => [k.release, k.modules])) });
+    arches.set(arch, { qemu: t.qemu, busybox: t.busybox, initramfs: img.path, initramfsBuilt: img.built, initramfsBytes: img.bytes });
+  }
+  return { kernels, arches, prepareSeconds: (Date.now() - t0) / 1000 };
 }
 
 /** Runs `jobs` with at most `limit` at a time; each promise settles on its own. */
@@ -85,6 +122,9 @@ export function bootAll(m: Matrix, jobs: readonly VmJob[], parallel = Number(pro
   const timeoutMs = Number(process.env['KDROP_VM_TIMEOUT_S'] ?? 600) * 1000;
   return limited(
     parallel,
-    jobs.map((j) => async () => keep(await bootVm(j.kernel, { qemuDir: m.qemuDir, initramfs: m.initramfs, cpus: j.cpus, memoryMb: j.cpus > 2 ? 3072 : 2048, mode: j.mode, timeoutMs }))),
+    jobs.map((j) => async () => {
+      const a = m.arches.get(j.kernel.arch)!;
+      return keep(await bootVm(j.kernel, { qemu: a.qemu, initramfs: a.initramfs, cpus: j.cpus, memoryMb: j.cpus > 2 ? 3072 : 2048, mode: j.mode, timeoutMs }));
+    }),
   );
 }

@@ -1,14 +1,18 @@
 /**
  * Boots a kernel of the matrix in QEMU (TCG: the /dev/kvm of these machines cannot boot Debian kernels) with the
- * initramfs and a serial console, no network device, and collects what the guest reports on the console:
+ * initramfs of its architecture and a serial console, no network device (amd64: qemu-system-x86_64, ttyS0;
+ * arm64: qemu-system-aarch64 -M virt, the PL011 at ttyAMA0), and collects what the guest reports on the console:
  * lines `@@KDROP-VM@@ {json}` (one per check) and `@@KDROP-VM-EXIT@@ code`. Every boot has a hard timeout.
  * A crash, a hang or a guest that ends without its exit line is an error naming the kernel, with the tail of
  * its console.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+
+/** The architectures of the matrix (Debian's names; a kernel's is its package's). */
+export type Arch = 'amd64' | 'arm64';
 
 export interface VmKernel {
+  readonly arch: Arch;
   /** uname -r of the kernel. */
   readonly release: string;
   /** The pin it came from (SUITE:PACKAGE=VERSION). */
@@ -20,7 +24,8 @@ export interface VmKernel {
 }
 
 export interface BootOptions {
-  readonly qemuDir: string;
+  /** The QEMU system emulator of the kernel's architecture. */
+  readonly qemu: string;
   readonly initramfs: string;
   readonly cpus: number;
   readonly memoryMb: number;
@@ -46,14 +51,15 @@ export function consoleTail(text: string, lines = 40): string {
 export class VmError extends Error {}
 
 export async function bootVm(kernel: VmKernel, o: BootOptions): Promise<VmRun> {
+  const [machine, tty] = kernel.arch === 'arm64' ? [['-M', 'virt'], 'ttyAMA0'] : [[], 'ttyS0'];
   const args = [
-    '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', String(o.cpus), '-m', `${o.memoryMb}M`,
+    ...machine, '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', String(o.cpus), '-m', `${o.memoryMb}M`,
     '-nographic', '-no-reboot', '-nic', 'none', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
     '-kernel', kernel.vmlinuz, '-initrd', o.initramfs,
-    '-append', `console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init kdrop.mode=${o.mode}`,
+    '-append', `console=${tty} quiet loglevel=1 panic=-1 rdinit=/init kdrop.mode=${o.mode}`,
   ];
   const started = Date.now();
-  const child = spawn(join(o.qemuDir, 'bin', 'qemu-system-x86_64'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(o.qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
@@ -67,7 +73,7 @@ export async function bootVm(kernel: VmKernel, o: BootOptions): Promise<VmRun> {
     child.once('exit', (c, s) => resolve({ code: c, signal: s }));
   }).finally(() => clearTimeout(timer));
   const seconds = (Date.now() - started) / 1000;
-  const name = `kernel ${kernel.release} (${kernel.pin}, ${o.cpus} vCPUs, ${o.mode})`;
+  const name = `kernel ${kernel.release} (${kernel.pin}, ${kernel.arch}, ${o.cpus} vCPUs, ${o.mode})`;
   const tail = (): string => `\n--- console tail ---\n${consoleTail(text)}\n---`;
   if (timedOut) throw new VmError(`VM of ${name} hung: no power-off within ${o.timeoutMs / 1000} s, QEMU killed${tail()}`);
   const lines = text.replace(/\r/g, '').split('\n');

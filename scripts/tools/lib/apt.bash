@@ -2,6 +2,10 @@
 # configuration (sourced by scripts/tools/vm-*.sh after lib/common.bash).
 #   kdrop_apt_init DIR SUITE...   makes DIR/{etc,state,cache} with a sources list of the given suites (main only,
 #                                 signed by the Debian archive keyring), and runs `apt-get update` there.
+#                                 KDROP_APT_ARCH (default amd64) is the packages' architecture (arm64: another
+#                                 architecture's packages, never this machine's dpkg architecture list);
+#                                 KDROP_APT_STATUS (default this machine's dpkg status) what counts as installed
+#                                 (/dev/null: nothing, so a download takes every dependency).
 #                                 apt reads only DIR's configuration (APT_CONFIG names DIR/apt.conf, whose
 #                                 Dir::Etc::parts is DIR's own), so /etc/apt/apt.conf.d plays no part.
 #   kdrop_apt ARGS...             apt-get with that state (after kdrop_apt_init)
@@ -31,10 +35,10 @@ Dir::Etc::sourceparts "sources.list.d";
 Dir::Etc::preferences "preferences";
 Dir::Etc::preferencesparts "preferences.d";
 Dir::State "$dir/state";
-Dir::State::status "/var/lib/dpkg/status";
+Dir::State::status "${KDROP_APT_STATUS:-/var/lib/dpkg/status}";
 Dir::Cache "$dir/cache";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
+APT::Architecture "${KDROP_APT_ARCH:-amd64}";
+APT::Architectures { "${KDROP_APT_ARCH:-amd64}"; };
 Acquire::Languages "none";
 Acquire::Retries "3";
 Acquire::http::Timeout "30";
