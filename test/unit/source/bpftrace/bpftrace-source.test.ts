@@ -234,7 +234,8 @@ test('stop() while start() is still waiting for the probe to attach: the spawned
   try {
     const started = src.start();
     const pidFile = join(t.dir, 'args.0.pid');
-    await until(() => existsSync(pidFile));
+    // The fake writes its pid with writeFileSync: the file exists (empty) a moment before it holds the pid.
+    await until(() => existsSync(pidFile) && /^\d+$/.test(readFileSync(pidFile, 'utf8')));
     const pid = Number(readFileSync(pidFile, 'utf8'));
     const began = Date.now();
     await src.stop();
