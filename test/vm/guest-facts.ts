@@ -54,7 +54,7 @@ export function qdiscReasons(): Record<string, number> {
   return out;
 }
 
-/** The pids of `kdrop-probe` processes whose parent is `parent`. */
+/** The pids of the loaders (`kdrop-probe` processes, not its one-shot `--qstats` reads) whose parent is `parent`. */
 export function loaderPids(parent: number): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
@@ -62,7 +62,8 @@ export function loaderPids(parent: number): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      if (m && m[1] === 'kdrop-probe' && Number(m[2]) === parent) out.push(Number(d));
+      // Not the counters' one-shot queue-stats read (`kdrop-probe --qstats`, once per interval).
+      if (m && m[1] === 'kdrop-probe' && Number(m[2]) === parent && !readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('--qstats')) out.push(Number(d));
     } catch {
       /* gone */
     }
