@@ -114,6 +114,8 @@ export class Agent {
         source: this.cfg.source,
         paths: this.deps.paths,
         map: this.cfg.map,
+        // The long-running agent holds no kallsyms table (src/symbolize/streaming-symbolizer.ts); with samples it does.
+        streamingSymbols: true,
         ...(this.cfg.counters === false ? { counters: false } : {}),
         ...(resolver ? { resolver } : {}),
         ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),
