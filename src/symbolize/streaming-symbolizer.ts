@@ -106,6 +106,7 @@ export class StreamingSymbolizer implements Symbolizer {
     // A retry starts from a fresh cache (what was resolved may have moved: a module unloaded, another loaded).
     const todo = reload ? [...batch] : missing;
     let answers: (Resolved | null)[];
+    const started = this.#now();
     try {
       answers = await this.#pass(todo);
     } catch (err) {
@@ -114,6 +115,7 @@ export class StreamingSymbolizer implements Symbolizer {
       return;
     }
     this.#passes++;
+    log.debug({ addresses: todo.length, retry: reload, ms: this.#now() - started, passes: this.#passes }, 'kallsyms pass');
     if (reload) {
       this.#cache.clear();
       this.#reloads++;
