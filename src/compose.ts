@@ -39,6 +39,11 @@ export interface OpenPipelineOptions {
   readonly samples?: SampleOptions;
   /** Read the kernel drop counters beside the drops (default true; false for callers that do not show them). */
   readonly counters?: boolean;
+  /**
+   * Resolve kallsyms addresses per interval without holding the symbol table (the long-running agent's
+   * RSS); ignored with `samples` (described one by one, synchronously) or `map`. Default false.
+   */
+  readonly streamingSymbols?: boolean;
 }
 
 export interface OpenedSources {
@@ -103,7 +108,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   // other) and are awaited only by the first report (Pipeline awaits the symbolizer's prepare()): the
   // source counts from the moment it is attached. If the symbols cannot be loaded, the first interval
   // fails with their error and the caller stops (watch/agent close the source).
-  const symbolsLoading = reasonsRead.catch(() => undefined).then(() => loadSymbolizer({ map: o.map, paths: o.paths }));
+  const symbolsLoading = reasonsRead.catch(() => undefined).then(() => loadSymbolizer({ map: o.map, paths: o.paths, streaming: o.streamingSymbols === true && o.samples === undefined }));
   // The counters' baseline is read while the source starts (the first tick waits for it); their files
   // are closed again if anything below fails.
   const owners: { resolver: NetnsResolver | null } = { resolver: null };

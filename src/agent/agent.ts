@@ -105,7 +105,6 @@ export class Agent {
     log.error({ err: err.message }, msg);
     this.requestStop();
   }
-
   /** Resolver and pipeline: this.opened once open (release() closes it); returns the resolver. */
   private async openSource(): Promise<NetnsResolver | undefined> {
     const resolver = this.deps.resolver ?? (await this.deps.createResolver?.(this.deps.paths));
@@ -114,6 +113,7 @@ export class Agent {
         source: this.cfg.source,
         paths: this.deps.paths,
         map: this.cfg.map,
+        streamingSymbols: true, // no kallsyms table held (compose.ts: unless samples)
         ...(this.cfg.counters === false ? { counters: false } : {}),
         ...(resolver ? { resolver } : {}),
         ...(this.cfg.samples || this.cfg.samplesApi ? { samples: (this.cfg.samples ?? this.cfg.samplesApi)!.kernel } : {}),

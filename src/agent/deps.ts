@@ -24,7 +24,7 @@ export interface AgentPipeline {
   close(): Promise<void>;
 }
 
-export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined; samples?: SampleOptions; counters?: boolean }) => Promise<AgentPipeline>;
+export type OpenPipeline = (o: { source: SourceChoice; paths: HostPaths; resolver?: NetnsResolver; map?: string | undefined; samples?: SampleOptions; counters?: boolean; streamingSymbols?: boolean }) => Promise<AgentPipeline>;
 
 export interface AgentDeps {
   readonly openPipeline: OpenPipeline;

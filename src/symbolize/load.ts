@@ -1,12 +1,17 @@
-/** Chooses the symbolizer: a System.map file when given, else /proc/kallsyms. */
+/**
+ * Chooses the symbolizer: a System.map file when given, else /proc/kallsyms: as a table
+ * (KallsymsSymbolizer), or, with `streaming`, resolved per interval without a table (StreamingSymbolizer:
+ * only for callers that prepare() every address before they resolve() it).
+ */
 import { ErrorCodes, KdropError, isKdropError } from '../errors.js';
 import type { HostPaths } from '../host-paths.js';
 import { KallsymsSymbolizer } from './kallsyms-symbolizer.js';
+import { StreamingSymbolizer } from './streaming-symbolizer.js';
 import { SymbolTable } from './symbol-table.js';
 import type { Symbolizer } from './types.js';
 
-export async function loadSymbolizer(opts: { map?: string | undefined; paths: HostPaths }): Promise<Symbolizer> {
-  if (opts.map === undefined) return KallsymsSymbolizer.load(opts.paths);
+export async function loadSymbolizer(opts: { map?: string | undefined; paths: HostPaths; streaming?: boolean }): Promise<Symbolizer> {
+  if (opts.map === undefined) return opts.streaming === true ? StreamingSymbolizer.load(opts.paths) : KallsymsSymbolizer.load(opts.paths);
   let table: SymbolTable;
   try {
     table = await SymbolTable.fromFile(opts.map, { allowModules: false, source: opts.map });
