@@ -94,20 +94,21 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
   let malformed = 0;
   let conflicts = 0;
   const netnsPids = new Map<number, number>();
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    let inode: number | null;
-    let cgroupText: string;
-    try {
-      inode = await readNetnsInode(procDir, name);
-      if (inode === null) continue;
-      const pid = Number(name);
-      if (pid < (netnsPids.get(inode) ?? Infinity)) netnsPids.set(inode, pid);
-      cgroupText = await readFile(join(procDir, name, 'cgroup'), 'utf8');
-    } catch (err) {
-      if (err instanceof KdropError) malformed++;
+  // The two reads of each process run for many processes at once (one after the other, each a round trip
+  // through libuv's thread pool, they took ~0.6 ms per process: 45 ms for 71 processes, on the start path of
+  // watch and the agent); the results are folded in directory order, as before.
+  const reads: ProcessRead[] = [];
+  const pids = entries.filter((name) => /^\d+$/.test(name));
+  for (let i = 0; i < pids.length; i += SCAN_BATCH) reads.push(...(await Promise.all(pids.slice(i, i + SCAN_BATCH).map((name) => readProcess(procDir, name)))));
+  for (const r of reads) {
+    if (r === 'gone') continue;
+    if (r === 'malformed') {
+      malformed++;
       continue;
     }
+    const { pid, inode, cgroupText } = r;
+    if (pid < (netnsPids.get(inode) ?? Infinity)) netnsPids.set(inode, pid);
+    if (cgroupText === null) continue;
     processes++;
     let ref;
     try {
@@ -127,4 +128,22 @@ export async function scanProc(procDir: string): Promise<ProcScan> {
     }
   }
   return { pods, hostInode, processes, malformed, conflicts, netnsPids };
+}
+
+/** Processes read at once by scanProc. */
+const SCAN_BATCH = 64;
+
+type ProcessRead = 'gone' | 'malformed' | { readonly pid: number; readonly inode: number; readonly cgroupText: string | null };
+
+/** One process's netns inode and cgroup file (null: gone between the two reads); a malformed ns link counts. */
+async function readProcess(procDir: string, name: string): Promise<ProcessRead> {
+  let inode: number | null;
+  try {
+    inode = await readNetnsInode(procDir, name);
+  } catch (err) {
+    return err instanceof KdropError ? 'malformed' : 'gone';
+  }
+  if (inode === null) return 'gone';
+  const cgroupText = await readFile(join(procDir, name, 'cgroup'), 'utf8').catch(() => null);
+  return { pid: Number(name), inode, cgroupText };
 }
