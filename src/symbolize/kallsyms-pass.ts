@@ -9,12 +9,10 @@
  * the least start of buckets j+1..k: the same function, offset, size and module as SymbolTable gives.
  * Cost: O(lines * log k) compares and no allocation per line; memory O(k).
  */
-import { open } from 'node:fs/promises';
 import { restrictedError, type KallsymsContext } from './kallsyms.js';
-import { SymbolLineScanner } from './symbol-line-scanner.js';
+import { SymbolLineScanner, scanFile } from './symbol-line-scanner.js';
 import type { Resolved } from './types.js';
 
-const READ_SIZE = 64 * 1024;
 const decoder = new TextDecoder();
 
 /** preferSymbol's order of the bytes of a name: weak after non-weak, then fewer leading underscores. */
@@ -154,17 +152,7 @@ export async function resolveInOnePass(file: string, addresses: readonly bigint[
       b.minModule[p] = modules.id(buf, modStart, modEnd);
     }
   });
-  const buf = new Uint8Array(READ_SIZE);
-  const fh = await open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      scanner.push(buf, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
+  await scanFile(file, scanner);
   const total = scanner.end();
   if (total > 0 && !nonZero) throw restrictedError(source, total, ctx.kptrRestrict);
   const bySorted = answers(sorted, b, modules.names);

@@ -7,6 +7,7 @@
  * `^([0-9a-fA-F]{1,16})\s+([A-Za-z?])\s+(\S+)(?:\s+\[([^\]\s]+)\])?$` on the trimmed line, with ASCII
  * whitespace (space, \t, \r, \v, \f) as separators; blank lines are skipped.
  */
+import { open } from 'node:fs/promises';
 import { ErrorCodes, KdropError, excerpt } from '../errors.js';
 
 /**
@@ -159,5 +160,20 @@ export class SymbolLineScanner {
       expected: this.#allowModules ? '"ADDRESS TYPE NAME" or "ADDRESS TYPE NAME\\t[MODULE]"' : '"ADDRESS TYPE NAME"',
       found: excerpt(utf8.decode(buf.subarray(s, Math.min(e, s + 200)))),
     });
+  }
+}
+
+/** Feeds `file` to `scanner` through one 64 KB buffer (kallsyms and System.map are read this way, never whole). */
+export async function scanFile(file: string, scanner: SymbolLineScanner): Promise<void> {
+  const buf = new Uint8Array(64 * 1024);
+  const fh = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      scanner.push(buf, bytesRead);
+    }
+  } finally {
+    await fh.close();
   }
 }

@@ -3,10 +3,9 @@
  * buffer: the text symbols of each line a SymbolLineScanner finds, and the check for the all-zero
  * (restricted) kallsyms.
  */
-import { open } from 'node:fs/promises';
 import { restrictedError, type KallsymsContext } from './kallsyms.js';
 import { SymbolColumns } from './symbol-columns.js';
-import { SymbolLineScanner } from './symbol-line-scanner.js';
+import { SymbolLineScanner, scanFile } from './symbol-line-scanner.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -70,9 +69,6 @@ function builderFor(ctx: LoadContext): TableBuilder {
   return new TableBuilder(ctx.source ?? '/proc/kallsyms', ctx.allowModules ?? true, ctx.kptrRestrict);
 }
 
-/** Read size: one 64 KB buffer per load, reused for every read. */
-const READ_SIZE = 64 * 1024;
-
 /** The text symbols of kallsyms (or System.map, with `allowModules` false) text. */
 export function columnsFromText(text: string, ctx: LoadContext): SymbolColumns {
   const b = builderFor(ctx);
@@ -83,16 +79,6 @@ export function columnsFromText(text: string, ctx: LoadContext): SymbolColumns {
 /** The text symbols of a kallsyms (or System.map) file, streamed through one 64 KB buffer. */
 export async function columnsFromFile(file: string, ctx: LoadContext): Promise<SymbolColumns> {
   const b = builderFor({ source: file, ...ctx });
-  const buf = new Uint8Array(READ_SIZE);
-  const fh = await open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      b.scanner.push(buf, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
+  await scanFile(file, b.scanner);
   return b.finish();
 }
