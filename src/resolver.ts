@@ -34,7 +34,7 @@ export async function watchResolver(
     }
     return { resolver: await HostNetnsResolver.create(paths), owner: undefined };
   }
-  // Loaded only when an API may be reachable: @kubernetes/client-node costs ~50 MB of RSS.
+  // Loaded only when an API may be reachable (the pod list/watch; in a pod without @kubernetes/client-node).
   const { createResolver } = await import('./enrich/create-resolver.js');
   const resolver = await createResolver({
     paths,

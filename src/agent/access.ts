@@ -54,8 +54,8 @@ export async function openAccess(auth: AgentAuth | undefined, reviewer?: AccessR
   if (auth.kubernetes) {
     let r = reviewer;
     if (r === undefined) {
-      const { kubeReviewer, loadKubeConfig } = await import('./kube-reviewer.js');
-      r = kubeReviewer(loadKubeConfig(env['KUBECONFIG'] || undefined, env));
+      const { kubeReviewer, loadKubeEndpoint } = await import('./kube-reviewer.js');
+      r = kubeReviewer(await loadKubeEndpoint(env['KUBECONFIG'] || undefined, env));
     }
     const gate = new KubeRequestAuth(r, { allowedTtlMs: auth.cacheTtlMs, resources: READER_RESOURCES });
     guard = (authorization, attrs) => gate.check(authorization, attrs);

@@ -1,23 +1,17 @@
 /**
- * The AccessReviewer of kube-auth.ts on the real Kubernetes API (@kubernetes/client-node): TokenReview
+ * The AccessReviewer of kube-auth.ts on the real Kubernetes API (the agent's small client, enrich/kube-http.ts): TokenReview
  * (authentication.k8s.io/v1) and SubjectAccessReview (authorization.k8s.io/v1) with non-resource or resource attributes.
  * The caller's ServiceAccount needs `create` on both (the built-in ClusterRole system:auth-delegator).
  */
-import { AuthenticationV1Api, AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { loadEndpoint, type KubeEndpoint } from '../enrich/kube-endpoint.js';
+import { requestJson } from '../enrich/kube-http.js';
 import { ErrorCodes, KdropError } from '../errors.js';
 import type { AccessReviewer, RequestAttributes, ResourceRef, ReviewedUser } from './kube-auth.js';
 
-/** The Kubernetes configuration: a kubeconfig file when given, else the pod's in-cluster one. */
-export function loadKubeConfig(kubeconfig?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
+/** The Kubernetes API: a kubeconfig file when given, else the pod's in-cluster ServiceAccount. */
+export async function loadKubeEndpoint(kubeconfig?: string, env: NodeJS.ProcessEnv = process.env): Promise<KubeEndpoint> {
   try {
-    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
-    else {
-      // loadFromCluster() does not check its environment: it would make "https://undefined:undefined".
-      if (!env['KUBERNETES_SERVICE_HOST'] || !env['KUBERNETES_SERVICE_PORT']) throw new Error('KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not set');
-      kc.loadFromCluster();
-    }
-    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the configuration');
+    return await loadEndpoint(kubeconfig, env);
   } catch (err) {
     throw new KdropError(ErrorCodes.CONFIG, 'cannot authenticate clients through the Kubernetes API: no Kubernetes configuration', {
       expected: 'the pod ServiceAccount (in-cluster) or KUBECONFIG',
@@ -25,15 +19,18 @@ export function loadKubeConfig(kubeconfig?: string, env: NodeJS.ProcessEnv = pro
       hint: 'run in a pod with automountServiceAccountToken, or set KUBECONFIG; or --auth off',
     });
   }
-  return kc;
 }
 
-export function kubeReviewer(kc: KubeConfig): AccessReviewer {
-  const authn = kc.makeApiClient(AuthenticationV1Api);
-  const authz = kc.makeApiClient(AuthorizationV1Api);
+interface ReviewStatus {
+  status?: { authenticated?: boolean; user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> }; allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string };
+}
+
+export function kubeReviewer(ep: KubeEndpoint): AccessReviewer {
+  const review = async (api: string, kind: string, spec: unknown) =>
+    (await requestJson(ep, 'POST', `/apis/${api}/v1/${kind.toLowerCase()}s`, { apiVersion: `${api}/v1`, kind, spec })) as ReviewStatus;
   return {
     async authenticate(token: string): Promise<ReviewedUser | null> {
-      const r = await authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+      const r = await review('authentication.k8s.io', 'TokenReview', { token });
       const u = r.status?.user;
       if (r.status?.authenticated !== true || u?.username === undefined) return null;
       return {
@@ -44,11 +41,7 @@ export function kubeReviewer(kc: KubeConfig): AccessReviewer {
       };
     },
     async authorize(user: ReviewedUser, attrs: RequestAttributes, resource?: ResourceRef) {
-      const r = await authz.createSubjectAccessReview({
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SubjectAccessReview',
-          spec: {
+      const r = await review('authorization.k8s.io', 'SubjectAccessReview', {
             user: user.username,
             groups: [...user.groups],
             ...(user.uid === undefined ? {} : { uid: user.uid }),
@@ -56,8 +49,6 @@ export function kubeReviewer(kc: KubeConfig): AccessReviewer {
             ...(resource === undefined
               ? { nonResourceAttributes: { path: attrs.path, verb: attrs.verb } }
               : { resourceAttributes: { group: resource.group, resource: resource.resource, verb: attrs.verb, ...(resource.namespace ? { namespace: resource.namespace } : {}), ...(resource.name ? { name: resource.name } : {}) } }),
-          },
-        },
       });
       return { allowed: r.status?.allowed === true && r.status.denied !== true, reason: r.status?.reason ?? r.status?.evaluationError ?? '' };
     },

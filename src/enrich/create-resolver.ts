@@ -8,11 +8,11 @@
  * - No node name (NODE_NAME): the host name, lower case, as kubelet defaults to.
  */
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { HostPaths } from '../host-paths.js';
 import { logger } from '../log.js';
 import type { NetnsResolver } from './types.js';
 import { HostNetnsResolver } from './host-resolver.js';
+import { loadEndpoint, type KubeEndpoint } from './kube-endpoint.js';
 import { PodCache } from './pod-cache.js';
 import { PodNetnsResolver } from './pod-resolver.js';
 
@@ -36,17 +36,10 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
   // kubelet names its node after the host name (lower case) unless told otherwise: the best guess without NODE_NAME.
   const nodeName = opts.nodeName || hostname().toLowerCase();
   if (!opts.nodeName) log.info({ nodeName }, 'NODE_NAME is not set: selecting the pods of the node named after this host');
-  const kc = new KubeConfig();
+  let endpoint: KubeEndpoint;
   try {
-    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-    else {
-      // loadFromCluster() does not check its environment: it would make "https://undefined:undefined".
-      if (!process.env['KUBERNETES_SERVICE_HOST'] || !process.env['KUBERNETES_SERVICE_PORT']) {
-        throw new Error('KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT are not set (not running in a pod?)');
-      }
-      kc.loadFromCluster();
-    }
-    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the configuration');
+    // In a pod: the ServiceAccount, with no @kubernetes/client-node at all; off-cluster: the kubeconfig file.
+    endpoint = await loadEndpoint(opts.kubeconfig);
   } catch (err) {
     log.warn(
       { err: String(err), kubeconfig: opts.kubeconfig ?? null },
@@ -54,7 +47,7 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
     );
     return HostNetnsResolver.create(opts.paths);
   }
-  const cache = new PodCache({ kubeConfig: kc, nodeName });
+  const cache = new PodCache({ endpoint, nodeName });
   cache.start();
   const syncTimeoutMs = opts.syncTimeoutMs ?? 10_000;
   const synced = syncTimeoutMs > 0 && (await cache.waitForSync(syncTimeoutMs));
@@ -62,7 +55,7 @@ export async function createResolver(opts: CreateResolverOptions): Promise<Netns
     void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));
   } else if (!synced) {
     log.warn(
-      { server: kc.getCurrentCluster()?.server, nodeName, err: String(cache.error() ?? 'timeout') },
+      { server: endpoint.server, nodeName, err: String(cache.error() ?? 'timeout') },
       'Kubernetes API unreachable: attributing drops by network namespace only until it answers (retrying in the background)',
     );
     void cache.whenSynced().then(() => log.info('Kubernetes API answered: attributing drops to pods'));

@@ -1,13 +1,15 @@
 /**
- * The pods of this node, from a list/watch on the Kubernetes API (field selector spec.nodeName=<node>).
- *
- * Built on @kubernetes/client-node's ListWatch, which re-lists after `410 Gone` (expired resourceVersion) and
- * re-watches when the server or its 30 s inactivity timeout closes a watch. ListWatch gives up on any other error
- * (connection refused, 5xx, 403): this cache restarts it with exponential backoff (1 s doubling to 30 s), so it
- * reconnects and re-lists on its own until closed.
+ * The pods of this node, from a list/watch on the Kubernetes API (field selector spec.nodeName=<node>), over the
+ * agent's small client (kube-http.ts), as client-go's reflector does it:
+ * - list, then watch from the list's resourceVersion with bookmarks; each event moves the resourceVersion on;
+ * - a watch the server ends (its timeoutSeconds, a restart) is opened again from the last resourceVersion;
+ * - `410 Gone` (the resourceVersion was compacted away) re-lists at once; pods missing from the new list are deleted;
+ * - any other failure (connection refused, 5xx, 403, a silent connection) re-lists after an exponential backoff
+ *   (1 s doubling to 30 s), so it reconnects on its own until closed.
  */
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
 import { KdropError, ErrorCodes } from '../errors.js';
+import type { KubeEndpoint } from './kube-endpoint.js';
+import { KubeApiError, requestJson, watchStream, type WatchEvent } from './kube-http.js';
 import { logger } from '../log.js';
 import { normalizeUid } from './cgroup.js';
 
@@ -22,7 +24,7 @@ export interface PodInfo {
   readonly runtimeUid: string | null;
 }
 
-/** Minimal shape read from a Pod object (typed V1Pod from a list, plain JSON from a watch: same field names). */
+/** Minimal shape read from a Pod object (from a list or a watch event). */
 export interface PodObject {
   metadata?: { uid?: string; name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: { hostNetwork?: boolean };
@@ -53,7 +55,7 @@ export function podInfo(obj: PodObject): PodInfo {
 }
 
 export interface PodCacheOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly endpoint: KubeEndpoint;
   readonly nodeName: string;
   /** Backoff bounds for restarting the watch after an error (default 1000 and 30000 ms). */
   readonly minBackoffMs?: number;
@@ -62,15 +64,22 @@ export interface PodCacheOptions {
 
 type Listener = (pod: PodInfo) => void;
 
+/** How long a watch may stay open (the server ends it then; client-go picks 5-10 minutes), and its silence limit. */
+const WATCH_TIMEOUT_S = 300;
+const WATCH_IDLE_MS = (WATCH_TIMEOUT_S + 60) * 1000;
+
 export class PodCache {
   private readonly byUid = new Map<string, PodInfo>();
   private readonly addListeners: Listener[] = [];
   private readonly deleteListeners: Listener[] = [];
-  private readonly informer: ListWatch<V1Pod>;
+  private readonly endpoint: KubeEndpoint;
+  private readonly selector: string;
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
+  private readonly abort = new AbortController();
   private backoff: number;
   private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
   private closed = false;
   private synced = false;
   private firstSync: Promise<void>;
@@ -78,33 +87,86 @@ export class PodCache {
   private lastError: unknown = null;
   /** Objects the cache could not read (counted, logged at debug). */
   malformed = 0;
+  /** Lists made (the first one, and each re-list after 410 Gone or a failure). */
+  lists = 0;
 
   constructor(opts: PodCacheOptions) {
     this.minBackoff = opts.minBackoffMs ?? 1000;
     this.maxBackoff = opts.maxBackoffMs ?? 30000;
     this.backoff = this.minBackoff;
+    this.endpoint = opts.endpoint;
+    this.selector = `fieldSelector=${encodeURIComponent(`spec.nodeName=${opts.nodeName}`)}`;
     this.firstSync = new Promise((r) => (this.resolveFirstSync = r));
-    const api = opts.kubeConfig.makeApiClient(CoreV1Api);
-    const fieldSelector = `spec.nodeName=${opts.nodeName}`;
-    const path = '/api/v1/pods';
-    const list = async () => {
-      const res = await api.listPodForAllNamespaces({ fieldSelector });
-      // The list succeeded: the informer is (re)connected.
-      this.backoff = this.minBackoff;
-      // After ListWatch has put the listed items into its cache (it does so synchronously after this resolves).
-      setImmediate(() => this.markSynced());
-      return res;
-    };
-    this.informer = new ListWatch<V1Pod>(path, new Watch(opts.kubeConfig), list, false, undefined, fieldSelector);
-    this.informer.on('add', (o) => this.upsert(o));
-    this.informer.on('update', (o) => this.upsert(o));
-    this.informer.on('delete', (o) => this.remove(o));
-    this.informer.on('error', (err) => this.onError(err));
   }
 
   /** Starts the list/watch; resolves at once (see synced()). */
   start(): void {
-    void this.informer.start().catch((err: unknown) => this.onError(err));
+    this.running ??= this.run();
+  }
+
+  /** List, then watch until 410 Gone (list again) or a failure (list again after the backoff), until closed. */
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      try {
+        let rv = await this.list();
+        while (!this.closed) {
+          const next = await this.watch(rv);
+          if (next === null) break; // 410 Gone: list again now
+          rv = next;
+        }
+      } catch (err) {
+        if (this.closed) return;
+        this.lastError = err;
+        log.debug({ err: String(err), retryInMs: this.backoff }, 'pod watch failed; listing again after the backoff');
+        await new Promise<void>((r) => {
+          this.timer = setTimeout(r, this.backoff);
+          this.timer.unref();
+          this.abort.signal.addEventListener('abort', () => r(), { once: true });
+        });
+        this.backoff = Math.min(this.backoff * 2, this.maxBackoff);
+      }
+    }
+  }
+
+  /** Replaces the cache with a fresh list; gives its resourceVersion. */
+  private async list(): Promise<string> {
+    const body = (await requestJson(this.endpoint, 'GET', `/api/v1/pods?${this.selector}`, undefined, this.abort.signal)) as { metadata?: { resourceVersion?: unknown }; items?: unknown };
+    const rv = body.metadata?.resourceVersion;
+    if (typeof rv !== 'string' || !Array.isArray(body.items)) {
+      throw new Error(`pod list: expected a PodList with metadata.resourceVersion and items, found ${JSON.stringify(body).slice(0, 200)}`);
+    }
+    if (this.closed) return rv;
+    this.lists++;
+    const listed = new Set<string>();
+    for (const item of body.items as PodObject[]) {
+      const info = this.upsert(item);
+      if (info) listed.add(info.uid);
+    }
+    for (const [uid, info] of this.byUid) if (uid === info.uid && !listed.has(uid)) this.delete(info);
+    // The list succeeded: the watch is (re)connected.
+    this.backoff = this.minBackoff;
+    this.markSynced();
+    return rv;
+  }
+
+  /** One watch from rv; gives the resourceVersion to go on from, or null after 410 Gone. */
+  private async watch(from: string): Promise<string | null> {
+    let rv: string | null = from;
+    const path = `/api/v1/pods?${this.selector}&watch=true&allowWatchBookmarks=true&timeoutSeconds=${WATCH_TIMEOUT_S}&resourceVersion=${encodeURIComponent(from)}`;
+    await watchStream(this.endpoint, path, (e) => (rv = rv === null ? null : this.onEvent(e, rv)), this.abort.signal, WATCH_IDLE_MS);
+    return rv;
+  }
+
+  private onEvent(e: WatchEvent, rv: string): string | null {
+    if (e.type === 'ERROR') {
+      const status = e.object as { code?: unknown; reason?: unknown; message?: unknown };
+      if (status.code === 410) return null;
+      throw new KubeApiError(typeof status.code === 'number' ? status.code : 0, String(status.reason ?? ''), `pod watch: ${String(status.message ?? JSON.stringify(status))}`);
+    }
+    const next = (e.object as PodObject & { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+    if (e.type === 'ADDED' || e.type === 'MODIFIED') this.upsert(e.object);
+    else if (e.type === 'DELETED') this.remove(e.object);
+    return typeof next === 'string' && next !== '' ? next : rv;
   }
 
   /** Resolves after the first successful list, or false after timeoutMs. */
@@ -152,7 +214,8 @@ export class PodCache {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await this.informer.stop();
+    this.abort.abort();
+    await this.running;
   }
 
   private markSynced(): void {
@@ -162,45 +225,36 @@ export class PodCache {
     this.resolveFirstSync();
   }
 
-  private upsert(obj: V1Pod): void {
+  private upsert(obj: PodObject): PodInfo | undefined {
     let info: PodInfo;
     try {
-      info = podInfo(obj as PodObject);
+      info = podInfo(obj);
     } catch (err) {
       this.malformed++;
       log.debug({ err }, 'skipping malformed Pod object');
-      return;
+      return undefined;
     }
     const isNew = !this.byUid.has(info.uid);
     this.byUid.set(info.uid, info);
     if (info.runtimeUid !== null) this.byUid.set(info.runtimeUid, info);
     if (isNew) for (const l of this.addListeners) l(info);
+    return info;
   }
 
-  private remove(obj: V1Pod): void {
+  private remove(obj: PodObject): void {
     let info: PodInfo;
     try {
-      info = podInfo(obj as PodObject);
+      info = podInfo(obj);
     } catch {
       this.malformed++;
       return;
     }
-    const known = this.byUid.get(info.uid);
-    this.byUid.delete(info.uid);
-    if (known?.runtimeUid) this.byUid.delete(known.runtimeUid);
-    for (const l of this.deleteListeners) l(known ?? info);
+    this.delete(this.byUid.get(info.uid) ?? info);
   }
 
-  private onError(err: unknown): void {
-    if (this.closed) return;
-    this.lastError = err;
-    log.debug({ err: String(err), retryInMs: this.backoff }, 'pod watch failed; restarting');
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.closed) return;
-      void this.informer.start().catch((e: unknown) => this.onError(e));
-    }, this.backoff);
-    this.timer.unref();
-    this.backoff = Math.min(this.backoff * 2, this.maxBackoff);
+  private delete(info: PodInfo): void {
+    this.byUid.delete(info.uid);
+    if (info.runtimeUid) this.byUid.delete(info.runtimeUid);
+    for (const l of this.deleteListeners) l(info);
   }
 }

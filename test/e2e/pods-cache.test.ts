@@ -1,8 +1,16 @@
-/** PodCache against servers speaking the list/watch protocol: the fake (always) and a real kube-apiserver (when built). */
+/**
+ * PodCache against servers speaking the list/watch protocol: the fake (always; over HTTPS with the pod's ServiceAccount,
+ * as the agent runs in a cluster) and a real kube-apiserver (when built; through a kubeconfig file).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { inClusterEndpoint, kubeconfigEndpoint } from '../../src/enrich/kube-endpoint.js';
 import { PodCache, type PodInfo } from '../../src/enrich/pod-cache.js';
+import { selfSigned, ServiceAccountRoot, writeKubeconfig } from '../helpers/kube.js';
 import { waitFor } from '../helpers/netns.js';
 import { FakeApiServer } from './pods-fake-apiserver.js';
 import { realApiServerSkipReason, startRealApiServer } from './pods-kube-apiserver.js';
@@ -15,21 +23,14 @@ const podBody = (name: string, node = NODE) => ({
   spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] },
 });
 
-function kubeConfigFor(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
-
-test('PodCache: list, watch adds/updates/deletes, only this node, 410 Gone re-list and reconnect after an outage', { timeout: 120_000 }, async () => {
-  const api = new FakeApiServer();
+test('PodCache: list, watch adds/updates/deletes, only this node, 410 Gone re-list, reconnect after an outage with a rotated token', { timeout: 120_000 }, async () => {
+  const tls = selfSigned();
+  const api = new FakeApiServer({ tls, token: 'sa-token-1' });
   await api.start();
-  const cache = new PodCache({ kubeConfig: kubeConfigFor(api.url), nodeName: NODE, minBackoffMs: 100, maxBackoffMs: 500 });
+  const sa = new ServiceAccountRoot(tls.cert, 'sa-token-1');
+  let clock = Date.now();
+  const endpoint = inClusterEndpoint({ env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(api.url).port }, root: sa.root, now: () => clock });
+  const cache = new PodCache({ endpoint, nodeName: NODE, minBackoffMs: 100, maxBackoffMs: 500 });
   const added: PodInfo[] = [];
   const deleted: PodInfo[] = [];
   cache.onAdd((p) => added.push(p));
@@ -50,8 +51,15 @@ test('PodCache: list, watch adds/updates/deletes, only this node, 410 Gone re-li
     assert.ok(await waitFor(() => deleted.some((d) => d.uid === p1.metadata.uid), 30_000), 'deletion seen');
     assert.equal(cache.get(p1.metadata.uid), undefined);
 
-    // Outage: while the server is down, p2 goes away and p4 comes, and the history is compacted.
+    assert.ok(api.requests.every((r) => r.authorization === 'Bearer sa-token-1'), "the ServiceAccount's token on every request");
+    assert.equal(cache.lists, 1);
+
+    // Outage: while the server is down, p2 goes away and p4 comes, and the history is compacted; kubelet rotates
+    // the token, and the server takes only the new one from now on.
     await api.stop();
+    sa.setToken('sa-token-2');
+    api.setToken('sa-token-2');
+    clock += 61_000;
     api.deletePod('shop', 'p2');
     const p4 = api.createPod('default', podBody('p4'));
     api.compact();
@@ -66,20 +74,26 @@ test('PodCache: list, watch adds/updates/deletes, only this node, 410 Gone re-li
     assert.ok(after.some((r) => r.kind === 'watch' && r.resourceVersion !== null && Number(r.resourceVersion) < Number(p4.metadata.resourceVersion)), 'watched from an expired resourceVersion');
     assert.deepEqual(cache.pods().map((p) => p.name).sort(), ['p3', 'p4']);
     assert.ok(added.some((a) => a.uid === p4.metadata.uid));
+    assert.ok(cache.lists >= 2);
+    assert.equal(api.requests.at(-1)?.authorization, 'Bearer sa-token-2', 'the rotated token read again from its file');
   } finally {
     await cache.close();
     await api.stop();
+    sa.remove();
   }
 });
 
 test('PodCache: waitForSync gives false when the API is unreachable', { timeout: 30_000 }, async () => {
-  const cache = new PodCache({ kubeConfig: kubeConfigFor('http://127.0.0.1:9'), nodeName: NODE, minBackoffMs: 100 });
+  const dir = await mkdtemp(join(tmpdir(), 'kdrop-kc-'));
+  // Port 9 (discard) on loopback: nothing listens there.
+  const cache = new PodCache({ endpoint: await kubeconfigEndpoint(writeKubeconfig(dir, 'http://127.0.0.1:9', 't')), nodeName: NODE, minBackoffMs: 100 });
   try {
     cache.start();
     assert.equal(await cache.waitForSync(1500), false);
-    assert.notEqual(cache.error(), null);
+    assert.match(String(cache.error()), /ECONNREFUSED/);
   } finally {
     await cache.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -88,7 +102,9 @@ test('PodCache against a real kube-apiserver: list, watch, reconnect and re-sync
   const kc = new KubeConfig();
   kc.loadFromString(api.kubeconfig());
   const core = kc.makeApiClient(CoreV1Api);
-  const cache = new PodCache({ kubeConfig: kc, nodeName: NODE, minBackoffMs: 200, maxBackoffMs: 2000 });
+  const dir = await mkdtemp(join(tmpdir(), 'kdrop-kc-'));
+  await writeFile(join(dir, 'kubeconfig'), api.kubeconfig(), { mode: 0o600 });
+  const cache = new PodCache({ endpoint: await kubeconfigEndpoint(join(dir, 'kubeconfig')), nodeName: NODE, minBackoffMs: 200, maxBackoffMs: 2000 });
   const deleted: string[] = [];
   cache.onDelete((p) => deleted.push(p.uid));
   try {
@@ -113,5 +129,6 @@ test('PodCache against a real kube-apiserver: list, watch, reconnect and re-sync
   } finally {
     await cache.close();
     await api.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -8,9 +8,11 @@
  *   ends, as kube-apiserver does;
  * - create `POST /api/v1/namespaces/NS/pods` (uid assigned), read `GET .../pods/NAME`, `PUT .../pods/NAME/status`,
  *   delete `DELETE .../pods/NAME` (immediate, as with gracePeriodSeconds=0).
- * Resource versions are one counter for the whole store. Plain HTTP on 127.0.0.1; no authentication.
+ * Resource versions are one counter for the whole store. Plain HTTP on 127.0.0.1, or HTTPS with `tls`; with `token`,
+ * requests without `Authorization: Bearer <token>` get 401 as kube-apiserver gives them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -39,18 +41,28 @@ export class FakeApiServer {
   private history: Event[] = [];
   private readonly watches = new Set<WatchStream>();
   private bookmarkTimer: NodeJS.Timeout | undefined;
+  /** The Authorization header of the request being answered. */
+  private authorization: string | undefined;
+  /** Changes the token the server accepts (a rotated ServiceAccount token). */
+  setToken(token: string): void {
+    this.token = token;
+  }
   /** Requests seen, for assertions: "list" and "watch" with the resourceVersion asked for. */
-  readonly requests: Array<{ kind: 'list' | 'watch'; resourceVersion: string | null }> = [];
+  readonly requests: Array<{ kind: 'list' | 'watch'; resourceVersion: string | null; authorization: string | undefined }> = [];
 
-  constructor(private readonly opts: { bookmarkIntervalMs?: number } = {}) {}
+  private token: string | undefined;
+
+  constructor(private readonly opts: { bookmarkIntervalMs?: number; tls?: { cert: string; key: string }; token?: string } = {}) {
+    this.token = opts.token;
+  }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** Starts listening (on the previous port after a stop(), to simulate an outage). */
   async start(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = this.opts.tls ? createTlsServer(this.opts.tls, (req, res) => this.handle(req, res)) : createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
@@ -153,6 +165,11 @@ export class FakeApiServer {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
+        sendStatus(res, 401, 'Unauthorized');
+        return;
+      }
+      this.authorization = req.headers.authorization;
       try {
         this.route(req.method ?? 'GET', parts, url.searchParams, body, res);
       } catch (err) {
@@ -167,7 +184,7 @@ export class FakeApiServer {
     if (method === 'GET' && p.length === 3 && p[0] === 'api' && p[1] === 'v1' && p[2] === 'pods') {
       const node = nodeFromSelector(q.get('fieldSelector'));
       if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(q, node, res);
-      this.requests.push({ kind: 'list', resourceVersion: q.get('resourceVersion') });
+      this.requests.push({ kind: 'list', resourceVersion: q.get('resourceVersion'), authorization: this.authorization });
       const items = [...this.pods.values()].filter((pod) => matches(pod, node));
       return sendJson(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
     }
@@ -194,7 +211,7 @@ export class FakeApiServer {
 
   private watch(q: URLSearchParams, node: string | null, res: ServerResponse): void {
     const from = q.get('resourceVersion');
-    this.requests.push({ kind: 'watch', resourceVersion: from });
+    this.requests.push({ kind: 'watch', resourceVersion: from, authorization: this.authorization });
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const since = from === null || from === '' || from === '0' ? this.rv : Number(from);
     if (since < this.compactedRv) {

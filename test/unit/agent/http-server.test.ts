@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AgentHttpServer, type Check } from '../../../src/agent/http-server.js';
+import { selfSigned } from '../../helpers/kube.js';
 
 test('health and readiness reflect the checks; /metrics is counted; close releases the port', async () => {
   let live: Check = { ok: true, detail: 'tracer tracefs running' };
@@ -50,17 +47,6 @@ test('a health-only listener has no /metrics', async () => {
     await s.close();
   }
 });
-
-/** A self-signed certificate for 127.0.0.1 (openssl), and the server's options that go with it. */
-function selfSigned(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kdrop-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=kdrop-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'c.pem'), 'utf8'), key: readFileSync(join(dir, 'k.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** One HTTPS request trusting `ca`; resolves with status, headers and body. */
 function httpsGet(port: number, path: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {

@@ -1,13 +1,16 @@
 /**
- * kubeReviewer (@kubernetes/client-node) against a fake API server that answers TokenReview and
- * SubjectAccessReview as kube-apiserver does: the requests carry what the kubelet's and kube-rbac-proxy's do.
+ * kubeReviewer (the agent's small Kubernetes client) against a fake API server over HTTPS that answers TokenReview and
+ * SubjectAccessReview as kube-apiserver does: the requests carry what the kubelet's and kube-rbac-proxy's do, with
+ * the agent's own ServiceAccount token, the server verified against the ServiceAccount's CA.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
-import { kubeReviewer, loadKubeConfig } from '../../../src/agent/kube-reviewer.js';
+import { inClusterEndpoint } from '../../../src/enrich/kube-endpoint.js';
+import { kubeReviewer, loadKubeEndpoint } from '../../../src/agent/kube-reviewer.js';
+import { selfSigned, ServiceAccountRoot } from '../../helpers/kube.js';
 import { KubeRequestAuth } from '../../../src/agent/kube-auth.js';
 import { KdropError } from '../../../src/errors.js';
 
@@ -25,7 +28,9 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 test('TokenReview and SubjectAccessReview requests and answers', async () => {
   const seen: Seen[] = [];
-  const server = createServer((req, res) => {
+  const tls = selfSigned();
+  const sa = new ServiceAccountRoot(tls.cert, 'agent-sa-token');
+  const server = createServer(tls, (req, res) => {
     void body(req).then((b) => {
       seen.push({ path: req.url ?? '', authorization: req.headers.authorization, body: b });
       const spec = b['spec'] as Record<string, unknown>;
@@ -47,15 +52,10 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
+  const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) };
+  const ep = inClusterEndpoint({ env, root: sa.root });
   try {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'agent', token: 'agent-sa-token' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'agent' }],
-      currentContext: 'x',
-    });
-    const auth = new KubeRequestAuth(kubeReviewer(kc), { resources: { '/api/v1/drops': { group: 'kdrop.dev', resource: 'drops' } } });
+    const auth = new KubeRequestAuth(kubeReviewer(ep), { resources: { '/api/v1/drops': { group: 'kdrop.dev', resource: 'drops' } } });
     assert.deepEqual(await auth.check('Bearer good-token', { path: '/metrics', verb: 'get' }), { status: 200, user: 'system:serviceaccount:mon:prom' });
     const [tr, sar] = seen;
     assert.equal(tr?.authorization, 'Bearer agent-sa-token', "the agent's own credentials call the API");
@@ -77,17 +77,33 @@ test('TokenReview and SubjectAccessReview requests and answers', async () => {
     // good token: 2 x (TokenReview + SubjectAccessReview), one per path; the bad one: a TokenReview only.
     assert.deepEqual(seen.map((x) => x.path.split('/')[2]), ['authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);
   } finally {
-    server.close();
+    await new Promise((r) => server.close(r));
   }
-  // An API server that is gone: 503, not 401/403.
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${port}` }], users: [{ name: 'a', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'a' }], currentContext: 'x' });
-  assert.equal((await new KubeRequestAuth(kubeReviewer(kc)).check('Bearer good-token', { path: '/metrics', verb: 'get' })).status, 503);
+  try {
+    // An API server that is gone: 503, not 401/403.
+    assert.equal((await new KubeRequestAuth(kubeReviewer(ep)).check('Bearer good-token', { path: '/metrics', verb: 'get' })).status, 503);
+    // One whose certificate the ServiceAccount's CA did not sign: 503 too, and no token sent to it.
+    const other = selfSigned();
+    const impostor = createServer(other, (req, res) => {
+      seen.push({ path: req.url ?? '', authorization: req.headers.authorization, body: {} });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => impostor.listen(port, '127.0.0.1', r));
+    const before = seen.length;
+    try {
+      assert.equal((await new KubeRequestAuth(kubeReviewer(ep)).check('Bearer good-token', { path: '/metrics', verb: 'get' })).status, 503);
+      assert.equal(seen.length, before, 'the TLS handshake failed before any request');
+    } finally {
+      await new Promise((r) => impostor.close(r));
+    }
+  } finally {
+    sa.remove();
+  }
 });
 
-test('no Kubernetes configuration: a clear KDROP_E_CONFIG error', () => {
-  assert.throws(
-    () => loadKubeConfig(undefined, {}),
+test('no Kubernetes configuration: a clear KDROP_E_CONFIG error', async () => {
+  await assert.rejects(
+    () => loadKubeEndpoint(undefined, {}),
     (err: unknown) => err instanceof KdropError && err.code === 'KDROP_E_CONFIG' && /KUBERNETES_SERVICE_HOST/.test(err.message + String((err as { found?: string }).found)),
   );
 });
