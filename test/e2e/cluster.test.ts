@@ -275,7 +275,7 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     assert.deepEqual(read.sort(), [...nics].sort(), `doctor in the agent's container reads the node's NICs:\n${out}`);
   });
 
-  it(`a workload pod's ${N} UDP datagrams to a closed port: exactly ${N} NO_SOCKET drops under its namespace and name`, async () => {
+  it(`a workload pod's ${N} UDP datagrams to a closed port: exactly ${N} NO_SOCKET drops under its namespace and name`, async (t) => {
     assert.ok(agentPod, 'installed');
     const images = await clusterImages();
     await kubectl(['create', 'namespace', WORKLOAD_NS]);
@@ -324,6 +324,15 @@ describe('the chart on a real one-node cluster (scripts/cluster.sh)', { skip, ti
     const metrics = await agentMetrics();
     assert.equal(dropsFor(metrics, want).total, N);
     assert.equal(dropsFor(metrics, { ...want, kdrop_scope: 'pod', network_type: 'ipv4' }).total, N, 'scope pod, ipv4');
+    // A measurement, not a limit (docs/performance.md): the agent's memory in a pod, with its pod watch running.
+    const rss = containerProcesses(agentContainerId).map(({ pid }) => {
+      try {
+        return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        return 0;
+      }
+    });
+    t.diagnostic(`agent container RSS: ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} MiB in ${rss.length} processes`);
   });
 
   it("deleting the pod expires its series (after the agent's grace period)", async () => {
