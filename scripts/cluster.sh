@@ -186,7 +186,12 @@ restore_host_state() {
   for t in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
     [[ -d "$t" ]] || continue
     grep -qxF "$t" "$s/cgroups" && continue
-    find "$t" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    # A cgroup whose last task just exited can refuse rmdir (EBUSY) for a moment: try again for up to 10 s.
+    for _ in $(seq 20); do
+      find "$t" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      [[ -d "$t" ]] || break
+      sleep 0.5
+    done
     [[ -d "$t" ]] && say "warning: could not remove cgroup $t"
   done
   # nft tables created while the cluster ran (kube-proxy's; iptables-nft tables of kubelet/CNI).
