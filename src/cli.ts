@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * Entry point. Sets the V8 flags first, starts the kernel probe (watch and agent), then loads the program
- * with a dynamic import: a static import graph is parsed (and allocated) before any of its modules runs, so
- * the flags would come too late, and the probe could not load and attach while the program loads.
+ * Entry point. Sets the V8 flags first, turns V8's code cache on (compile-cache.ts), starts the kernel probe
+ * (watch and agent), then loads the program with a dynamic import: a static import graph is parsed (and
+ * allocated) before any of its modules runs, so the flags would come too late, and the probe could not load
+ * and attach while the program loads.
  */
 import './node-version.js';
 import './runtime-flags.js';
+import './compile-cache.js';
 
 // The kernel probe first (src/source/bpf/early.ts): on its locked pin directory, in its own process, while
 // this one loads the program, reads its configuration and the host's facts; the BpfSource adopts it.
