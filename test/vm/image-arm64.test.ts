@@ -11,7 +11,8 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { buildImage, imageSkipReason } from '../e2e/helpers/deploy-image.js';
 import { arm64Tools, keep, matrixKernels } from './matrix.js';
@@ -45,15 +46,39 @@ async function inspect(tag: string): Promise<ImageInfo> {
   return { architecture: oci.architecture, os: oci.os, entrypoint: oci.config.Entrypoint, sizeBytes, sizeHuman: human };
 }
 
-/** The arm64 image's root in an initramfs with the arm64 VM's userland: buildah mounts it, and unmounts it after. */
-async function imageInitramfs(tag: string, configs: Map<string, string>, modules: Map<string, string>): Promise<string> {
+/** What the image's tree holds: every ELF file's e_machine (62 x86-64, 183 AArch64) and which paths exist. */
+interface TreeFacts {
+  elfMachines: Record<string, number>;
+  present: Record<string, boolean>;
+}
+
+function treeFacts(root: string): TreeFacts {
+  const elfMachines: Record<string, number> = {};
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    const head = Buffer.alloc(20);
+    const fd = openSync(path, 'r');
+    const n = readSync(fd, head, 0, 20, 0);
+    closeSync(fd);
+    if (n === 20 && head.readUInt32BE(0) === 0x7f454c46) elfMachines[`/${relative(root, path)}`] = head.readUInt16LE(18);
+  }
+  const paths = ['/app/dist/kdrop.mjs', '/app/build/probe/kdrop-probe', '/etc/ssl/certs/ca-certificates.crt', '/usr/lib/aarch64-linux-gnu/libc.so.6', '/usr/lib/aarch64-linux-gnu/libstdc++.so.6', '/usr/lib/x86_64-linux-gnu', '/app/node_modules', ...['sh', 'bash', 'npm', 'apt-get', 'dpkg'].map((t) => `/usr/bin/${t}`)];
+  return { elfMachines, present: Object.fromEntries(paths.map((p) => [p, existsSync(join(root, p))])) };
+}
+
+/**
+ * The arm64 image's root in an initramfs with the arm64 VM's userland, and what its tree holds: buildah mounts it,
+ * and unmounts it after.
+ */
+async function imageInitramfs(tag: string, configs: Map<string, string>, modules: Map<string, string>): Promise<{ initramfs: string; facts: TreeFacts }> {
   const tools = await arm64Tools();
   const name = `kdrop-arm64-test-${process.pid}`;
   await run('buildah', ['from', '--pull-never', '--name', name, tag]);
   try {
     const root = (await run('buildah', ['mount', name])).stdout.trim();
     const img = await buildInitramfs({ arch: 'arm64', busybox: tools.busybox, userland: tools.userland, configs, modules, image: root });
-    return img.path;
+    return { initramfs: img.path, facts: treeFacts(root) };
   } finally {
     await run('buildah', ['rm', name]).catch(() => undefined);
   }
@@ -61,13 +86,15 @@ async function imageInitramfs(tag: string, configs: Map<string, string>, modules
 
 describe('the arm64 image, built here without emulation, runs in the arm64 VM', { skip }, () => {
   let info: ImageInfo;
+  let facts: TreeFacts;
   let vm: VmRun;
   before(async () => {
     const tag = await buildImage({ tag: TAG, arch: 'arm64' });
     info = await inspect(tag);
     const kernel = (await matrixKernels()).find((k) => k.arch === 'arm64');
     assert.ok(kernel, 'an arm64 kernel in the matrix (KDROP_VM_KERNEL_6_12_ARM64, scripts/tools/vm-kernels.sh)');
-    const initramfs = await imageInitramfs(tag, new Map([[kernel.release, kernel.config]]), new Map([[kernel.release, kernel.modules]]));
+    let initramfs: string;
+    ({ initramfs, facts } = await imageInitramfs(tag, new Map([[kernel.release, kernel.config]]), new Map([[kernel.release, kernel.modules]])));
     const timeoutMs = Number(process.env['KDROP_VM_TIMEOUT_S'] ?? 600) * 1000;
     // The guest's results are kept in .cache/vm/results-image-RELEASE.json (what it reported, for a failure's details).
     vm = keep(await bootVm(kernel, { qemu: (await arm64Tools()).qemu, initramfs, cpus: 2, memoryMb: 2048, mode: 'image', timeoutMs }));
@@ -77,6 +104,16 @@ describe('the arm64 image, built here without emulation, runs in the arm64 VM', 
     assert.deepEqual([info.os, info.architecture], ['linux', 'arm64']);
     assert.deepEqual(info.entrypoint, ['/usr/bin/tini', '-s', '--', 'node', '/app/dist/kdrop.mjs']);
     assert.ok(info.sizeBytes > 50e6 && info.sizeBytes <= 150e6, `image size ${info.sizeHuman}`);
+  });
+
+  test('every ELF file of the image is AArch64 (Node, tini, the libraries, the probe); the bundle, the CA bundle; no shell, npm, apt or node_modules', () => {
+    const elfs = Object.entries(facts.elfMachines);
+    for (const f of ['/usr/local/bin/node', '/usr/bin/tini', '/app/build/probe/kdrop-probe']) assert.ok(facts.elfMachines[f] !== undefined, `${f} is an ELF file`);
+    assert.ok(elfs.length > 10, `${elfs.length} ELF files`);
+    assert.deepEqual(elfs.filter(([, m]) => m !== 183), [], 'ELF files of another machine than AArch64 (183)');
+    const want = { '/app/dist/kdrop.mjs': true, '/app/build/probe/kdrop-probe': true, '/etc/ssl/certs/ca-certificates.crt': true, '/usr/lib/aarch64-linux-gnu/libc.so.6': true, '/usr/lib/aarch64-linux-gnu/libstdc++.so.6': true, '/usr/lib/x86_64-linux-gnu': false, '/app/node_modules': false };
+    for (const [p, there] of Object.entries(want)) assert.equal(facts.present[p], there, p);
+    for (const t of ['sh', 'bash', 'npm', 'apt-get', 'dpkg']) assert.equal(facts.present[`/usr/bin/${t}`], false, `/usr/bin/${t}`);
   });
 
   test("the image's Node runs on arm64 with the image's glibc, without a loader cache", () => {
