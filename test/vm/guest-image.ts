@@ -1,13 +1,14 @@
 /**
  * In the VM, mode `image` (test/vm/image-arm64.test.ts): kdrop as the container image ships it. The image's root
  * (its files, as built by scripts/image/build.sh) is at /image in the initramfs; it runs in a chroot of it shaped
- * like the container (the VM's /proc, /sys with tracefs and bpffs, and /dev bound in), started through the
+ * like the container (read-only, a tmpfs /tmp, the VM's /proc, /sys with tracefs and bpffs, and /dev bound in;
+ * as root with every capability: the chart's capability set is checked on the amd64 image), started through the
  * image's entrypoint: the image's tini, the image's Node with the image's glibc and libstdc++, the bundle at
  * /app/dist and the image's probe at /app/build/probe. This harness (guest.js) runs outside, on the VM's own Node,
  * and makes the drops in fresh network namespaces.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { cleanup, finish, netns, startWatch, summary, type Kdrop } from './guest-drops.js';
@@ -20,15 +21,31 @@ export const IMAGE_ROOT = '/image';
 const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', NODE_ENV: 'production', HOME: '/tmp', KDROP_LOG_LEVEL: 'info' };
 export const imageKdrop: Kdrop = { command: ['chroot', IMAGE_ROOT, '/usr/bin/tini', '-s', '--', 'node', '/app/dist/kdrop.mjs'], env };
 
-/** Binds the VM's /proc, /sys (with tracefs and bpffs under it) and /dev into the image's root. */
+/**
+ * The image's root as the chart's container has it: read-only (readOnlyRootFilesystem), a tmpfs /tmp (emptyDir),
+ * and the VM's /proc, /sys (with tracefs and bpffs under it) and /dev bound in.
+ */
 export async function mountImageRoot(): Promise<void> {
+  await run('mount', ['-o', 'bind', IMAGE_ROOT, IMAGE_ROOT]);
+  await run('mount', ['-o', 'remount,bind,ro', IMAGE_ROOT]);
   for (const d of ['proc', 'sys', 'dev']) await run('mount', ['-o', 'rbind', `/${d}`, `${IMAGE_ROOT}/${d}`]);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=1777', 'tmpfs', `${IMAGE_ROOT}/tmp`]);
+}
+
+/** Whether the image's root refuses a write (the read-only bind holds). */
+function rootReadOnly(): boolean {
+  try {
+    writeFileSync(`${IMAGE_ROOT}/.kdrop-write-test`, '');
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 /** The image's Node, run directly in the chroot: its version and architecture, and whether a loader cache exists. */
 export async function imageNodeCheck(): Promise<Record<string, unknown>> {
   const { stdout } = await run('chroot', [IMAGE_ROOT, '/usr/local/bin/node', '-p', 'JSON.stringify({ version: process.version, arch: process.arch, glibc: process.report.getReport().header.glibcVersionRuntime })'], { env, timeout: 120_000 });
-  return { ...(JSON.parse(stdout) as Record<string, unknown>), ldSoCache: existsSync(`${IMAGE_ROOT}/etc/ld.so.cache`) };
+  return { ...(JSON.parse(stdout) as Record<string, unknown>), ldSoCache: existsSync(`${IMAGE_ROOT}/etc/ld.so.cache`), readOnlyRoot: rootReadOnly() };
 }
 
 /**

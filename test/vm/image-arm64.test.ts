@@ -116,12 +116,13 @@ describe('the arm64 image, built here without emulation, runs in the arm64 VM', 
     for (const t of ['sh', 'bash', 'npm', 'apt-get', 'dpkg']) assert.equal(facts.present[`/usr/bin/${t}`], false, `/usr/bin/${t}`);
   });
 
-  test("the image's Node runs on arm64 with the image's glibc, without a loader cache", () => {
+  test("the image's Node runs on arm64 with the image's glibc, without a loader cache, on a read-only root", () => {
     const n = check(vm, 'image-node');
     const pinned = /"node": "([\d.]+)"/.exec(readPackageJson())?.[1];
     assert.deepEqual([n['version'], n['arch']], [`v${pinned}`, 'arm64'], 'the Node version package.json pins, built for arm64');
     assert.match(String(n['glibc']), /^2\.\d+$/);
     assert.equal(n['ldSoCache'], false, 'no /etc/ld.so.cache (ldconfig cannot index arm64 libraries on amd64): the loader finds them in its own directories');
+    assert.equal(n['readOnlyRoot'], true, "the image's root is read-only in the VM, as in the chart's container");
   });
 
   test("kdrop doctor through the image's entrypoint: ready, the image's probe and the tracepoint ok", () => assertDoctor(vm));
