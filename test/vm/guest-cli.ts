@@ -5,12 +5,14 @@ import { cliPath } from '../helpers/cli.js';
 import { explain, kernelReasonTable } from '../../src/commands/explain.js';
 import { defaultHostPaths } from '../../src/host-paths.js';
 import type { GuestFacts } from './guest-facts.js';
+import type { Kdrop } from './guest-drops.js';
 
 const run = promisify(execFile);
 
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: readonly string[], kdrop?: Kdrop): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, ...pre] = kdrop?.command ?? [process.execPath, cliPath];
   try {
-    const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { maxBuffer: 16 << 20, timeout: 120_000 });
+    const { stdout, stderr } = await run(cmd!, [...pre, ...args], { maxBuffer: 16 << 20, timeout: 120_000, env: { ...process.env, ...kdrop?.env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -18,8 +20,9 @@ async function cli(args: readonly string[]): Promise<{ code: number; stdout: str
   }
 }
 
-export async function doctorCheck(): Promise<Record<string, unknown>> {
-  const r = await cli(['doctor', '--json']);
+/** `kdrop doctor --json`: the compiled CLI on this Node, or `kdrop` (an image's entrypoint, guest-image.ts). */
+export async function doctorCheck(kdrop?: Kdrop): Promise<Record<string, unknown>> {
+  const r = await cli(['doctor', '--json'], kdrop);
   const report = JSON.parse(r.stdout) as { ready: boolean; sources: Record<string, boolean>; checks: { name: string; verdict: string; found: string }[] };
   return { code: r.code, ready: report.ready, sources: report.sources, checks: report.checks.map((c) => ({ name: c.name, verdict: c.verdict, found: c.found })) };
 }

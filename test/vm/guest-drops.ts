@@ -12,12 +12,12 @@ const flowSender = fileURLToPath(new URL('../helpers/flow-sender.js', import.met
 const udpSender = fileURLToPath(new URL('../helpers/udp-sender.js', import.meta.url));
 
 const made: TestNetns[] = [];
-async function netns(): Promise<TestNetns> {
+export async function netns(): Promise<TestNetns> {
   const ns = await createNetns('kdropvm');
   made.push(ns);
   return ns;
 }
-async function cleanup(): Promise<void> {
+export async function cleanup(): Promise<void> {
   for (const ns of made.splice(0)) await ns.remove();
 }
 
@@ -45,21 +45,27 @@ export function summary(recs: readonly Rec[], inode: number): Rec {
   return { netns: inode, total, byReason, byFunction, codes, functions: fns, functionsInKallsyms: fns.filter(inKallsyms), networkTypes: [...types], intervals: mine.length };
 }
 
-interface Watched {
+export interface Watched {
   readonly w: CliProcess;
   readonly source: unknown;
   readonly attach: unknown;
 }
 
-async function startWatch(args: readonly string[]): Promise<Watched> {
-  const w = startCli(['watch', '--json', '--interval', '1s', ...args]);
+/** How kdrop is started: the compiled CLI on this Node by default, or an image's entrypoint (guest-image.ts). */
+export interface Kdrop {
+  readonly command: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export async function startWatch(args: readonly string[], kdrop?: Kdrop): Promise<Watched> {
+  const w = startCli(['watch', '--json', '--interval', '1s', ...args], kdrop?.env, kdrop?.command);
   const started = await w.waitForLog('watching skb:kfree_skb', 180_000);
   const attached = w.stderrLines.map((l) => (l.startsWith('{') ? (JSON.parse(l) as Rec) : {})).find((r) => r['msg'] === 'kernel probe attached to kfree_skb');
   return { w, source: started['source'], attach: attached?.['attach'] ?? null };
 }
 
 /** Waits until every netns has at least its count (or 90 s), then stops watch with SIGINT (the last interval is printed). */
-async function finish(s: Watched, want: ReadonlyMap<number, number>): Promise<{ code: number | null; recs: Rec[]; stderrTail: string }> {
+export async function finish(s: Watched, want: ReadonlyMap<number, number>): Promise<{ code: number | null; recs: Rec[]; stderrTail: string }> {
   await waitFor(() => {
     const recs = records(s.w);
     return [...want].every(([inode, n]) => (summary(recs, inode)['total'] as number) >= n);

@@ -8,11 +8,14 @@
  *                          the kernel drop counters (listen overflows, veth tx drops)
  *   node guest.js cpus     one UDP sender per CPU, each in its own netns, through several rotations
  *   node guest.js counters only the kernel drop counters check (to try it on one kernel)
+ *   node guest.js image    the container image's files at /image (guest-image.ts): its Node, doctor and watch
+ *                          through its entrypoint in a chroot
  */
 import { readFacts, type GuestFacts } from './guest-facts.js';
 import { dropsCheck, cpusCheck, qdiscCheck } from './guest-drops.js';
 import { countersCheck } from './guest-counters.js';
 import { doctorCheck, explainCheck } from './guest-cli.js';
+import { imageKdrop, imageNodeCheck, imageWatchCheck, mountImageRoot } from './guest-image.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 
@@ -37,6 +40,10 @@ if (mode === 'cpus') {
   await run('cpus', () => cpusCheck(facts));
 } else if (mode === 'counters') {
   await run('counters', () => countersCheck());
+} else if (mode === 'image') {
+  await run('image-node', async () => (await mountImageRoot(), await imageNodeCheck()));
+  await run('doctor', () => doctorCheck(imageKdrop));
+  await run('watch', () => imageWatchCheck());
 } else {
   let drops: Promise<Awaited<ReturnType<typeof dropsCheck>>> | undefined;
   await run('watch', async () => (await (drops = dropsCheck())).watch);

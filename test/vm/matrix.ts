@@ -38,20 +38,26 @@ export interface Matrix {
   readonly prepareSeconds: number;
 }
 
+/** The arm64 QEMU, busybox and guest userland (scripts/tools/vm-arm64.sh), fetched into the tools cache when missing. */
+export async function arm64Tools(): Promise<{ qemu: string; busybox: string; userland: string }> {
+  const dir = (await tool('vm-arm64.sh')).at(-1)!;
+  return { qemu: join(dir, 'bin', 'qemu-system-aarch64'), busybox: join(dir, 'guest', 'bin', 'busybox'), userland: join(dir, 'guest') };
+}
+
 /** The QEMU, busybox and (arm64) userland of an architecture, fetched into the tools cache when missing. */
 async function archTools(arch: Arch): Promise<{ qemu: string; busybox: string; userland?: string | undefined }> {
   if (arch === 'amd64') {
     const dir = (await tool('vm-qemu.sh')).at(-1)!;
     return { qemu: join(dir, 'bin', 'qemu-system-x86_64'), busybox: join(dir, 'bin', 'busybox') };
   }
-  const dir = (await tool('vm-arm64.sh')).at(-1)!;
+  const t = await arm64Tools();
   // The arm64 probe, cross-built (make: only when probe/ changed; the arm64 libraries come from the tools cache),
   // unless KDROP_VM_ARM64_PROBE names another one to check.
   if (!process.env['KDROP_VM_ARM64_PROBE']) await run('bash', [join(REPO, 'scripts/build-probe.sh')], { env: { ...process.env, KDROP_PROBE_ARCH: 'arm64' }, timeout: 600_000 }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh failed: ${err.message}\n${err.stderr ?? ''}`);
   });
   if (!existsSync(arm64Probe())) throw new Error(`no arm64 probe at ${arm64Probe()} (KDROP_PROBE_ARCH=arm64 scripts/build-probe.sh, or KDROP_VM_ARM64_PROBE)`);
-  return { qemu: join(dir, 'bin', 'qemu-system-aarch64'), busybox: join(dir, 'guest', 'bin', 'busybox'), userland: join(dir, 'guest') };
+  return t;
 }
 
 /** A cached kernel's architecture (its arch file; amd64 when absent: cached before arm64 was added). */
@@ -61,19 +67,22 @@ function archOf(dir: string): Arch {
   return a;
 }
 
+/** Every pinned kernel of the matrix (scripts/tools/vm-kernels.sh, fetched into the tools cache when missing). */
+export async function matrixKernels(): Promise<VmKernel[]> {
+  return (await tool('vm-kernels.sh')).map((dir): VmKernel => ({
+    arch: archOf(dir),
+    release: readFileSync(join(dir, 'release'), 'utf8').trim(),
+    pin: readFileSync(join(dir, 'pin'), 'utf8').trim(),
+    vmlinuz: join(dir, 'vmlinuz'),
+    config: join(dir, 'config'),
+    modules: join(dir, 'modules'),
+  }));
+}
+
 /** The matrix's kernels (those `pick` takes; all by default) and, for each of their architectures, what boots them. */
 export async function prepareMatrix(pick: (k: VmKernel) => boolean = () => true): Promise<Matrix> {
   const t0 = Date.now();
-  const kernels = (await tool('vm-kernels.sh'))
-    .map((dir): VmKernel => ({
-      arch: archOf(dir),
-      release: readFileSync(join(dir, 'release'), 'utf8').trim(),
-      pin: readFileSync(join(dir, 'pin'), 'utf8').trim(),
-      vmlinuz: join(dir, 'vmlinuz'),
-      config: join(dir, 'config'),
-      modules: join(dir, 'modules'),
-    }))
-    .filter(pick);
+  const kernels = (await matrixKernels()).filter(pick);
   const arches = new Map<Arch, ArchSetup>();
   for (const arch of [...new Set(kernels.map((k) => k.arch))].sort()) {
     const t = await archTools(arch);
@@ -112,7 +121,7 @@ export interface VmJob {
 }
 
 /** Each run's results as JSON in .cache/vm/ (what the guest reported, for a failure's details). */
-function keep(r: VmRun): VmRun {
+export function keep(r: VmRun): VmRun {
   mkdirSync(join(REPO, '.cache', 'vm'), { recursive: true });
   writeFileSync(join(REPO, '.cache', 'vm', `results-${r.mode}-${r.kernel.release}.json`), JSON.stringify({ seconds: r.seconds, checks: Object.fromEntries(r.checks) }, null, 1));
   return r;

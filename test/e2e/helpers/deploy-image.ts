@@ -29,13 +29,17 @@ export function imageSkipReason(): string | null {
   return null;
 }
 
-/** Builds the image (or one stage of it) and returns its name. Minutes on a fresh machine, cached after. */
-export async function buildImage(opts: { target?: string; tag: string }): Promise<string> {
-  // A prebuilt image (e.g. from another checkout) instead of building this one: full image only.
+/**
+ * Builds the image (or one stage of it) and returns its name. Minutes on a fresh machine, cached after.
+ * `arch`: another architecture's image (scripts/image/build.sh --arch, no emulation).
+ */
+export async function buildImage(opts: { target?: string; tag: string; arch?: 'amd64' | 'arm64' }): Promise<string> {
+  // A prebuilt image (e.g. from another checkout) instead of building this one: full image of this host only.
   const prebuilt = process.env['KDROP_TEST_IMAGE'];
-  if (prebuilt && opts.target === undefined) return prebuilt;
+  if (prebuilt && opts.target === undefined && opts.arch === undefined) return prebuilt;
   const args = [buildScript, '--tag', opts.tag];
   if (opts.target) args.push('--target', opts.target);
+  if (opts.arch) args.push('--arch', opts.arch);
   try {
     const { stdout } = await run('bash', args, { maxBuffer: 256 << 20, timeout: 30 * 60_000 });
     return stdout.trim().split('\n').at(-1) ?? opts.tag;
