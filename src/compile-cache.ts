@@ -13,7 +13,9 @@
  * NODE_COMPILE_CACHE (Node's own setting) wins when set. Where the directory cannot be made (a read-only root
  * file system, as in the chart's pod) kdrop just compiles, as without it.
  */
-import { enableCompileCache } from 'node:module';
+// A namespace import: Node before 22.1 has no enableCompileCache, and a named import would fail to link before
+// node-version.ts can say which Node kdrop needs.
+import * as nodeModule from 'node:module';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,4 +43,4 @@ export function compileCacheDir(env: NodeJS.ProcessEnv, uid: number, home: strin
 
 const where = compileCacheDir(process.env, process.getuid?.() ?? -1, homedir(), process.argv.slice(2));
 // Its status is not checked: a FAILED one (a full disk, say) only costs the compile time the cache would save.
-if ('dir' in where) enableCompileCache(where.dir);
+if ('dir' in where) (nodeModule as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.(where.dir);
