@@ -67,6 +67,7 @@ type Listener = (pod: PodInfo) => void;
 /** How long a watch may stay open (the server ends it then; client-go picks 5-10 minutes), and its silence limit. */
 const WATCH_TIMEOUT_S = 300;
 const WATCH_IDLE_MS = (WATCH_TIMEOUT_S + 60) * 1000;
+const SHORT_WATCH_MS = 1000;
 
 export class PodCache {
   private readonly byUid = new Map<string, PodInfo>();
@@ -152,8 +153,16 @@ export class PodCache {
   /** One watch from rv; gives the resourceVersion to go on from, or null after 410 Gone. */
   private async watch(from: string): Promise<string | null> {
     let rv: string | null = from;
+    let events = 0;
+    const started = Date.now();
     const path = `/api/v1/pods?${this.selector}&watch=true&allowWatchBookmarks=true&timeoutSeconds=${WATCH_TIMEOUT_S}&resourceVersion=${encodeURIComponent(from)}`;
-    await watchStream(this.endpoint, path, (e) => (rv = rv === null ? null : this.onEvent(e, rv)), this.abort.signal, WATCH_IDLE_MS);
+    await watchStream(this.endpoint, path, (e) => {
+      events++;
+      rv = rv === null ? null : this.onEvent(e, rv);
+    }, this.abort.signal, WATCH_IDLE_MS);
+    // A watch the server (or a proxy) ends at once without a single event would be opened again and again:
+    // as client-go does, take it for a failure, which lists again after the backoff.
+    if (events === 0 && !this.closed && Date.now() - started < SHORT_WATCH_MS) throw new Error(`pod watch: the server ended the watch after ${Date.now() - started} ms without an event`);
     return rv;
   }
 

@@ -5,6 +5,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inClusterEndpoint, type KubeEndpoint } from '../../../src/enrich/kube-endpoint.js';
 import { KubeApiError, requestJson, watchStream, type WatchEvent } from '../../../src/enrich/kube-http.js';
+import { PodCache } from '../../../src/enrich/pod-cache.js';
 import { ServiceAccountRoot } from '../../helpers/kube.js';
 
 async function serve(handler: (path: string, res: ServerResponse) => void): Promise<{ ep: KubeEndpoint; close: () => Promise<void> }> {
@@ -81,6 +82,34 @@ test('watchStream: events split across writes, the end of the stream, a line tha
     setTimeout(() => ac.abort(), 100);
     await watchStream(s.ep, '/silent', () => undefined, ac.signal, 60_000);
   } finally {
+    await s.close();
+  }
+});
+
+test('PodCache: a server that ends every watch at once is not watched in a loop: it is a failure, listed again after the backoff', async () => {
+  let lists = 0;
+  let watches = 0;
+  const s = await serve((path, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (path.includes('watch=true')) {
+      watches++;
+      return res.end();
+    }
+    lists++;
+    res.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '7' }, items: [{ metadata: { uid: 'u1', name: 'p1', namespace: 'd' } }] }));
+  });
+  const cache = new PodCache({ endpoint: s.ep, nodeName: 'n', minBackoffMs: 400, maxBackoffMs: 400 });
+  try {
+    cache.start();
+    assert.equal(await cache.waitForSync(5000), true);
+    assert.equal(cache.get('u1')?.name, 'p1');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(watches >= 2 && watches <= 6, `watches in 1.5 s with a 0.4 s backoff: ${watches}`);
+    assert.ok(lists >= 2, 'listed again after each failure');
+    assert.match(String(cache.error()), /ended the watch after \d+ ms without an event/);
+    assert.equal(cache.get('u1')?.name, 'p1', 'the pods stay known meanwhile');
+  } finally {
+    await cache.close();
     await s.close();
   }
 });
