@@ -93,6 +93,7 @@ async function floodAndKill(w: CliProcess, ns: TestNetns, N: number): Promise<Re
   for (let i = 0; i < 2; i++) {
     const before = seen;
     await waitFor(() => !flooding || counted() > before, 120_000, 20);
+    await waitFor(() => loaderPids(w.child.pid!).length > 0, 60_000, 20);
     const [pid] = loaderPids(w.child.pid!);
     if (pid === undefined) break;
     const duringFlood = flooding;

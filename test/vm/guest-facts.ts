@@ -62,8 +62,12 @@ export function loaderPids(parent: number): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      // Not the counters' one-shot queue-stats read (`kdrop-probe --qstats`, once per interval).
-      if (m && m[1] === 'kdrop-probe' && Number(m[2]) === parent && !readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes('--qstats')) out.push(Number(d));
+      // Not the counters' one-shot queue-stats read (`kdrop-probe --qstats`, once per interval), nor a process
+      // that is exiting (its cmdline reads empty then: a --qstats read that ended would pass for a new loader).
+      if (m && m[1] === 'kdrop-probe' && Number(m[2]) === parent) {
+        const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        if (argv[0] !== '' && !argv.includes('--qstats')) out.push(Number(d));
+      }
     } catch {
       /* gone */
     }
