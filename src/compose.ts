@@ -104,7 +104,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
         for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
       })
     : Promise.resolve();
-  // Symbols load while the source attaches (after the deferred reason names: one ~5 MB read after the
+  // Symbols load while the source attaches (after the deferred reason names: one file walk after the
   // other) and are awaited only by the first report (Pipeline awaits the symbolizer's prepare()): the
   // source counts from the moment it is attached. If the symbols cannot be loaded, the first interval
   // fails with their error and the caller stops (watch/agent close the source).
