@@ -8,7 +8,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { BTF_MAGIC, KIND, btfError, extraBytes, type BtfBase } from './btf-enums.js';
 
-const CHUNK = 64 * 1024;
+/** 256 KB: ~25 reads for vmlinux (5.5 MB), each a trip through the thread pool that the counters and the /proc scan share at start. */
+const CHUNK = 256 * 1024;
 
 interface FileLayout {
   readonly le: boolean;
