@@ -1,9 +1,9 @@
 /**
- * Enums from a raw BTF file without holding the file: the type section is walked in 64 KB reads, and
+ * Enums from a raw BTF file without holding the file: the type section is walked in 256 KB reads, and
  * only the strings asked for (the enums' names, then the wanted enums' enumerator names) are read from
  * the string section, in offset order. /sys/kernel/btf/vmlinux is 5.5 MB here; read whole (readFile) it
  * was the agent's largest start-up buffer, resident until V8's next full collection (docs/performance.md).
- * Same answers and errors as parseBtfEnums (btf-enums.ts) on the whole blob.
+ * Same answers as parseBtfEnums (btf-enums.ts) on the whole blob, and FORMAT_PARSE for the same files.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { BTF_MAGIC, KIND, btfError, extraBytes, type BtfBase } from './btf-enums.js';
