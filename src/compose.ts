@@ -17,7 +17,7 @@ import { CounterCollector } from './enrich/counter-collector.js';
 import { KdropError, ErrorCodes, isKdropError } from './errors.js';
 import { readKernelReasons } from './kernel/btf-reasons.js';
 import { join } from 'node:path';
-import { optimizingCompilers } from './runtime-flags.js';
+import { collectStartupGarbage, optimizingCompilers } from './runtime-flags.js';
 import { logger } from './log.js';
 
 const log = logger('compose');
@@ -104,7 +104,7 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
         for (const [id, name] of kr?.subsystems ?? []) (subsystems as Map<number, string>).set(id, name);
       })
     : Promise.resolve();
-  // Symbols load while the source attaches (after the deferred reason names: one ~5 MB read after the
+  // Symbols load while the source attaches (after the deferred reason names: one file walk after the
   // other) and are awaited only by the first report (Pipeline awaits the symbolizer's prepare()): the
   // source counts from the moment it is attached. If the symbols cannot be loaded, the first interval
   // fails with their error and the caller stops (watch/agent close the source).
@@ -115,7 +115,11 @@ export async function openPipeline(o: OpenPipelineOptions): Promise<OpenedSource
   const counters = o.counters === false ? undefined : new CounterCollector({ paths: o.paths, qstatsProbe: o.probe ?? probePath(), resolver: { resolve: (i, n) => owners.resolver!.resolve(i, n), unattributed: () => 0 } });
   const primed = counters?.prime();
   const dropCounters = (): void => void primed?.then(() => counters?.close());
-  const symbolizer = new DeferredSymbolizer(Promise.all([symbolsLoading, reasonsRead]).then(([s]) => s));
+  // The BTF read and the symbols' check leave megabytes of garbage that V8 would keep for seconds (the
+  // agent's peak RSS): one full collection once both are done (runtime-flags.ts).
+  const startupRead = Promise.all([symbolsLoading, reasonsRead]);
+  void startupRead.then(collectStartupGarbage, () => undefined);
+  const symbolizer = new DeferredSymbolizer(startupRead.then(([s]) => s));
   let source: DropSource;
   try {
     source = await startSource(facts, o.source, o.probe, o.samples, o.paths.pinRoot);

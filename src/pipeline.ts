@@ -4,6 +4,7 @@ import type { DropEntry } from './enrich/types.js';
 import { DeltaTracker } from './source/delta.js';
 import { describe, type DescribeContext } from './enrich/describe.js';
 import type { CounterEntry } from './enrich/counter-collector.js';
+import { compareText } from './vocabulary/order.js';
 
 export interface PipelineOptions extends DescribeContext {
   readonly source: DropSource;
@@ -73,5 +74,5 @@ export class Pipeline {
 }
 
 function byCountDesc(a: DropEntry, b: DropEntry): number {
-  return b.count - a.count || a.location.localeCompare(b.location) || (a.netns ?? 0) - (b.netns ?? 0);
+  return b.count - a.count || compareText(a.location, b.location) || (a.netns ?? 0) - (b.netns ?? 0);
 }

@@ -11,6 +11,7 @@ import { CounterDeltas, CounterReader, type CounterFile, type CounterName, type 
 import { scanProc, type ProcScan } from './proc-scan.js';
 import { HOST_OWNER } from './owners.js';
 import type { NetnsOwner, NetnsResolver } from './types.js';
+import { compareText } from '../vocabulary/order.js';
 
 const log = logger('counters');
 
@@ -113,7 +114,7 @@ export class CounterCollector {
       const direction = /^rx[_-]/.test(d.counter) ? 'receive' : /^tx[_-]/.test(d.counter) ? 'transmit' : null;
       out.push({ file: d.file, counter: d.counter, iface: d.iface, direction, netns: d.netns, owner, count: d.delta });
     }
-    return out.sort((a, b) => b.count - a.count || a.counter.localeCompare(b.counter));
+    return out.sort((a, b) => b.count - a.count || compareText(a.counter, b.counter));
   }
 
   /** Closes the counter files held open between ticks (each holds its netns). */

@@ -2,7 +2,7 @@
  * Scans a procfs tree (the host's /proc, or a mount of it) for the network namespace of each pod:
  * `${proc}/<pid>/ns/net` (a symlink `net:[4026532177]`) gives the inode, `${proc}/<pid>/cgroup` the pod.
  */
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KdropError, ErrorCodes, excerpt } from '../errors.js';
 import { parseProcCgroup } from './cgroup.js';
@@ -144,6 +144,32 @@ async function readProcess(procDir: string, name: string): Promise<ProcessRead> 
     return err instanceof KdropError ? 'malformed' : 'gone';
   }
   if (inode === null) return 'gone';
-  const cgroupText = await readFile(join(procDir, name, 'cgroup'), 'utf8').catch(() => null);
+  const cgroupText = await readSmallText(join(procDir, name, 'cgroup')).catch(() => null);
   return { pid: Number(name), inode, cgroupText };
+}
+
+/**
+ * A small /proc file as text, through a 4 KB buffer that grows only for a longer file. readFile gives every
+ * /proc file (size 0 to stat) a 64 KB buffer: 64 processes read at once held 4 MiB, which outlived the scan
+ * until V8's next full collection (measured on the agent with 200 netns: +4.3 MiB of array buffers for
+ * seconds after each scan).
+ */
+export async function readSmallText(path: string, first = 4096): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(first);
+    let total = 0;
+    for (;;) {
+      if (total === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
+      if (bytesRead === 0) return buf.toString('utf8', 0, total);
+      total += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
 }

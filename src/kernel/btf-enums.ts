@@ -2,22 +2,21 @@
  * Reads enums from raw BTF (/sys/kernel/btf/vmlinux and modules' split BTF). Only the type section is
  * walked; no libbpf needed.
  */
-import { readFile } from 'node:fs/promises';
 import { ErrorCodes, KdropError } from '../errors.js';
 
-const BTF_MAGIC = 0xeb9f;
+export const BTF_MAGIC = 0xeb9f;
 
-const KIND = {
+export const KIND = {
   INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
   RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
 } as const;
 
-function btfError(what: string, expected: string, found: string): KdropError {
+export function btfError(what: string, expected: string, found: string): KdropError {
   return new KdropError(ErrorCodes.FORMAT_PARSE, `BTF: ${what}`, { expected, found });
 }
 
 /** Bytes that follow a btf_type of this kind with this vlen. */
-function extraBytes(kind: number, vlen: number, at: number): number {
+export function extraBytes(kind: number, vlen: number, at: number): number {
   switch (kind) {
     case KIND.INT: return 4;
     case KIND.ARRAY: return 12;
@@ -143,9 +142,4 @@ export function parseBtfEnums(data: Uint8Array, wanted: (enumName: string) => bo
  */
 export function parseBtfEnum(data: Uint8Array, enumName: string, base?: BtfBase): Map<number, string> {
   return parseBtfEnums(data, (n) => n === enumName, base).get(enumName) ?? new Map();
-}
-
-/** Reads a raw BTF file and returns the enumerators of `enumName` (value -> name), empty when absent. */
-export async function readBtfEnum(path: string, enumName: string): Promise<Map<number, string>> {
-  return parseBtfEnum(await readFile(path), enumName);
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { logger } from '../log.js';
-import { readBtfEnum } from './btf-enums.js';
+import { readBtfEnum } from './btf-file.js';
 import { readSubsystemReasons } from './subsystem-reasons.js';
 import type { TracepointFormat } from './types.js';
 

@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../log.js';
-import { btfBase, parseBtfEnums } from './btf-enums.js';
+import { isKdropError } from '../errors.js';
+import { parseBtfEnums, type BtfBase } from './btf-enums.js';
+import { readBtfBase, readBtfEnums } from './btf-file.js';
 
 const log = logger('btf');
 
@@ -102,18 +104,20 @@ export function unknownReasonName(code: number, subsystems: ReadonlyMap<number, 
  */
 export async function readSubsystemReasons(btfDir = '/sys/kernel/btf'): Promise<SubsystemReasons> {
   const empty: SubsystemReasons = { subsystems: new Map(), reasons: new Map(), enums: new Map() };
-  let vmlinux: Uint8Array;
+  const vmlinux = join(btfDir, 'vmlinux');
+  const wanted = (n: string) => n === 'skb_drop_reason_subsys' || isSubsystemEnumName(n);
+  let enums: Map<string, Map<number, string>>;
   try {
-    vmlinux = await readFile(join(btfDir, 'vmlinux'));
+    // Walked in place (btf-file.ts): the 5.5 MB file is never held whole.
+    enums = await readBtfEnums(vmlinux, wanted);
   } catch (err) {
+    if (isKdropError(err)) throw err;
     log.debug({ err, btfDir }, 'no vmlinux BTF: no subsystem drop reasons');
     return empty;
   }
-  const wanted = (n: string) => n === 'skb_drop_reason_subsys' || isSubsystemEnumName(n);
-  const enums = parseBtfEnums(vmlinux, wanted);
   const subsysEnum = enums.get('skb_drop_reason_subsys');
   if (subsysEnum === undefined) return empty;
-  const base = btfBase(vmlinux);
+  let base: BtfBase | null = null;
   const modules = new Set([...subsystemNames(subsysEnum).values()].map(subsystemModule));
   for (const mod of modules) {
     let data: Uint8Array;
@@ -123,6 +127,7 @@ export async function readSubsystemReasons(btfDir = '/sys/kernel/btf'): Promise<
       continue; // not a module, or not loaded
     }
     try {
+      base ??= await readBtfBase(vmlinux);
       for (const [name, values] of parseBtfEnums(data, isSubsystemEnumName, base)) if (!enums.has(name)) enums.set(name, values);
     } catch (err) {
       log.debug({ err, module: mod }, 'module BTF unreadable: its drop reasons stay unnamed');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readlink, rmdir, writeFile } from 'node:fs/promises';
 import { defaultHostPaths } from '../../src/host-paths.js';
-import { readBtfEnum } from '../../src/kernel/btf-enums.js';
+import { readBtfEnum } from '../../src/kernel/btf-file.js';
 import { dropReasonNames } from '../../src/kernel/btf-reasons.js';
 import { hasField, readTracepointFormat, reasonName } from '../../src/kernel/format.js';
 import { readHostNetnsInode, readNetnsInode } from '../../src/enrich/proc-scan.js';

@@ -26,3 +26,15 @@ test('pipeline: unattributed counts drops (packets), not entries', async () => {
   assert.equal(r.unattributed, 42);
   assert.equal(r.entries[0]?.reason, null, 'no reason field: reason null');
 });
+
+test('pipeline: ties on count in code-unit order of the location (no locale: ICU stays out of the agent), then netns', async () => {
+  const three = tableSymbolizer([[0x1000n, 'tcp_v4_rcv', 0x100, null], [0x2000n, '__udp4_lib_rcv', 0x100, null], [0x3000n, 'Zfunc', 0x100, null]]);
+  const source = new ReplaySource([[sample(0x1010n, 3, 7, 4), sample(0x2010n, 3, 9, 4), sample(0x2010n, 3, 8, 4), sample(0x3010n, 3, 7, 4), sample(0x1010n, 3, 8, 5)]]);
+  const p = new Pipeline({ source, symbolizer: three, reasons: null, resolver: mapResolver(1) });
+  const r = await p.tick();
+  // localeCompare would put Zfunc last (ICU: punctuation, then letters without case): __udp4, tcp, Zfunc.
+  assert.deepEqual(
+    r.entries.map((e) => [e.location, e.netns, e.count]),
+    [['tcp_v4_rcv+0x10', 8, 5], ['Zfunc+0x10', 7, 4], ['__udp4_lib_rcv+0x10', 8, 4], ['__udp4_lib_rcv+0x10', 9, 4], ['tcp_v4_rcv+0x10', 7, 4]],
+  );
+});

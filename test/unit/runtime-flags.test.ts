@@ -55,3 +55,34 @@ test('a tier flag on the node command line wins: the agent leaves the compilers 
   assert.equal(r.before, true);
 });
 
+
+// Runs in the child with --trace-gc: V8 prints each collection between the two markers (synchronous
+// writes, so they stay in order), with its reason ("testing" for a requested one).
+const gcScript = `
+import { writeSync } from 'node:fs';
+const m = await import(${JSON.stringify(flagsModule)});
+writeSync(1, 'BEFORE\\n');
+const ran = m.collectStartupGarbage();
+writeSync(1, 'AFTER ' + JSON.stringify({ ran, gcVisible: typeof globalThis.gc }) + '\\n');
+`;
+
+function gcChild(args: readonly string[]): { ran: boolean; gcVisible: string; between: string } {
+  const out = execFileSync(process.execPath, ['--trace-gc', '--input-type=module', '-e', gcScript, 'kdrop', ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const between = out.slice(out.indexOf('BEFORE\n'), out.indexOf('AFTER '));
+  const after = /AFTER (\{.*\})/.exec(out)?.[1];
+  assert.ok(after !== undefined, `no AFTER line in: ${out.slice(-300)}`);
+  return { ...(JSON.parse(after) as { ran: boolean; gcVisible: string }), between };
+}
+
+test('agent: collectStartupGarbage() runs one full collection at once and leaves gc hidden', () => {
+  const r = gcChild(['agent']);
+  assert.equal(r.ran, true);
+  assert.match(r.between, /Mark-Compact[^\n]*testing/, 'a requested full collection between the markers');
+  assert.equal(r.gcVisible, 'undefined', 'gc is not left on the global object');
+});
+
+test('watch: collectStartupGarbage() does nothing (short-lived commands keep V8 as it is)', () => {
+  const r = gcChild(['watch']);
+  assert.equal(r.ran, false);
+  assert.doesNotMatch(r.between, /Mark-Compact/);
+});

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, isKdropError } from '../../../src/errors.js';
-import { parseNetnsLink, readNetnsInode, scanProc } from '../../../src/enrich/proc-scan.js';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseNetnsLink, readNetnsInode, readSmallText, scanProc } from '../../../src/enrich/proc-scan.js';
 import { FIXTURE_PROC, HOST_NS, NS_A, NS_B, NS_OTHER, NS_STATIC, POD_A, POD_B, STATIC_UID, hex } from './fixture.js';
 
 test('parseNetnsLink reads the inode of net:[N]', () => {
@@ -47,4 +50,21 @@ test('scanProc maps each pod netns to its pod and containers', async () => {
 
 test('scanProc on a missing directory rejects', async () => {
   await assert.rejects(scanProc('/nonexistent/kdrop-proc'));
+});
+
+test('readSmallText: the whole file through a small buffer that grows (empty, exact fit, longer, multi-byte)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kdrop-small-text-'));
+  try {
+    const texts = ['', 'x'.repeat(16), `0::/kubepods.slice/é${'y'.repeat(10_000)}\n`, '12:cpu:/a\n11:memory:/b\n'];
+    for (const [i, text] of texts.entries()) {
+      const path = join(dir, String(i));
+      await writeFile(path, text);
+      for (const first of [1, 16, 4096]) assert.equal(await readSmallText(path, first), text, `file ${i}, first buffer ${first}`);
+    }
+    await assert.rejects(readSmallText(join(dir, 'absent')), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+    // A real /proc file (size 0 to stat), as the scan reads it.
+    assert.equal(await readSmallText('/proc/self/cgroup'), await readFile('/proc/self/cgroup', 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
