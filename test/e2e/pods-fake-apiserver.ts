@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { kubeconfigText } from '../helpers/kube.js';
 
 type Json = Record<string, unknown>;
 interface Pod extends Json {
@@ -95,17 +96,9 @@ export class FakeApiServer {
     this.history = [];
   }
 
-  /** Writes a kubeconfig for this server; returns its text. */
+  /** A kubeconfig for this server (its text). */
   kubeconfig(): string {
-    return [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters: [{name: fake, cluster: {server: "' + this.url + '", insecure-skip-tls-verify: true}}]',
-      'users: [{name: fake, user: {token: fake}}]',
-      'contexts: [{name: fake, context: {cluster: fake, user: fake}}]',
-      'current-context: fake',
-      '',
-    ].join('\n');
+    return kubeconfigText(this.url, 'fake');
   }
 
   /** Store-side helpers (tests may also use HTTP). */

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import { kubeconfigText } from '../helpers/kube.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,16 +160,7 @@ export async function startRealApiServer(opts: { readyTimeoutMs?: number; author
       url,
       version,
       token,
-      kubeconfig: () =>
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: e2e, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]`,
-          `users: [{name: e2e, user: {token: "${token}"}}]`,
-          'contexts: [{name: e2e, context: {cluster: e2e, user: e2e}}]',
-          'current-context: e2e',
-          '',
-        ].join('\n'),
+      kubeconfig: () => kubeconfigText(url, token),
       stop,
       async restart(downMs = 0) {
         await stopChild(kasChild);

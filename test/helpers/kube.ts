@@ -37,10 +37,9 @@ export class ServiceAccountRoot {
   }
 }
 
-/** A kubeconfig file for `server` with a bearer token (TLS not verified); returns its path under `dir`. */
-export function writeKubeconfig(dir: string, server: string, token: string): string {
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(file, [
+/** A kubeconfig for `server` with a bearer token (TLS not verified). */
+export function kubeconfigText(server: string, token: string): string {
+  return [
     'apiVersion: v1',
     'kind: Config',
     `clusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
@@ -48,6 +47,12 @@ export function writeKubeconfig(dir: string, server: string, token: string): str
     'contexts: [{name: x, context: {cluster: c, user: u}}]',
     'current-context: x',
     '',
-  ].join('\n'), { mode: 0o600 });
+  ].join('\n');
+}
+
+/** That kubeconfig as a file under `dir`; returns its path. */
+export function writeKubeconfig(dir: string, server: string, token: string): string {
+  const file = join(dir, 'kubeconfig');
+  writeFileSync(file, kubeconfigText(server, token), { mode: 0o600 });
   return file;
 }

@@ -74,6 +74,20 @@ export async function finish(s: Watched, want: ReadonlyMap<number, number>): Pro
   return { code, recs: records(s.w), stderrTail: s.w.stderrLines.slice(-15).join('\n') };
 }
 
+/** What watch counted in the four fresh netns of the common check (UDP v4, UDP v6, TCP SYN, nftables), with what each expects. */
+export function fourCases(
+  recs: readonly Rec[],
+  ns: { readonly u4: TestNetns; readonly u6: TestNetns; readonly tcp: TestNetns; readonly nft: TestNetns },
+  sent: { readonly udp4: number; readonly udp6: number; readonly tcp: number; readonly nft: number },
+): Rec[] {
+  return [
+    { case: 'udp4', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.udp4, ...summary(recs, ns.u4.inode) },
+    { case: 'udp6', expect: 'NO_SOCKET', networkType: 'ipv6', sent: sent.udp6, ...summary(recs, ns.u6.inode) },
+    { case: 'tcp-syn', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.tcp, ...summary(recs, ns.tcp.inode) },
+    { case: 'nft', expect: 'NETFILTER_DROP', networkType: 'ipv4', sent: sent.nft, ...summary(recs, ns.nft.inode) },
+  ];
+}
+
 async function startTrace(ns: TestNetns): Promise<CliProcess> {
   const t = startCli(['trace', '--json', '--count', '1', '--netns', String(ns.inode), '--proto', 'udp', '--port', '9', '--stack']);
   await t.waitForLog('tracing sampled drops', 180_000);
@@ -132,12 +146,7 @@ export async function dropsCheck(): Promise<{ watch: Rec; trace: Rec; kill: Rec 
     return {
       watch: {
         source: s.source, attach: s.attach, exitCode: code, stderrTail, tcpRefused: refused,
-        cases: [
-          { case: 'udp4', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.udp4, ...summary(recs, u4.inode) },
-          { case: 'udp6', expect: 'NO_SOCKET', networkType: 'ipv6', sent: sent.udp6, ...summary(recs, u6.inode) },
-          { case: 'tcp-syn', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.tcp, ...summary(recs, tcp.inode) },
-          { case: 'nft', expect: 'NETFILTER_DROP', networkType: 'ipv4', sent: sent.nft, ...summary(recs, nft.inode) },
-        ],
+        cases: fourCases(recs, { u4, u6, tcp, nft }, sent),
       },
       trace: { netns: traced.inode, sent: traceSent, exitCode: traceCode, records: records(t), stderrTail: t.stderrLines.slice(-10).join('\n') },
       kill: { case: 'flood', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.flood, kills, ...summary(recs, flood.inode) },

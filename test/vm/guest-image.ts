@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { cleanup, finish, netns, startWatch, summary, type Kdrop } from './guest-drops.js';
+import { cleanup, finish, fourCases, netns, startWatch, type Kdrop } from './guest-drops.js';
 
 const run = promisify(execFile);
 const flowSender = fileURLToPath(new URL('../helpers/flow-sender.js', import.meta.url));
@@ -67,12 +67,7 @@ export async function imageWatchCheck(): Promise<Record<string, unknown>> {
     const { code, recs, stderrTail } = await finish(s, want);
     return {
       source: s.source, attach: s.attach, exitCode: code, stderrTail, tcpRefused: refused,
-      cases: [
-        { case: 'udp4', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.udp4, ...summary(recs, u4.inode) },
-        { case: 'udp6', expect: 'NO_SOCKET', networkType: 'ipv6', sent: sent.udp6, ...summary(recs, u6.inode) },
-        { case: 'tcp-syn', expect: 'NO_SOCKET', networkType: 'ipv4', sent: sent.tcp, ...summary(recs, tcp.inode) },
-        { case: 'nft', expect: 'NETFILTER_DROP', networkType: 'ipv4', sent: sent.nft, ...summary(recs, nft.inode) },
-      ],
+      cases: fourCases(recs, { u4, u6, tcp, nft }, sent),
     };
   } finally {
     await s.w.stop('SIGKILL');
