@@ -7,6 +7,7 @@
  * - any other failure (connection refused, 5xx, 403, a silent connection) re-lists after an exponential backoff
  *   (1 s doubling to 30 s), so it reconnects on its own until closed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KdropError, ErrorCodes } from '../errors.js';
 import type { KubeEndpoint } from './kube-endpoint.js';
 import { KubeApiError, requestJson, watchStream, type WatchEvent } from './kube-http.js';
@@ -79,7 +80,6 @@ export class PodCache {
   private readonly maxBackoff: number;
   private readonly abort = new AbortController();
   private backoff: number;
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
   private synced = false;
@@ -119,11 +119,8 @@ export class PodCache {
         if (this.closed) return;
         this.lastError = err;
         log.debug({ err: String(err), retryInMs: this.backoff }, 'pod watch failed; listing again after the backoff');
-        await new Promise<void>((r) => {
-          this.timer = setTimeout(r, this.backoff);
-          this.timer.unref();
-          this.abort.signal.addEventListener('abort', () => r(), { once: true });
-        });
+        // Ends early when closed; leaves no listener on the signal behind (an outage is many of these).
+        await sleep(this.backoff, undefined, { signal: this.abort.signal, ref: false }).catch(() => undefined);
         this.backoff = Math.min(this.backoff * 2, this.maxBackoff);
       }
     }
@@ -222,7 +219,6 @@ export class PodCache {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
     this.abort.abort();
     await this.running;
   }

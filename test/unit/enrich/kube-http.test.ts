@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getEventListeners } from 'node:events';
 import { inClusterEndpoint, type KubeEndpoint } from '../../../src/enrich/kube-endpoint.js';
 import { KubeApiError, requestJson, watchStream, type WatchEvent } from '../../../src/enrich/kube-http.js';
 import { PodCache } from '../../../src/enrich/pod-cache.js';
@@ -109,6 +110,34 @@ test('PodCache: a server that ends every watch at once is not watched in a loop:
     assert.match(String(cache.error()), /ended the watch after \d+ ms without an event/);
     assert.equal(cache.get('u1')?.name, 'p1', 'the pods stay known meanwhile');
   } finally {
+    await cache.close();
+    await s.close();
+  }
+});
+
+test('PodCache: a long outage (many backoffs) leaves no listeners behind on its abort signal', async () => {
+  let requests = 0;
+  const s = await serve((_path, res) => {
+    requests++;
+    res.statusCode = 500;
+    res.end(JSON.stringify({ kind: 'Status', reason: 'InternalError', message: 'etcd is down', code: 500 }));
+  });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  const cache = new PodCache({ endpoint: s.ep, nodeName: 'n', minBackoffMs: 5, maxBackoffMs: 5 });
+  try {
+    cache.start();
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok(requests >= 20, `lists tried during the outage: ${requests}`);
+    assert.match(String(cache.error()), /HTTP 500 InternalError: etcd is down/);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+    // The cache's own abort signal (private: the leak is what is tested) holds at most the current wait's listener.
+    const signal = (cache as unknown as { abort: AbortController }).abort.signal;
+    assert.ok(getEventListeners(signal, 'abort').length <= 2, `abort listeners after ${requests} backoffs: ${getEventListeners(signal, 'abort').length}`);
+  } finally {
+    process.off('warning', onWarning);
     await cache.close();
     await s.close();
   }
