@@ -80,9 +80,11 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     const chunks = readdirSync(`${root}/app/dist/chunks`).filter((f) => f.endsWith('.mjs'));
     assert.ok(chunks.length > 0, 'the lazily loaded chunks');
     const bundle = [`${root}/app/dist/kdrop.mjs`, ...chunks.map((f) => `${root}/app/dist/chunks/${f}`)].map((f) => readFileSync(f, 'utf8')).join('\n');
-    // What the OpenTelemetry SDK and the Kubernetes client put in it, and what ink, react, pino-pretty would.
+    // What the OpenTelemetry SDK and the Kubernetes clients put in it (the agent's own pod list/watch;
+    // @kubernetes/client-node's KubeConfig for kubeconfig files), and what ink, react, pino-pretty would.
     assert.match(bundle, /kdrop_packet_drops|kdrop\.packet\.drops/);
-    assert.match(bundle, /CoreV1Api/);
+    assert.match(bundle, /allowWatchBookmarks=true/);
+    assert.match(bundle, /KubeConfig\s*=\s*class\b|class KubeConfig\b/);
     for (const absent of ['react.transitional.element', 'useInput', 'prettyFactory', 'colorette']) assert.ok(!bundle.includes(absent), `bundle contains ${absent}`);
     for (const dir of ['usr/bin', 'usr/sbin', 'usr/local/bin']) {
       for (const tool of ['sh', 'bash', 'dash', 'bpftrace', 'npm', 'npx', 'apt-get', 'dpkg']) assert.ok(!existsSync(`${root}/${dir}/${tool}`), `/${dir}/${tool}`);
