@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interleaved A/B of kdrop-probe builds in the kernel (issue 21): for each round, each variant in turn is
 # started alone (`--interval 1000`), a flood runs on core 1 in a fresh network namespace with
-# kernel.bpf_stats_enabled=1 (restored after), and the run_time_ns / run_cnt delta of the programs the
+# kernel.bpf_stats_enabled=1 (off again after, if this run turned it on), and the run_time_ns / run_cnt delta of the programs the
 # loader holds is printed with what was sent and what the loader counted for the netns. Root; needs
 # bpftool, iproute2, python3, taskset. Run `npm run bench` first (it builds dist/bench/dropgen).
 #
@@ -21,11 +21,13 @@ out=$(mktemp -d)
 pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  echo "$prev" > $stats
+  # Only if this run turned it on: another run's 1 restored after its 0 would leave it on for good.
+  if [ "$prev" = 0 ]; then echo 0 > $stats; fi
   ip netns del $ns 2>/dev/null || true
   rm -rf "$out"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 ip netns add $ns
 ip netns exec $ns ip link set lo up
 inode=$(ip netns exec $ns stat -L -c %i /proc/self/ns/net)
@@ -54,7 +56,7 @@ for r in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086
     sent=$(ip netns exec $ns taskset -c 1 $gen "$secs" | python3 -c 'import sys, json; print(json.loads(sys.stdin.read())["sent"])')
     read -r ns1 c1 < <(prog_stats "${ids[@]}")
-    echo "$prev" > $stats
+    if [ "$prev" = 0 ]; then echo 0 > $stats; fi
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     pid=

@@ -1,7 +1,7 @@
 /**
  * In-kernel cost per event of the BPF programs a monitor runs, from the kernel's own accounting
  * (kernel.bpf_stats_enabled=1: run_time_ns and run_cnt per program). The sysctl is turned on only for a
- * short extra load and set back to its previous value after, whatever happens. The monitor's programs are
+ * short extra load and off again after (withBpfStats). The monitor's programs are
  * the ones its process tree holds (prog_id in /proc/<pid>/fdinfo); bpftool gives their counters.
  */
 import { execFileSync } from 'node:child_process';
@@ -55,13 +55,26 @@ export function programStats(pids: ReadonlySet<number>): { ns: number; cnt: numb
   return { ns, cnt, names };
 }
 
-/** Runs `fn` with kernel.bpf_stats_enabled=1, restoring the previous value after. */
+/**
+ * Runs `fn` with kernel.bpf_stats_enabled=1. Only a run that found it 0 turns it on, and it turns it off again
+ * after `fn`, or on SIGINT/SIGTERM. Restoring "the previous value" was not enough: two benches at once (one read
+ * 0 and set 1, the other read that 1) left it on for good when the second restored its 1 after the first's 0.
+ */
 export async function withBpfStats<T>(fn: () => Promise<T>): Promise<T> {
-  const before = readFileSync(SYSCTL, 'utf8').trim();
+  if (readFileSync(SYSCTL, 'utf8').trim() !== '0') return await fn(); // on already: not ours to turn off
   writeFileSync(SYSCTL, '1');
+  const off = (): void => writeFileSync(SYSCTL, '0');
+  const onSignal = (sig: NodeJS.Signals): void => {
+    off();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await fn();
   } finally {
-    writeFileSync(SYSCTL, before);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    off();
   }
 }
