@@ -42,7 +42,7 @@ let conntrackHeader: { readonly line: string; readonly columns: number; readonly
  */
 function conntrackInPlace(text: string): CounterValue[] | null {
   let header: { readonly columns: number; readonly wanted: ReadonlyArray<readonly [ConntrackCounter, number]> } | null = null;
-  const sums = [0, 0, 0];
+  const sums: number[] = []; // one per wanted column, by its index in header.wanted
   for (let pos = 0; pos <= text.length; ) {
     const end = lineEnd(text, pos);
     if (hasContent(text, pos, end)) {
