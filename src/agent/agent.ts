@@ -185,15 +185,19 @@ export class Agent {
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.cfg.shutdownTimeoutMs);
     });
+    // The step in progress, named in the log when the stop runs out of time.
+    let step = 'reading the final counts';
     const sequence = (async (): Promise<'done'> => {
       // 1. Stop the tracer and read its final counts: the last, partial interval.
       if (this.opened !== null) await this.read(() => this.opened!.pipeline.finish());
       // 2. Push them (OTLP); for Prometheus, give a scraper the chance to read them once.
+      step = 'pushing the final counts';
       await Promise.all([this.telemetry?.flush(), this.samples?.flush()]).catch((err: unknown) => log.warn({ err: String(err) }, 'final export failed'));
       const ms = this.metricsServer;
       if (ms !== null && ms.scrapeCount() > 0 && this.cfg.finalScrapeWaitMs > 0) {
         const wait = Math.min(this.cfg.finalScrapeWaitMs, deadline - Date.now() - 1000);
         if (wait > 0) {
+          step = 'waiting for a last Prometheus scrape';
           const scraped = await ms.waitForScrape(wait);
           log.debug({ scraped }, 'final Prometheus scrape');
         }
@@ -205,7 +209,7 @@ export class Agent {
       return 'error' as const;
     });
     clearTimeout(timer);
-    if (outcome === 'timeout') log.error({ timeoutMs: this.cfg.shutdownTimeoutMs }, 'stop took too long; exiting without waiting further');
+    if (outcome === 'timeout') log.error({ timeoutMs: this.cfg.shutdownTimeoutMs, step }, 'stop took too long; exiting without waiting further');
     // 3. Close servers and the pipeline (bounded by the time left, at least one second).
     await Promise.race([this.release(), new Promise((r) => setTimeout(r, Math.max(1000, deadline - Date.now())).unref())]);
     log.info({ intervals: this.intervals }, 'kdrop agent stopped');

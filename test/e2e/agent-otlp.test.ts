@@ -45,7 +45,8 @@ for (const protocol of ['http/protobuf', 'grpc'] as const) {
       assert.ok(p.resource['host.name']);
       assert.ok(p.startTimeUnixNano > 0n && p.startTimeUnixNano < p.timeUnixNano, 'cumulative: start time before the point');
       assert.ok((await col.points('kdrop.tracer.lost_events')).length > 0, 'self-metrics pushed too');
-      assert.equal(await agent.stop(), 0);
+      const code = await agent.stop();
+      assert.equal(code, 0, `agent exit code after SIGTERM; agent output:\n${agent.child.tail(30)}`);
     } finally {
       await agent?.stop('SIGKILL');
       await col?.stop();

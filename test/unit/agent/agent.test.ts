@@ -259,6 +259,17 @@ test('symbols that cannot be loaded (after the source attached) stop the agent w
   assert.equal(pipe.closed, true);
 });
 
+test('a stop that runs out of time (the tracer does not stop): exit code 1 after the shutdown timeout, the pipeline closed', async () => {
+  const pipe = fakePipeline();
+  pipe.fake.stop = () => new Promise<void>(() => undefined); // never stops
+  const a = new Agent(cfg({ metrics: null, health: null, otlp: null, shutdownTimeoutMs: 300 }), { openPipeline: async () => pipe, paths: defaultHostPaths, env: {} });
+  await a.start();
+  const done = a.run();
+  a.requestStop();
+  assert.equal(await done, 1);
+  assert.equal(pipe.closed, true);
+});
+
 test('runAgent: an aborted signal stops the agent cleanly with exit code 0', async () => {
   const ac = new AbortController();
   const pipe = fakePipeline();
