@@ -141,9 +141,8 @@ export class Agent {
       ...(this.deps.pushExporter ? { pushExporter: this.deps.pushExporter } : {}),
     });
     const health: HealthChecks = { live: () => this.live(), ready: () => this.ready() };
-    const prom = this.telemetry.prometheus;
     const listening = await openListeners(
-      { cfg: this.cfg, deps: this.deps, health, metrics: prom === null ? null : (req, res) => prom.getMetricsRequestHandler(req, res), dropsApi: () => this.dropsApi(), opened: () => this.opened },
+      { cfg: this.cfg, deps: this.deps, health, metrics: this.telemetry.metricsHandler, dropsApi: () => this.dropsApi(), opened: () => this.opened },
       this.servers,
       (a) => (this.access = a),
     );

@@ -66,7 +66,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
 };
 
 /**
- * The agent's HTTP listener: /metrics (Prometheus exposition from the SDK's PrometheusExporter), the
+ * The agent's HTTP listener: /metrics (Prometheus text of the SDK's PrometheusExporter collection, export/prometheus-text.ts), the
  * read-only JSON API (/api/v1/drops), /healthz and /readyz, on one port or split over two instances of this class.
  */
 export class AgentHttpServer {

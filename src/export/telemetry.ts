@@ -1,13 +1,16 @@
 import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { SeriesPoint } from '../aggregate/series.js';
 import { CountingExporter } from './counting-exporter.js';
 import { DropMetricsProducer } from './drop-metrics-producer.js';
 import { CounterMetricsProducer } from './counter-metrics-producer.js';
 import { registerSelfMetrics, type SelfMetricsState } from './self-metrics.js';
 import { SCOPE_NAME } from './metric-names.js';
+import { PrometheusText } from './prometheus-text.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'grpc';
 
@@ -42,6 +45,8 @@ export interface Telemetry {
   readonly provider: MeterProvider;
   readonly meter: Meter;
   readonly prometheus: PrometheusExporter | null;
+  /** GET /metrics: the Prometheus text of `prometheus` (prometheus-text.ts); null without it. */
+  readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null;
   readonly otlp: CountingExporter | null;
   /** Collects and pushes now (OTLP); resolves when the export finished or failed. */
   flush(): Promise<void>;
@@ -97,8 +102,30 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     provider,
     meter,
     prometheus,
+    metricsHandler: prometheus === null ? null : prometheusHandler(prometheus),
     otlp,
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
+  };
+}
+
+/**
+ * What the SDK's PrometheusExporter.getMetricsRequestHandler does (status, header, collection errors to
+ * diag, a failed collection's comment), serialized by PrometheusText: the same text with far less garbage
+ * per scrape; the SDK's serializer where PrometheusText declines.
+ */
+export function prometheusHandler(exporter: PrometheusExporter): (req: IncomingMessage, res: ServerResponse) => void {
+  const text = new PrometheusText();
+  let sdk: PrometheusSerializer | undefined;
+  return (_req, res) => {
+    res.statusCode = 200;
+    res.setHeader('content-type', 'text/plain');
+    exporter.collect().then(
+      ({ resourceMetrics, errors }) => {
+        if (errors.length) diag.error('PrometheusExporter: metrics collection errors', ...errors);
+        res.end(text.serialize(resourceMetrics) ?? (sdk ??= new PrometheusSerializer('', false)).serialize(resourceMetrics));
+      },
+      (err: unknown) => res.end(`# failed to export metrics: ${String(err)}`),
+    );
   };
 }
