@@ -18,6 +18,8 @@
 // The bundle finds package.json and build/probe/kdrop-probe by walking up from its own path
 // (src/package-root.ts), as dist/src/ does.
 import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,6 +45,57 @@ const noInteractiveTop = {
   },
 };
 
+// Node's built-in modules through require(), not as ES modules. Importing a built-in as an ES module makes
+// Node build its ES module facade, which reads every export, lazy getters included: `import ... from
+// 'node:http'` reads http.WebSocket & co. and so loads undici, http2, zlib and tls; node:fs, node:util and
+// node:process load more of the same kind. Measured on Node 24.21, one `import 'node:http'` alone: RSS 59 MB
+// against 46 MB through require(). Here each `import` of a built-in (static or dynamic) becomes a module
+// that require()s it and exports its data properties by name.
+const builtinsThroughRequire = {
+  name: 'kdrop-builtins-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
+      if ((args.kind !== 'import-statement' && args.kind !== 'dynamic-import') || !isBuiltin(args.path)) return undefined;
+      const name = args.path.replace(/^node:/, '');
+      // node:module gives the banner its createRequire; it has no lazy exports.
+      if (name === 'module') return undefined;
+      return { path: name, namespace: args.kind === 'import-statement' ? 'kdrop-builtin' : 'kdrop-builtin-dynamic' };
+    });
+    // A static import: a CommonJS module. esbuild's __toESM gives the importer getters over its exports,
+    // read when used (lazy exports stay lazy, mutable ones stay live).
+    b.onLoad({ filter: /.*/, namespace: 'kdrop-builtin' }, (args) => ({ loader: 'js', contents: `module.exports = require('node:${args.path}');` }));
+    // import(): esbuild gives a dynamically imported CommonJS module only a default export, so here an ES
+    // module exports the built-in's own data properties by name (read from the Node that bundles, the
+    // version the image runs). Accessors, the lazy exports among them, are left out.
+    b.onLoad({ filter: /.*/, namespace: 'kdrop-builtin-dynamic' }, (args) => {
+      const names = Object.entries(Object.getOwnPropertyDescriptors(process.getBuiltinModule(`node:${args.path}`)))
+        .filter(([k, d]) => d.enumerable && 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k))
+        .map(([k]) => k);
+      return { loader: 'js', contents: `const m = require('node:${args.path}');\nexport default m;\nexport const { ${names.join(', ')} } = m;\n` };
+    });
+  },
+};
+
+// Packages built by rolldown (the OpenTelemetry gRPC exporter) load some dependencies at run time through
+// their own createRequire (`__require("@grpc/grpc-js")`), which esbuild does not follow. In the bundle that
+// loaded a second @grpc/grpc-js from node_modules beside the bundled one (whose credentials the bundled
+// client then refused: "Channel credentials must be a ChannelCredentials object"), and none at all in the
+// image, which has no node_modules. A literal require() is bundled: the same module as their imports.
+const rolldownRequires = {
+  name: 'kdrop-rolldown-require',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/].*\.mjs$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('__require("')) return undefined;
+      return { loader: 'js', contents: text.replace(/\b__require\("([^"]+)"\)/g, 'require("$1")') };
+    });
+  },
+};
+
+// Chunks are named by their hash: a new bundle must not sit beside the old one's chunks.
+rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+rmSync(join(outdir, 'kdrop.mjs'), { force: true });
+
 const result = await build({
   entryPoints: [join(root, 'src', 'cli.ts')],
   outdir,
@@ -63,7 +116,7 @@ const result = await build({
   banner: { js: "import { createRequire as __kdropRequire } from 'node:module'; const require = __kdropRequire(import.meta.url);" },
   // Optional native accelerators of ws: absent is the normal case (ws checks with try/require).
   external: ['bufferutil', 'utf-8-validate'],
-  plugins: [noInteractiveTop],
+  plugins: [noInteractiveTop, builtinsThroughRequire, rolldownRequires],
 });
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 process.stderr.write(`bundle: ${outdir} (${(bytes / 2 ** 20).toFixed(2)} MiB, ${Object.keys(result.metafile.inputs).length} input files)\n`);

@@ -3,7 +3,7 @@
  * and on stop returns how many drops it counted for the benchmark's network namespace.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -143,12 +143,21 @@ function seriesNamespaces(n: number): { stop(): void } {
   };
 }
 
+/**
+ * The process environment the image gives the agent (the Dockerfile's `ENV MALLOC_ARENA_MAX=`): the agent
+ * scenarios measure the agent as it runs in its container. Empty if the Dockerfile sets none.
+ */
+export function imageAgentEnv(dockerfile = new URL('../../../Dockerfile', import.meta.url)): Record<string, string> {
+  const m = /^ENV MALLOC_ARENA_MAX=(\d+)\s*$/m.exec(readFileSync(dockerfile, 'utf8'));
+  return m === null ? {} : { MALLOC_ARENA_MAX: m[1]! };
+}
+
 /** kdrop agent, counting from its Prometheus endpoint; with `netnsSeries`, that many more netns series. */
 function kdropAgent(source: 'bpf' | 'bpftrace', netnsSeries = 0): Monitor {
   const port = 19000 + (process.pid % 1000) + (source === 'bpf' ? 1 : 0) + (netnsSeries > 0 ? 2 : 0);
   return {
     name: `kdrop agent ${source}${netnsSeries > 0 ? ` ${netnsSeries} netns` : ''}`,
-    note: `kdrop agent --source ${source} --interval 1s --labels +kdrop.netns.inode, read from /metrics${netnsSeries > 0 ? `; ${netnsSeries} more netns dropping 2/s each (${netnsSeries} series more per metric, as many pods would make)` : ''}`,
+    note: `kdrop agent --source ${source} --interval 1s --labels +kdrop.netns.inode, read from /metrics, with the image's ${Object.entries(imageAgentEnv()).map(([k, v]) => `${k}=${v}`).join(' ') || '(no) environment'}${netnsSeries > 0 ? `; ${netnsSeries} more netns dropping 2/s each (${netnsSeries} series more per metric, as many pods would make)` : ''}`,
     bpf: true,
     skipReason: (ctx) => (!existsSync(ctx.cli) ? `${ctx.cli} not built` : netnsSeries > 0 && !onPath('unshare') ? 'unshare not installed' : sourceSkip(source, {})),
     async start(ctx) {
@@ -157,7 +166,7 @@ function kdropAgent(source: 'bpf' | 'bpftrace', netnsSeries = 0): Monitor {
       const child = spawn(
         ctx.node,
         [ctx.cli, 'agent', '--source', source, '--interval', '1s', '--metrics-address', `127.0.0.1:${port}`, '--otlp-endpoint', 'off', '--labels', '+kdrop.netns.inode', '--final-scrape-wait', '0'],
-        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KDROP_LOG_LEVEL: 'info' } },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...imageAgentEnv(), KDROP_LOG_LEVEL: 'info' } },
       );
       let stderr = '';
       let ready = -1;

@@ -66,6 +66,7 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
       assert.ok(labels[`org.opencontainers.image.${key}`], `label org.opencontainers.image.${key}`);
     }
     assert.equal(labels['org.opencontainers.image.title'], 'kdrop');
+    assert.ok(config.Env?.includes('MALLOC_ARENA_MAX=2'), `MALLOC_ARENA_MAX=2 in the image's Env: ${JSON.stringify(config.Env)}`);
   });
 
   it('ships Node 24, the static kernel probe and kdrop bundled: no node_modules, no terminal UI, no shell, no bpftrace, no LLVM, no npm', async () => {
@@ -211,7 +212,9 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
     const env: Record<string, string> = { ...(one(objects, 'ConfigMap')['data'] as Record<string, string>) };
     for (const e of c.env) env[e.name] = e.value ?? fieldValues[e.valueFrom?.fieldRef?.fieldPath ?? ''] ?? '';
     const grace = Number(path(ds, 'spec.template.spec.terminationGracePeriodSeconds'));
-    const a = image!.spawn([...config.Entrypoint!, ...c.args], c.securityContext.capabilities.add, env);
+    // A container runtime starts the container with the image's Env under the pod's.
+    const imageEnv = Object.fromEntries((config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const a = image!.spawn([...config.Entrypoint!, ...c.args], c.securityContext.capabilities.add, { ...imageEnv, ...env });
     const get = async (p: string): Promise<{ status: number; body: string }> => {
       try {
         const res = await fetch(`http://127.0.0.1:${port}${p}`);
@@ -224,6 +227,11 @@ describe('container image (Dockerfile)', { skip, timeout: 45 * 60_000 }, () => {
       const ready = await waitFor(async () => (await get(c.readinessProbe.httpGet.path)).status === 200 || a.child.exitCode !== null, 90_000, 250);
       assert.ok(ready && a.child.exitCode === null, `agent not ready: ${a.stderrLines.slice(-10).join('\n')}`);
       assert.equal((await get(c.livenessProbe.httpGet.path)).status, 200);
+      // tini's child is Node: it runs with the image's malloc setting.
+      const tini = a.child.pid!;
+      const nodePid = readFileSync(`/proc/${tini}/task/${tini}/children`, 'utf8').trim().split(/\s+/)[0];
+      const environ = readFileSync(`/proc/${nodePid}/environ`, 'utf8').split('\0');
+      assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), `the agent's environment: ${environ.filter((e) => e.startsWith('MALLOC') || e.startsWith('KDROP')).join(' ')}`);
       const ns = await createNetns('kdropimgc');
       made.push(ns);
       await ns.sendUdp(50, { family: 4, port: 9 });
