@@ -181,11 +181,8 @@ export class Agent {
     const deadline = Date.now() + this.cfg.shutdownTimeoutMs;
     log.info({ timeoutMs: this.cfg.shutdownTimeoutMs }, 'stopping: reading final counts');
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.cfg.shutdownTimeoutMs);
-    });
-    // The step in progress, named in the log when the stop runs out of time.
-    let step = 'reading the final counts';
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.cfg.shutdownTimeoutMs)));
+    let step = 'reading the final counts'; // named in the log when the stop runs out of time
     const sequence = (async (): Promise<'done'> => {
       // 1. Stop the tracer and read its final counts: the last, partial interval.
       if (this.opened !== null) await this.read(() => this.opened!.pipeline.finish());
@@ -203,10 +200,11 @@ export class Agent {
       }
       return 'done';
     })();
-    const outcome = await Promise.race([sequence, timeout]).catch((err: unknown) => {
+    const failed = (err: unknown): 'error' => {
       log.error({ err: String(err) }, 'stop failed');
-      return 'error' as const;
-    });
+      return 'error';
+    };
+    const outcome = await Promise.race([sequence, timeout]).catch(failed);
     clearTimeout(timer);
     if (outcome === 'timeout') log.error({ timeoutMs: this.cfg.shutdownTimeoutMs, step }, 'stop took too long; exiting without waiting further');
     // 3. Close servers and the pipeline (bounded by the time left, at least one second).
@@ -217,14 +215,9 @@ export class Agent {
 
   /** Closes listeners, the pipeline and the meter provider. Idempotent, never throws. */
   private async release(): Promise<void> {
-    const servers = this.servers;
+    const { servers, opened, telemetry, samples } = this;
     this.servers = [];
-    const opened = this.opened;
-    this.opened = null;
-    const telemetry = this.telemetry;
-    this.telemetry = null;
-    const samples = this.samples;
-    this.samples = null;
+    this.opened = this.telemetry = this.samples = null;
     this.access?.close();
     await Promise.allSettled([...servers.map((s) => s.close()), samples?.close().then(() => opened?.close()) ?? opened?.close(), telemetry?.shutdown()]);
   }
