@@ -45,9 +45,9 @@ function metricName(m: MetricData): string | undefined {
   return name;
 }
 
+/** The TYPE of a sum or gauge (serialize() declines other types). */
 function typeOf(m: MetricData): string {
-  if (m.dataPointType === DataPointType.SUM) return m.isMonotonic ? 'counter' : 'gauge';
-  return m.dataPointType === DataPointType.GAUGE ? 'gauge' : 'untyped';
+  return m.dataPointType === DataPointType.SUM && m.isMonotonic ? 'counter' : 'gauge';
 }
 
 /** Text appended as UTF-8 into one buffer, grown when needed: no intermediate strings. */

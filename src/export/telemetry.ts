@@ -44,8 +44,7 @@ export interface TelemetryOptions {
 export interface Telemetry {
   readonly provider: MeterProvider;
   readonly meter: Meter;
-  readonly prometheus: PrometheusExporter | null;
-  /** GET /metrics: the Prometheus text of `prometheus` (prometheus-text.ts); null without it. */
+  /** GET /metrics: the Prometheus text of the Prometheus reader (prometheus-text.ts); null without one. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null;
   readonly otlp: CountingExporter | null;
   /** Collects and pushes now (OTLP); resolves when the export finished or failed. */
@@ -101,7 +100,6 @@ export async function createTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   return {
     provider,
     meter,
-    prometheus,
     metricsHandler: prometheus === null ? null : prometheusHandler(prometheus),
     otlp,
     flush: () => provider.forceFlush(),
